@@ -1,0 +1,38 @@
+"""Every check rootkeys runs, as nox sessions. `nox` alone runs the test gate."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "mypy", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_external_run = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite, on the sandbox (no AWS account, no network)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def mypy(session: nox.Session) -> None:
+    """mypy --strict on the library and on a file that uses the API as a user would."""
+    session.install("-e", ".[typing]")
+    session.run("mypy", "src", "tests/typing")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint rules and formatting."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The walk-through on the built-in sandbox: plan, deactivate, observe, delete."""
+    session.install("-e", ".[sandbox]")
+    session.run("python", "-m", "rootkeys.testing.demo", *session.posargs)

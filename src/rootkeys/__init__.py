@@ -1,0 +1,111 @@
+"""rootkeys: remove AWS root user access keys safely.
+
+Deactivate each key, observe whether anything breaks, and only then delete it::
+
+    import boto3, rootkeys
+    from datetime import timedelta
+
+    manager = rootkeys.RootKeyManager(boto3.Session(profile_name="root-of-prod"))
+    print(manager.plan().table())
+    report = manager.remove_all(observe_for=timedelta(hours=1))
+    print(report.table())
+
+`rootkeys.testing` holds a sandbox (on moto) to try it, and your hooks, without AWS.
+"""
+
+import logging
+from importlib.metadata import PackageNotFoundError, version
+
+from rootkeys._clock import Clock, SystemClock
+from rootkeys._errors import (
+    AccessDeniedError,
+    AccountMismatchError,
+    AWSError,
+    EndpointError,
+    IllegalTransitionError,
+    InputError,
+    InvalidCredentialsError,
+    KeyNotFoundError,
+    LimitExceededError,
+    NotRootError,
+    ProtectedKeyError,
+    RootKeysError,
+    ServiceError,
+    ThrottledError,
+)
+from rootkeys._lifecycle import TRANSITIONS
+from rootkeys._manager import RootKeyManager
+from rootkeys._models import (
+    AccessKey,
+    Action,
+    CallerIdentity,
+    CheckFailure,
+    KeyOutcome,
+    KeyReport,
+    KeyState,
+    KeyStatus,
+    LastUsed,
+    Plan,
+    PlannedAction,
+    PlannedKey,
+    RemovalReport,
+    RunOutcome,
+    Step,
+    StepResult,
+    StepStatus,
+)
+from rootkeys._observe import Check, CheckResult, Event, EventKind, Hook
+from rootkeys._retry import BOTO_CONFIG, RetryPolicy
+
+logging.getLogger("rootkeys").addHandler(logging.NullHandler())
+
+try:
+    __version__ = version("rootkeys")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "BOTO_CONFIG",
+    "TRANSITIONS",
+    "AWSError",
+    "AccessDeniedError",
+    "AccessKey",
+    "AccountMismatchError",
+    "Action",
+    "CallerIdentity",
+    "Check",
+    "CheckFailure",
+    "CheckResult",
+    "Clock",
+    "EndpointError",
+    "Event",
+    "EventKind",
+    "Hook",
+    "IllegalTransitionError",
+    "InputError",
+    "InvalidCredentialsError",
+    "KeyNotFoundError",
+    "KeyOutcome",
+    "KeyReport",
+    "KeyState",
+    "KeyStatus",
+    "LastUsed",
+    "LimitExceededError",
+    "NotRootError",
+    "Plan",
+    "PlannedAction",
+    "PlannedKey",
+    "ProtectedKeyError",
+    "RemovalReport",
+    "RetryPolicy",
+    "RootKeyManager",
+    "RootKeysError",
+    "RunOutcome",
+    "ServiceError",
+    "Step",
+    "StepResult",
+    "StepStatus",
+    "SystemClock",
+    "ThrottledError",
+    "__version__",
+]

@@ -1,0 +1,197 @@
+"""A thin, typed gateway over IAM and STS for one account's root user.
+
+It knows AWS and nothing of the lifecycle: each method is one logical AWS call (with
+pagination), run under the retry policy, answering rootkeys models or raising the
+`RootKeysError` tree. The access-key calls are made **without** ``UserName``, so they
+act on the caller: the manager proves the caller is root before it calls a mutation.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import botocore.exceptions
+from botocore.config import Config
+
+from rootkeys._errors import InputError, InvalidCredentialsError
+from rootkeys._models import AccessKey, CallerIdentity, KeyStatus, LastUsed
+from rootkeys._retry import BOTO_CONFIG, RetryNotice, RetryPolicy, call_with_retries, translate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import boto3
+    from mypy_boto3_iam.client import IAMClient
+    from mypy_boto3_sts.client import STSClient
+
+__all__ = ["IamGateway"]
+
+log = logging.getLogger("rootkeys")
+T = TypeVar("T")
+DEFAULT_REGION = "us-east-1"
+
+
+class IamGateway:
+    """Typed IAM and STS calls for the account whose credentials sign them."""
+
+    def __init__(
+        self,
+        *,
+        iam: IAMClient,
+        sts: STSClient,
+        signing_key_id: str | None,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None],
+        on_retry: Callable[[RetryNotice], None] | None = None,
+    ) -> None:
+        self._iam = iam
+        self._sts = sts
+        self.signing_key_id = signing_key_id
+        self._policy = policy
+        self._sleep = sleep
+        self._on_retry = on_retry
+
+    @classmethod
+    def from_session(
+        cls,
+        session: boto3.Session,
+        *,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None],
+        on_retry: Callable[[RetryNotice], None] | None = None,
+        boto_config: Config | None = None,
+    ) -> IamGateway:
+        """Build clients from ``session``, with botocore's retries switched off."""
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise InvalidCredentialsError(
+                "no AWS credentials were found for this session", code="NoCredentials"
+            )
+        try:
+            signing_key_id = credentials.get_frozen_credentials().access_key
+        except botocore.exceptions.BotoCoreError as exc:  # e.g. a failing credential process
+            raise translate(exc, "LoadCredentials") from exc
+        config = (boto_config or Config()).merge(BOTO_CONFIG)
+        region = session.region_name or DEFAULT_REGION
+        return cls(
+            iam=session.client("iam", config=config),
+            sts=session.client("sts", region_name=region, config=config),
+            signing_key_id=signing_key_id,
+            policy=policy,
+            sleep=sleep,
+            on_retry=on_retry,
+        )
+
+    @classmethod
+    def from_clients(
+        cls,
+        iam: IAMClient,
+        sts: STSClient,
+        *,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None],
+        on_retry: Callable[[RetryNotice], None] | None = None,
+    ) -> IamGateway:
+        """Use ready clients. Their own botocore retry settings are left as they are."""
+        for client in (iam, sts):
+            retries: dict[str, Any] = dict(getattr(client.meta.config, "retries", None) or {})
+            if retries.get("total_max_attempts") != 1 and retries.get("max_attempts") != 0:
+                log.warning(
+                    "the injected %s client retries on its own; rootkeys retries too, so "
+                    "the two layers multiply. Build it with rootkeys.BOTO_CONFIG.",
+                    client.meta.service_model.service_name,
+                )
+        get_credentials = getattr(iam, "_get_credentials", None)
+        credentials = get_credentials() if callable(get_credentials) else None
+        if credentials is None:
+            raise InputError(
+                "cannot tell which access key signs the injected IAM client, so the key "
+                "in use could not be protected; pass a boto3.Session instead"
+            )
+        return cls(
+            iam=iam,
+            sts=sts,
+            signing_key_id=credentials.get_frozen_credentials().access_key,
+            policy=policy,
+            sleep=sleep,
+            on_retry=on_retry,
+        )
+
+    def _call(self, operation: str, fn: Callable[[], T]) -> T:
+        return call_with_retries(
+            operation, fn, policy=self._policy, sleep=self._sleep, on_retry=self._on_retry
+        )
+
+    def caller_identity(self) -> CallerIdentity:
+        """Who signs the requests (``sts:GetCallerIdentity``)."""
+        answer = self._call("GetCallerIdentity", self._sts.get_caller_identity)
+        return CallerIdentity(
+            account_id=answer["Account"], arn=answer["Arn"], signing_key_id=self.signing_key_id
+        )
+
+    def key_statuses(self) -> dict[str, KeyStatus]:
+        """The caller's access key ids and statuses (``iam:ListAccessKeys``, all pages)."""
+
+        def list_all() -> dict[str, KeyStatus]:
+            found: dict[str, KeyStatus] = {}
+            for page in self._iam.get_paginator("list_access_keys").paginate():
+                for meta in page["AccessKeyMetadata"]:
+                    found[meta["AccessKeyId"]] = KeyStatus(meta["Status"])
+            return found
+
+        return self._call("ListAccessKeys", list_all)
+
+    def list_keys(self) -> list[AccessKey]:
+        """The caller's access keys, each with its last use, oldest first."""
+
+        def list_all() -> list[tuple[str, str, Any]]:
+            rows: list[tuple[str, str, Any]] = []
+            for page in self._iam.get_paginator("list_access_keys").paginate():
+                for meta in page["AccessKeyMetadata"]:
+                    rows.append((meta["AccessKeyId"], meta["Status"], meta["CreateDate"]))
+            return rows
+
+        keys = [
+            AccessKey(
+                key_id=key_id,
+                status=KeyStatus(status),
+                created_at=created,
+                last_used=self.last_used(key_id),
+            )
+            for key_id, status, created in self._call("ListAccessKeys", list_all)
+        ]
+        return sorted(keys, key=lambda k: k.created_at)
+
+    def last_used(self, key_id: str) -> LastUsed | None:
+        """When and where ``key_id`` was last used; None if never."""
+        answer = self._call(
+            "GetAccessKeyLastUsed",
+            lambda: self._iam.get_access_key_last_used(AccessKeyId=key_id),
+        )
+        used = answer.get("AccessKeyLastUsed", {})
+        at = used.get("LastUsedDate")
+        if at is None:
+            return None
+        region = used.get("Region")
+        return LastUsed(
+            at=at,
+            service=used.get("ServiceName", "N/A"),
+            region=None if region in (None, "N/A") else region,
+        )
+
+    def set_status(self, key_id: str, status: KeyStatus) -> None:
+        """``iam:UpdateAccessKey`` without ``UserName``: acts on the caller's key."""
+        self._call(
+            "UpdateAccessKey",
+            lambda: self._iam.update_access_key(AccessKeyId=key_id, Status=status.value),
+        )
+
+    def delete_key(self, key_id: str) -> None:
+        """``iam:DeleteAccessKey`` without ``UserName``: acts on the caller's key."""
+        self._call("DeleteAccessKey", lambda: self._iam.delete_access_key(AccessKeyId=key_id))
+
+    def keys_present(self) -> bool:
+        """``AccountAccessKeysPresent`` from ``iam:GetAccountSummary``: what CIS 1.4 reads."""
+        answer = self._call("GetAccountSummary", self._iam.get_account_summary)
+        return bool(answer["SummaryMap"].get("AccountAccessKeysPresent", 0))

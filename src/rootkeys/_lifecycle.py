@@ -1,0 +1,100 @@
+"""The lifecycle of a root access key, as data.
+
+::
+
+    Active ──deactivate──▶ Inactive ──delete──▶ Deleted
+       ▲                      │
+       └──────reactivate──────┘   (rollback: the only way back)
+
+    Expired ──delete──▶ Deleted   (an expired key is already unusable)
+
+`TRANSITIONS` is the whole truth; `decide` is the one function that reads it. Every
+change rootkeys makes asks `decide` first, before any AWS call.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from rootkeys._errors import IllegalTransitionError, InputError
+from rootkeys._models import Action, KeyState
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["MAX_WINDOW", "TRANSITIONS", "decide", "validate_window"]
+
+TRANSITIONS: Mapping[tuple[KeyState, KeyState], Action] = MappingProxyType(
+    {
+        (KeyState.ACTIVE, KeyState.INACTIVE): Action.DEACTIVATE,
+        (KeyState.INACTIVE, KeyState.ACTIVE): Action.REACTIVATE,
+        (KeyState.INACTIVE, KeyState.DELETED): Action.DELETE,
+        (KeyState.EXPIRED, KeyState.DELETED): Action.DELETE,
+    }
+)
+"""Every allowed (from, to) pair and the action that makes it."""
+
+_WHY_NOT: Mapping[tuple[KeyState, KeyState], str] = MappingProxyType(
+    {
+        (KeyState.ACTIVE, KeyState.DELETED): (
+            "an Active key is never deleted; deactivate it and observe first"
+        ),
+        (KeyState.EXPIRED, KeyState.ACTIVE): "rootkeys only reactivates keys it deactivated",
+        (KeyState.EXPIRED, KeyState.INACTIVE): "an Expired key is already unusable",
+        (KeyState.ACTIVE, KeyState.EXPIRED): "rootkeys never expires keys",
+        (KeyState.INACTIVE, KeyState.EXPIRED): "rootkeys never expires keys",
+    }
+)
+
+
+def decide(key_id: str, current: KeyState, target: KeyState) -> Action | None:
+    """Return the action that takes ``key_id`` from ``current`` to ``target``.
+
+    Returns None when the key is already in ``target`` (nothing to do: idempotent).
+    Raises `IllegalTransitionError` for every pair not in `TRANSITIONS`.
+    """
+    if current is target:
+        return None
+    action = TRANSITIONS.get((current, target))
+    if action is None:
+        reason = _WHY_NOT.get((current, target), "")
+        if current is KeyState.DELETED:
+            reason = "a deleted key is gone for good"
+        raise IllegalTransitionError(key_id, current.value, target.value, reason)
+    return action
+
+
+MAX_WINDOW = timedelta(days=366)
+"""The longest observation window accepted; longer is almost surely a unit mistake."""
+
+
+def validate_window(
+    observe_for: object, check_interval: object | None
+) -> tuple[timedelta, timedelta]:
+    """Check an observation window and its check interval; fill in the interval.
+
+    The window must be a `timedelta` from zero (asked for explicitly) to `MAX_WINDOW`.
+    The interval, when given, must be positive; by default it is a tenth of the window,
+    kept between one second and one hour. Checks also always run at the window's end.
+    """
+    if not isinstance(observe_for, timedelta):
+        raise InputError(
+            f"observe_for must be a datetime.timedelta, not {type(observe_for).__name__}"
+        )
+    if observe_for < timedelta(0):
+        raise InputError(f"observe_for must not be negative, got {observe_for}")
+    if observe_for > MAX_WINDOW:
+        raise InputError(f"observe_for must be at most {MAX_WINDOW.days} days, got {observe_for}")
+    if check_interval is None:
+        interval = min(max(observe_for / 10, timedelta(seconds=1)), timedelta(hours=1))
+    elif not isinstance(check_interval, timedelta):
+        raise InputError(
+            f"check_interval must be a datetime.timedelta, not {type(check_interval).__name__}"
+        )
+    elif check_interval <= timedelta(0):
+        raise InputError(f"check_interval must be positive, got {check_interval}")
+    else:
+        interval = check_interval
+    return observe_for, interval

@@ -1,0 +1,398 @@
+"""Typed, frozen descriptions of root access keys and of what rootkeys does to them.
+
+No model here has a field for a secret: access key *ids* are identifiers, not secrets,
+and are the only credential material rootkeys ever keeps.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from rootkeys._errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "AccessKey",
+    "AccessKeyId",
+    "AccountId",
+    "Action",
+    "CallerIdentity",
+    "CheckFailure",
+    "KeyOutcome",
+    "KeyReport",
+    "KeyState",
+    "KeyStatus",
+    "LastUsed",
+    "Plan",
+    "PlannedAction",
+    "PlannedKey",
+    "RemovalReport",
+    "RunOutcome",
+    "Step",
+    "StepResult",
+    "StepStatus",
+    "validate_account_id",
+    "validate_key_id",
+]
+
+_KEY_ID = re.compile(r"AKIA[A-Z0-9]{16}")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+
+
+def validate_key_id(value: object) -> str:
+    """Return ``value`` if it is a long-term AWS access key id, else raise `InputError`.
+
+    Root access keys are long-term keys: ``AKIA`` followed by 16 upper-case letters or
+    digits. The message never repeats more than the first characters of the value, in
+    case a secret was pasted by mistake.
+    """
+    if isinstance(value, str) and _KEY_ID.fullmatch(value):
+        return value
+    return _reject("access key id", value, "AKIA followed by 16 upper-case letters or digits")
+
+
+def validate_account_id(value: object) -> str:
+    """Return ``value`` if it is a 12-digit AWS account id, else raise `InputError`."""
+    if isinstance(value, str) and _ACCOUNT_ID.fullmatch(value):
+        return value
+    return _reject("AWS account id", value, "exactly 12 digits, as a string")
+
+
+def _reject(what: str, value: object, expected: str) -> str:
+    if isinstance(value, str):
+        shown = repr(value[:8] + "…") if len(value) > 8 else repr(value)
+    else:
+        shown = f"a {type(value).__name__}"
+    raise InputError(f"{shown} is not an {what}: expected {expected}")
+
+
+AccessKeyId = Annotated[str, AfterValidator(validate_key_id)]
+"""A long-term AWS access key id (``AKIA`` + 16 characters), validated."""
+
+AccountId = Annotated[str, AfterValidator(validate_account_id)]
+"""A 12-digit AWS account id, validated."""
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class KeyStatus(StrEnum):
+    """An access key's status as IAM reports it (botocore 1.43+ knows all three)."""
+
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+    EXPIRED = "Expired"
+
+
+class KeyState(StrEnum):
+    """A key's place in the lifecycle: IAM's statuses plus the end state, Deleted."""
+
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+    EXPIRED = "Expired"
+    DELETED = "Deleted"
+
+    @property
+    def usable(self) -> bool:
+        """Whether a key in this state can sign requests."""
+        return self is KeyState.ACTIVE
+
+
+class Action(StrEnum):
+    """The three changes rootkeys can make to a key."""
+
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    DELETE = "delete"
+
+
+class LastUsed(BaseModel):
+    """When and where a key was last used (IAM records the first use per 15 minutes)."""
+
+    model_config = _FROZEN
+
+    at: datetime
+    service: str
+    region: str | None = Field(
+        default=None, description="None for global services such as IAM or S3."
+    )
+
+
+class AccessKey(BaseModel):
+    """One access key of the root user, as IAM describes it."""
+
+    model_config = _FROZEN
+
+    key_id: AccessKeyId
+    status: KeyStatus
+    created_at: datetime
+    last_used: LastUsed | None = Field(default=None, description="None if never used.")
+
+    @property
+    def state(self) -> KeyState:
+        """The key's lifecycle state (never `KeyState.DELETED` for a listed key)."""
+        return KeyState(self.status.value)
+
+
+class CallerIdentity(BaseModel):
+    """Who signs the requests: the answer of ``sts:GetCallerIdentity``."""
+
+    model_config = _FROZEN
+
+    account_id: AccountId
+    arn: str
+    signing_key_id: str | None = Field(
+        default=None, description="The access key id that signs requests, if known."
+    )
+
+    @property
+    def is_root(self) -> bool:
+        """Whether the caller is this account's root user (or an AssumeRoot session)."""
+        return is_root_arn(self.arn, self.account_id)
+
+
+_ROOT_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::(?P<account>[0-9]{12}):root")
+
+
+def is_root_arn(arn: str, account_id: str) -> bool:
+    """Whether ``arn`` is ``arn:<partition>:iam::<account_id>:root``."""
+    match = _ROOT_ARN.fullmatch(arn)
+    return match is not None and match["account"] == account_id
+
+
+class PlannedAction(StrEnum):
+    """What `RootKeyManager.remove_all` will do with a key."""
+
+    DEACTIVATE_OBSERVE_DELETE = "deactivate, observe, delete"
+    OBSERVE_DELETE = "observe, delete"
+    BLOCKED = "blocked"
+
+
+class PlannedKey(BaseModel):
+    """One key in a plan: what will happen to it, and why."""
+
+    model_config = _FROZEN
+
+    key: AccessKey
+    action: PlannedAction
+    reason: str
+
+
+class Plan(BaseModel):
+    """What a removal run will do in one account, computed before any change."""
+
+    model_config = _FROZEN
+
+    account_id: AccountId
+    caller_arn: str
+    created_at: datetime
+    observe_for: timedelta | None = Field(
+        default=None, description="The observation window, when one was given."
+    )
+    keys: tuple[PlannedKey, ...]
+
+    @property
+    def removable(self) -> tuple[PlannedKey, ...]:
+        """The keys the run will take through the lifecycle."""
+        return tuple(k for k in self.keys if k.action is not PlannedAction.BLOCKED)
+
+    @property
+    def blocked(self) -> tuple[PlannedKey, ...]:
+        """The keys the run will not touch, each with its reason."""
+        return tuple(k for k in self.keys if k.action is PlannedAction.BLOCKED)
+
+    def table(self) -> str:
+        """The plan as a plain-text table, for terminals and logs."""
+        rows = [
+            (
+                k.key.key_id,
+                k.key.status.value,
+                _when(k.key.last_used.at) if k.key.last_used else "never",
+                k.action.value,
+                k.reason,
+            )
+            for k in self.keys
+        ]
+        head = f"Plan for account {self.account_id} (caller {self.caller_arn})"
+        if self.observe_for is not None:
+            head += f", observation window {self.observe_for}"
+        if not rows:
+            return head + "\n  the root user has no access keys: nothing to do"
+        return head + "\n" + _grid(("key", "status", "last used", "action", "why"), rows)
+
+
+class StepStatus(StrEnum):
+    """How one intended change ended."""
+
+    DONE = "done"
+    ALREADY_DONE = "already done"
+    UNVERIFIED = "unverified"
+    FAILED = "failed"
+
+
+class Step(BaseModel):
+    """One intended change to a key and its outcome, recorded in that order."""
+
+    model_config = _FROZEN
+
+    action: Action
+    intended_at: datetime
+    finished_at: datetime | None = None
+    status: StepStatus | None = Field(default=None, description="None while in flight.")
+    error_code: str | None = None
+    detail: str = ""
+
+
+class StepResult(BaseModel):
+    """The result of an explicit step method (`RootKeyManager.deactivate` and friends)."""
+
+    model_config = _FROZEN
+
+    account_id: AccountId
+    key_id: AccessKeyId
+    action: Action
+    from_state: KeyState
+    to_state: KeyState
+    step: Step
+
+    @property
+    def changed(self) -> bool:
+        """Whether this call changed anything in AWS."""
+        return self.step.status in (StepStatus.DONE, StepStatus.UNVERIFIED)
+
+    @property
+    def verified(self) -> bool:
+        """Whether IAM was seen to hold the target state afterwards."""
+        return self.step.status in (StepStatus.DONE, StepStatus.ALREADY_DONE)
+
+
+class KeyOutcome(StrEnum):
+    """How a removal run ended for one key."""
+
+    DELETED = "deleted"
+    ROLLED_BACK = "rolled back"
+    KEPT = "kept"
+    BLOCKED = "blocked"
+    UNVERIFIED = "unverified"
+    FAILED = "failed"
+
+
+class CheckFailure(BaseModel):
+    """The observation check that failed, and why."""
+
+    model_config = _FROZEN
+
+    check: str
+    key_id: AccessKeyId
+    reason: str
+    at: datetime
+
+
+class KeyReport(BaseModel):
+    """What a removal run did to one key."""
+
+    model_config = _FROZEN
+
+    key_id: AccessKeyId
+    initial_status: KeyStatus
+    final_state: KeyState | None = Field(description="None when it could not be confirmed.")
+    outcome: KeyOutcome
+    reason: str
+    steps: tuple[Step, ...] = ()
+
+
+class RunOutcome(StrEnum):
+    """How a removal run ended for the account as a whole."""
+
+    DONE = "done"
+    NOTHING_TO_DO = "nothing to do"
+    ROLLED_BACK = "rolled back"
+    BLOCKED = "blocked"
+    INCOMPLETE = "incomplete"
+
+
+class RemovalReport(BaseModel):
+    """What `RootKeyManager.remove_all` did, key by key, and how it ended."""
+
+    model_config = _FROZEN
+
+    run_id: str
+    account_id: AccountId
+    started_at: datetime
+    finished_at: datetime
+    observe_for: timedelta
+    outcome: RunOutcome
+    keys: tuple[KeyReport, ...]
+    check_failure: CheckFailure | None = None
+    checks_run: int = 0
+    keys_present: bool | None = Field(
+        default=None,
+        description="AccountAccessKeysPresent after the run; None if it was not read.",
+    )
+    hook_errors: tuple[str, ...] = ()
+
+    def _with(self, outcome: KeyOutcome) -> tuple[str, ...]:
+        return tuple(k.key_id for k in self.keys if k.outcome is outcome)
+
+    @property
+    def deleted(self) -> tuple[str, ...]:
+        """Ids of the keys this run deleted."""
+        return self._with(KeyOutcome.DELETED)
+
+    @property
+    def rolled_back(self) -> tuple[str, ...]:
+        """Ids of the keys this run deactivated and then reactivated."""
+        return self._with(KeyOutcome.ROLLED_BACK)
+
+    @property
+    def blocked(self) -> tuple[str, ...]:
+        """Ids of the keys this run would not touch."""
+        return self._with(KeyOutcome.BLOCKED)
+
+    def table(self) -> str:
+        """The report as a plain-text table, for terminals and logs."""
+        head = (
+            f"Run {self.run_id} in account {self.account_id}: {self.outcome.value} "
+            f"({self.checks_run} checks run, window {self.observe_for})"
+        )
+        lines = [head]
+        if self.check_failure:
+            f = self.check_failure
+            lines.append(f"  check {f.check!r} failed for {f.key_id}: {f.reason}")
+        if self.keys:
+            rows = [
+                (
+                    k.key_id,
+                    k.initial_status.value,
+                    k.final_state.value if k.final_state else "unknown",
+                    k.outcome.value,
+                    k.reason,
+                )
+                for k in self.keys
+            ]
+            lines.append(_grid(("key", "was", "now", "outcome", "why"), rows))
+        if self.keys_present is not None:
+            lines.append(
+                "  AccountAccessKeysPresent: "
+                + ("1 (root keys remain)" if self.keys_present else "0")
+            )
+        lines.extend(f"  hook error: {e}" for e in self.hook_errors)
+        return "\n".join(lines)
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _grid(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    out.extend(fmt.format(*r) for r in rows)
+    return "\n".join(line.rstrip() for line in out)

@@ -1,0 +1,237 @@
+"""Watching a removal: hooks see every step; checks may veto during the window.
+
+Two extension points, both plain callables:
+
+- a **hook** receives an `Event` for every step (key found, deactivated, check passed,
+  retrying after throttling, deleted, ...). Hooks observe; they never change what
+  happens. A hook that raises is logged and named in the report, and the run goes on.
+- a **check** receives the `AccessKey` under observation and answers ``True`` (all is
+  well), ``False`` or a failing `CheckResult` (something broke). A check that raises
+  counts as failing. Any failing check during the window rolls the run back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from rootkeys._models import AccessKey, CheckFailure, KeyStatus
+from rootkeys._retry import redact
+
+if TYPE_CHECKING:
+    from rootkeys._clock import Clock
+
+__all__ = [
+    "Check",
+    "CheckResult",
+    "Event",
+    "EventKind",
+    "Hook",
+    "Observation",
+    "check_name",
+    "watch",
+]
+
+log = logging.getLogger("rootkeys")
+
+
+class EventKind(StrEnum):
+    """Every kind of step a hook is told about."""
+
+    KEY_FOUND = "key found"
+    BLOCKED = "blocked"
+    DEACTIVATED = "deactivated"
+    OBSERVATION_STARTED = "observation started"
+    CHECK_PASSED = "check passed"
+    CHECK_FAILED = "check failed"
+    KEY_GONE = "key gone"
+    RETRYING = "retrying"
+    REACTIVATED = "reactivated"
+    DELETED = "deleted"
+    STEP_UNVERIFIED = "step unverified"
+    STEP_FAILED = "step failed"
+    VERIFIED = "verified"
+    NOT_VERIFIED = "not verified"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One step of a run, as hooks see it. Never carries a secret.
+
+    Attributes:
+        kind: what happened.
+        account_id: the account it happened in.
+        at: when (UTC).
+        key_id: the access key concerned, if any.
+        message: a one-line human description.
+        check: the check's name, for check events.
+        operation: the AWS operation, for retry and failure events.
+        attempt: the attempt that failed, for retry events.
+        error_code: the AWS error code, for retry and failure events.
+    """
+
+    kind: EventKind
+    account_id: str
+    at: datetime
+    key_id: str | None = None
+    message: str = ""
+    check: str | None = None
+    operation: str | None = None
+    attempt: int | None = None
+    error_code: str | None = None
+
+    def __str__(self) -> str:
+        key = f" {self.key_id}" if self.key_id else ""
+        text = f": {self.message}" if self.message else ""
+        return f"[{self.at:%H:%M:%S}] {self.kind.value}{key}{text}"
+
+
+class Hook(Protocol):
+    """Receives every `Event` of a run. The return value is ignored."""
+
+    def __call__(self, event: Event, /) -> object:
+        """Handle one event."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """A check's verdict with its reason (a plain ``bool`` also works)."""
+
+    ok: bool
+    reason: str = ""
+
+
+class Check(Protocol):
+    """Says whether all is still well while ``key`` is unusable.
+
+    Return ``True`` or ``CheckResult(ok=True)`` when all is well; ``False``,
+    ``CheckResult(ok=False, reason=...)`` or an exception means something broke.
+    Give the callable a ``name`` attribute to name it in reports (else its
+    ``__name__`` is used).
+    """
+
+    def __call__(self, key: AccessKey, /) -> bool | CheckResult:
+        """Check one key under observation."""
+        ...
+
+
+def check_name(check: object) -> str:
+    """The name a check goes by in events and reports."""
+    name = getattr(check, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    name = getattr(check, "__name__", None)
+    return name if isinstance(name, str) else type(check).__name__
+
+
+STILL_UNUSABLE = "key still unusable"
+"""The built-in check that runs first at every tick: no observed key is Active again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """How an observation window ended."""
+
+    passed: bool
+    started_at: datetime
+    ended_at: datetime
+    checks_run: int
+    failure: CheckFailure | None = None
+    gone: tuple[str, ...] = ()
+
+
+Emit = Callable[..., None]
+
+
+def watch(
+    keys: Sequence[AccessKey],
+    *,
+    checks: Sequence[Check],
+    window: timedelta,
+    interval: timedelta,
+    clock: Clock,
+    read_statuses: Callable[[], Mapping[str, KeyStatus]],
+    emit: Emit,
+) -> Observation:
+    """Observe ``keys`` for ``window``, running every check each ``interval`` and at the end.
+
+    At each tick the key statuses are read fresh first: a key Active again (someone
+    reactivated it) fails the window, a key that disappeared is dropped (someone else
+    deleted it). Then each check runs for each remaining key. The first failure ends
+    the window. A zero window runs the checks exactly once.
+    """
+    started = clock.now()
+    end = started + window
+    emit(
+        EventKind.OBSERVATION_STARTED,
+        message=f"{len(keys)} key(s) unusable; observing until {end:%Y-%m-%d %H:%M:%S} UTC",
+    )
+    watched = list(keys)
+    gone: list[str] = []
+    runs = 0
+    while True:
+        left = end - clock.now()
+        if left > timedelta(0):
+            clock.sleep(min(interval, left).total_seconds())
+        failure, ran = _tick(watched, gone, checks, clock, read_statuses, emit)
+        runs += ran
+        if failure is not None:
+            return Observation(False, started, clock.now(), runs, failure, tuple(gone))
+        if clock.now() >= end or not watched:
+            return Observation(True, started, clock.now(), runs, None, tuple(gone))
+
+
+def _tick(
+    watched: list[AccessKey],
+    gone: list[str],
+    checks: Sequence[Check],
+    clock: Clock,
+    read_statuses: Callable[[], Mapping[str, KeyStatus]],
+    emit: Emit,
+) -> tuple[CheckFailure | None, int]:
+    try:
+        statuses = read_statuses()
+    except Exception as exc:  # an unreadable state cannot prove the key unusable
+        key_id = watched[0].key_id
+        return _fail(STILL_UNUSABLE, key_id, f"could not read key status: {exc}", clock, emit), 1
+    runs = 1
+    for key in list(watched):
+        status = statuses.get(key.key_id)
+        if status is None:
+            watched.remove(key)
+            gone.append(key.key_id)
+            emit(EventKind.KEY_GONE, key_id=key.key_id, message="deleted outside this run")
+        elif status is KeyStatus.ACTIVE:
+            reason = "Active again: reactivated outside this run during the window"
+            return _fail(STILL_UNUSABLE, key.key_id, reason, clock, emit), runs
+    for key in watched:
+        current = key.model_copy(update={"status": statuses[key.key_id]})
+        for check in checks:
+            name = check_name(check)
+            runs += 1
+            try:
+                verdict = check(current)
+            except Exception as exc:
+                reason = f"raised {type(exc).__name__}: {exc}"
+                return _fail(name, key.key_id, reason, clock, emit), runs
+            ok, reason = (
+                (verdict.ok, verdict.reason)
+                if isinstance(verdict, CheckResult)
+                else (verdict is True, "" if verdict is True else f"returned {verdict!r}")
+            )
+            if not ok:
+                return _fail(name, key.key_id, reason or "failed", clock, emit), runs
+            emit(EventKind.CHECK_PASSED, key_id=key.key_id, check=name, message=name)
+    return None, runs
+
+
+def _fail(check: str, key_id: str, reason: str, clock: Clock, emit: Emit) -> CheckFailure:
+    reason = redact(reason)
+    log.warning("check %r failed for %s: %s", check, key_id, reason)
+    emit(EventKind.CHECK_FAILED, key_id=key_id, check=check, message=f"{check}: {reason}")
+    return CheckFailure(check=check, key_id=key_id, reason=reason, at=clock.now())

@@ -1,0 +1,675 @@
+"""The sandbox: moto, plus the root user moto does not have.
+
+moto emulates IAM users, per-account IAM state and STS well, but it has no root user:
+no root access keys, no ``arn:aws:iam::<account>:root`` caller, and
+``AccountAccessKeysPresent`` is always 0. The sandbox adds exactly that, and no more:
+
+- per account, a root user with seeded root access keys (at most 2, as in AWS);
+- credentials that sign as that root user: one of its access keys, or temporary
+  credentials like those of AWS CloudShell signed in as root;
+- IAM's access-key calls **without** ``UserName`` act on the *caller* (as in AWS; moto
+  takes the user from the target key instead);
+- a request signed with an Inactive or deleted root key is refused with
+  ``InvalidClientTokenId``, so locking yourself out is visible in tests;
+- ``AccountAccessKeysPresent`` computed from the root user's real keys;
+- faults on demand (throttling, 5xx, connection errors, denials, stale reads), and a
+  log of every call made, without secrets.
+
+How: each session the sandbox hands out has one ``before-send`` handler in place of
+moto's. It answers the root user's calls itself and passes every other call on to moto
+(with the account named in moto's ``x-moto-account-id`` header). Sessions you build
+yourself inside the sandbox talk to plain moto.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import secrets
+import string
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import boto3
+import botocore.exceptions
+
+from rootkeys._clock import Clock, SystemClock
+from rootkeys._models import AccessKey, KeyStatus, LastUsed, validate_account_id
+from rootkeys.testing import _wire
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+__all__ = ["Sandbox", "SandboxAccount", "SandboxCall"]
+
+MUTATING_PREFIXES = (
+    "Create",
+    "Update",
+    "Delete",
+    "Put",
+    "Attach",
+    "Detach",
+    "Enable",
+    "Disable",
+    "Tag",
+    "Untag",
+    "Add",
+    "Remove",
+    "Set",
+    "Upload",
+)
+_ALPHABET = string.ascii_uppercase + string.digits
+MAX_ROOT_KEYS = 2
+
+
+def _random(prefix: str, length: int = 16) -> str:
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def _secret(length: int = 40) -> str:
+    return "".join(
+        secrets.choice(string.ascii_letters + string.digits + "+/") for _ in range(length)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxCall:
+    """One call the sandbox saw. Holds no secret.
+
+    Attributes:
+        service: ``iam``, ``sts``, ...
+        operation: the API operation name.
+        account_id: the account whose credentials signed it, when known.
+        principal: ``root`` (a root key or root session), ``user``, ``admin`` or ``other``.
+        signing_key_id: the access key id that signed it.
+        params: the request parameters (never secret for the calls rootkeys makes).
+        status: the HTTP status answered, or 0 for a connection fault.
+        fault: the injected fault, if one answered.
+    """
+
+    service: str
+    operation: str
+    account_id: str | None
+    principal: str
+    signing_key_id: str | None
+    params: Mapping[str, str]
+    status: int
+    fault: str | None = None
+
+    @property
+    def mutating(self) -> bool:
+        """Whether the operation changes state."""
+        return self.operation.startswith(MUTATING_PREFIXES)
+
+
+@dataclass
+class _RootKey:
+    key_id: str
+    secret: str = field(repr=False)
+    status: KeyStatus
+    created_at: datetime
+    last_used: LastUsed | None = None
+
+
+@dataclass
+class _Account:
+    account_id: str
+    keys: dict[str, _RootKey] = field(default_factory=dict)
+    stale_reads: int = 0
+    stale_writes: int = 0
+    snapshot: dict[str, _RootKey] | None = None
+    snapshot_reads_left: int = 0
+
+
+@dataclass(frozen=True)
+class SandboxAccount:
+    """An account in the sandbox, with the ids of its root access keys when made."""
+
+    account_id: str
+    root_key_ids: tuple[str, ...]
+
+
+@dataclass
+class _Fault:
+    kind: Literal["error", "connection", "action"]
+    operation: str | None
+    times: int | None
+    code: str = ""
+    status: int = 400
+    message: str = ""
+    account_id: str | None = None
+    action: Callable[[], object] | None = None
+
+    def matches(self, operation: str, account_id: str | None) -> bool:
+        return (self.operation in (None, operation)) and (self.account_id in (None, account_id))
+
+
+@dataclass(frozen=True)
+class _Principal:
+    account_id: str
+    kind: Literal["root-key", "root-session", "admin"]
+    secret: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)
+
+
+class Sandbox:
+    """An AWS of your own, in process: moto plus root users. Use it as a context manager.
+
+    ::
+
+        with Sandbox() as sandbox:
+            account = sandbox.create_account(root_keys=2)
+            manager = RootKeyManager(sandbox.root_session(account.account_id))
+
+    Args:
+        clock: the clock that dates keys and their last use (default: the real one).
+        region: the region of the sessions it hands out.
+    """
+
+    def __init__(self, *, clock: Clock | None = None, region: str = "us-east-1") -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.region = region
+        self._accounts: dict[str, _Account] = {}
+        self._principals: dict[str, _Principal] = {}
+        self._faults: list[_Fault] = []
+        self._calls: list[SandboxCall] = []
+        self._lock = threading.RLock()
+        self._mock: Any = None
+        self._next_account = 100000000000
+
+    # -- lifecycle of the sandbox ----------------------------------------------------------
+
+    def __enter__(self) -> Sandbox:
+        from moto import mock_aws
+
+        self._mock = mock_aws()
+        self._mock.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+
+    # -- making things ---------------------------------------------------------------------
+
+    def create_account(
+        self,
+        account_id: str | None = None,
+        *,
+        root_keys: int = 2,
+        inactive: int = 0,
+    ) -> SandboxAccount:
+        """A new account whose root user has ``root_keys`` access keys.
+
+        The last ``inactive`` of them are made Inactive.
+        """
+        if not 0 <= root_keys <= MAX_ROOT_KEYS or not 0 <= inactive <= root_keys:
+            raise ValueError(f"the root user has 0 to {MAX_ROOT_KEYS} keys, 0 to all inactive")
+        with self._lock:
+            if account_id is None:
+                self._next_account += 1
+                account_id = str(self._next_account)
+            validate_account_id(account_id)
+            if account_id in self._accounts:
+                raise ValueError(f"account {account_id} already exists in the sandbox")
+            account = self._accounts[account_id] = _Account(account_id)
+            ids = tuple(self.add_root_key(account_id) for _ in range(root_keys))
+            for key_id in ids[root_keys - inactive :]:
+                account.keys[key_id].status = KeyStatus.INACTIVE
+            return SandboxAccount(account_id, ids)
+
+    def add_root_key(self, account_id: str, *, status: KeyStatus = KeyStatus.ACTIVE) -> str:
+        """Give the root user one more access key (as someone else might) and return its id."""
+        with self._lock:
+            account = self._account(account_id)
+            if len(account.keys) >= MAX_ROOT_KEYS:
+                raise ValueError(f"the root user of {account_id} already has {MAX_ROOT_KEYS} keys")
+            key = _RootKey(_random("AKIA"), _secret(), status, self.clock.now())
+            account.keys[key.key_id] = key
+            self._principals[key.key_id] = _Principal(account_id, "root-key", key.secret)
+            return key.key_id
+
+    def set_root_key_status(self, account_id: str, key_id: str, status: KeyStatus) -> None:
+        """Change a root key's status behind rootkeys' back (as another admin might)."""
+        with self._lock:
+            self._account(account_id).keys[key_id].status = status
+
+    def delete_root_key(self, account_id: str, key_id: str) -> None:
+        """Delete a root key behind rootkeys' back."""
+        with self._lock:
+            self._account(account_id).keys.pop(key_id)
+
+    def use_root_key(
+        self, account_id: str, key_id: str, *, service: str = "s3", region: str | None = None
+    ) -> None:
+        """Record a use of a root key, as if something had signed a call with it."""
+        with self._lock:
+            key = self._account(account_id).keys[key_id]
+            key.last_used = LastUsed(at=self.clock.now(), service=service, region=region)
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def root_session(self, account_id: str, *, key_id: str | None = None) -> boto3.Session:
+        """A session signed as the account's root user.
+
+        With ``key_id``, it is signed with that root access key (so that key signs the
+        session). Without, it carries temporary root credentials, as AWS CloudShell
+        signed in as root does: no root access key is in use.
+        """
+        with self._lock:
+            account = self._account(account_id)
+            if key_id is not None:
+                key = account.keys[key_id]
+                return self._session(key.key_id, key.secret)
+            session_key = _random("ASIA")
+            principal = _Principal(account_id, "root-session", _secret(), _secret(356))
+            self._principals[session_key] = principal
+            return self._session(session_key, principal.secret, principal.token)
+
+    def admin_session(self, account_id: str) -> boto3.Session:
+        """A session with every permission in the account, to set up IAM state in it."""
+        with self._lock:
+            self._account(account_id)
+            key_id = _random("AKIA")
+            principal = _Principal(account_id, "admin", _secret())
+            self._principals[key_id] = principal
+            return self._session(key_id, principal.secret)
+
+    def iam_user_session(self, account_id: str, user_name: str) -> boto3.Session:
+        """Create IAM user ``user_name`` with an access key (in moto) and sign as it."""
+        iam = self.admin_session(account_id).client("iam")
+        iam.create_user(UserName=user_name)
+        made = iam.create_access_key(UserName=user_name)["AccessKey"]
+        return self._session(made["AccessKeyId"], made["SecretAccessKey"])
+
+    def _session(self, key_id: str, secret: str, token: str | None = None) -> boto3.Session:
+        from moto.core.models import botocore_stubber
+
+        session = boto3.Session(
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            region_name=self.region,
+        )
+        dispatch: Any = self._dispatch
+        session.events.unregister("before-send", cast("Any", botocore_stubber))
+        session.events.register_first("before-send", dispatch)
+        return session
+
+    # -- looking at the truth ----------------------------------------------------------------
+
+    def root_keys(self, account_id: str) -> list[AccessKey]:
+        """The root user's keys as they really are (no stale reads, no faults)."""
+        with self._lock:
+            return [_model(k) for k in self._account(account_id).keys.values()]
+
+    @property
+    def calls(self) -> tuple[SandboxCall, ...]:
+        """Every call the sandbox's sessions made, oldest first."""
+        with self._lock:
+            return tuple(self._calls)
+
+    def mutations(self, account_id: str | None = None) -> tuple[SandboxCall, ...]:
+        """The state-changing calls that reached AWS (not answered by a fault)."""
+        return tuple(
+            c
+            for c in self.calls
+            if c.mutating and c.fault is None and account_id in (None, c.account_id)
+        )
+
+    def secrets(self) -> Iterator[str]:
+        """Every secret access key and session token the sandbox handed out (for tests)."""
+        with self._lock:
+            for principal in self._principals.values():
+                yield principal.secret
+                if principal.token:
+                    yield principal.token
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def inject_error(
+        self,
+        code: str,
+        *,
+        status: int = 400,
+        operation: str | None = None,
+        times: int | None = 1,
+        message: str | None = None,
+        account_id: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` matching calls (None: all) with an AWS error."""
+        with self._lock:
+            self._faults.append(
+                _Fault("error", operation, times, code, status, message or code, account_id)
+            )
+
+    def inject_throttling(
+        self, *, operation: str | None = None, times: int | None = 1, account_id: str | None = None
+    ) -> None:
+        """Answer matching calls with ``Throttling: Rate exceeded`` (HTTP 400)."""
+        self.inject_error(
+            "Throttling",
+            status=400,
+            operation=operation,
+            times=times,
+            message="Rate exceeded",
+            account_id=account_id,
+        )
+
+    def inject_server_error(
+        self, *, operation: str | None = None, times: int | None = 1, account_id: str | None = None
+    ) -> None:
+        """Answer matching calls with ``ServiceFailure`` (HTTP 500)."""
+        self.inject_error(
+            "ServiceFailure", status=500, operation=operation, times=times, account_id=account_id
+        )
+
+    def deny(
+        self, operation: str, *, times: int | None = None, account_id: str | None = None
+    ) -> None:
+        """Answer matching calls with ``AccessDenied`` (HTTP 403)."""
+        self.inject_error(
+            "AccessDenied",
+            status=403,
+            operation=operation,
+            times=times,
+            message=f"not authorized to perform iam:{operation}",
+            account_id=account_id,
+        )
+
+    def inject_connection_error(
+        self, *, operation: str | None = None, times: int | None = 1, account_id: str | None = None
+    ) -> None:
+        """Drop matching calls' connections (botocore's ``ConnectionClosedError``)."""
+        with self._lock:
+            self._faults.append(_Fault("connection", operation, times, account_id=account_id))
+
+    def before(
+        self,
+        operation: str,
+        action: Callable[[], object],
+        *,
+        times: int | None = 1,
+        account_id: str | None = None,
+    ) -> None:
+        """Run ``action`` just before the next ``times`` matching calls are answered.
+
+        For races: another admin deleting or reactivating a key between rootkeys' read
+        and its write. The call is then answered as usual.
+        """
+        with self._lock:
+            self._faults.append(
+                _Fault("action", operation, times, account_id=account_id, action=action)
+            )
+
+    def inject_stale_reads(self, account_id: str, *, reads: int, writes: int = 1) -> None:
+        """After each of the next ``writes`` root-key writes, ``reads`` reads see the old state.
+
+        This is IAM's eventual consistency: ``ListAccessKeys`` and ``GetAccountSummary``
+        keep answering what was true before the write for a while.
+        """
+        with self._lock:
+            account = self._account(account_id)
+            account.stale_reads, account.stale_writes = reads, writes
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault that has not fired yet."""
+        with self._lock:
+            self._faults.clear()
+            for account in self._accounts.values():
+                account.stale_writes = account.snapshot_reads_left = 0
+
+    # -- the dispatcher ------------------------------------------------------------------------
+
+    def _account(self, account_id: str) -> _Account:
+        try:
+            return self._accounts[account_id]
+        except KeyError:
+            raise ValueError(f"no account {account_id} in the sandbox") from None
+
+    def _dispatch(
+        self, request: AWSPreparedRequest, event_name: str, **kwargs: Any
+    ) -> AWSResponse | None:
+        _, service, operation = event_name.split(".", 2)
+        key_id = _wire.signing_key_of(request)
+        params = _wire.params_of(request)
+        with self._lock:
+            principal = self._principals.get(key_id or "")
+            account_id = principal.account_id if principal else None
+            kind = {"root-key": "root", "root-session": "root", "admin": "admin"}.get(
+                principal.kind if principal else "", "user" if key_id else "other"
+            )
+
+            def log(status: int, fault: str | None = None) -> None:
+                self._calls.append(
+                    SandboxCall(service, operation, account_id, kind, key_id, params, status, fault)
+                )
+
+            for fault in self._faults:
+                if fault.matches(operation, account_id) and fault.times != 0:
+                    if fault.times is not None:
+                        fault.times -= 1
+                    if fault.action is not None:
+                        fault.action()
+                        continue
+                    if fault.kind == "connection":
+                        log(0, "connection")
+                        raise botocore.exceptions.ConnectionClosedError(endpoint_url=request.url)
+                    log(fault.status, fault.code)
+                    return _wire.error(request, service, fault.code, fault.message, fault.status)
+            self._faults = [f for f in self._faults if f.times != 0]
+
+            response = self._answer(request, service, operation, params, principal, key_id)
+        if response is None:
+            if account_id is not None:
+                request.headers["x-moto-account-id"] = account_id
+            response = self._moto(request, event_name)
+            if response is not None and operation == "GetAccountSummary" and account_id:
+                response = self._summary(request, self._accounts[account_id], response)
+        with self._lock:
+            log(response.status_code if response is not None else 0)
+        return response
+
+    @staticmethod
+    def _moto(request: AWSPreparedRequest, event_name: str) -> AWSResponse | None:
+        from moto.core.models import botocore_stubber
+
+        result: AWSResponse | None = botocore_stubber(event_name=event_name, request=request)
+        return result
+
+    def _answer(
+        self,
+        request: AWSPreparedRequest,
+        service: str,
+        operation: str,
+        params: dict[str, str],
+        principal: _Principal | None,
+        key_id: str | None,
+    ) -> AWSResponse | None:
+        """The sandbox's own answer for root calls, or None to let moto answer."""
+        if principal is None:
+            return None
+        account = self._accounts[principal.account_id]
+        if principal.kind == "root-key":
+            key = account.keys.get(key_id or "")
+            if key is None or key.status is not KeyStatus.ACTIVE:
+                return _wire.error(
+                    request,
+                    service,
+                    "InvalidClientTokenId",
+                    "The security token included in the request is invalid.",
+                    403,
+                )
+            key.last_used = LastUsed(
+                at=self.clock.now(),
+                service=service,
+                region=None if service == "iam" else self.region,
+            )
+        root = principal.kind != "admin"
+        if service == "sts" and operation == "GetCallerIdentity" and root:
+            return _wire.answer(
+                request,
+                "sts",
+                operation,
+                (
+                    f"<Arn>arn:aws:iam::{account.account_id}:root</Arn>"
+                    f"<UserId>{account.account_id}</UserId><Account>{account.account_id}</Account>"
+                ),
+            )
+        if service != "iam":
+            return None
+        if operation == "GetAccessKeyLastUsed" and params.get("AccessKeyId") in account.keys:
+            return self._last_used(request, account, params["AccessKeyId"])
+        if not root or "UserName" in params:
+            return None
+        handler = {
+            "ListAccessKeys": self._list,
+            "UpdateAccessKey": self._update,
+            "DeleteAccessKey": self._delete,
+            "CreateAccessKey": self._create,
+        }.get(operation)
+        return handler(request, account, params) if handler else None
+
+    # -- the root user's key calls -------------------------------------------------------------
+
+    def _read(self, account: _Account) -> dict[str, _RootKey]:
+        if account.snapshot is not None and account.snapshot_reads_left > 0:
+            account.snapshot_reads_left -= 1
+            return account.snapshot
+        return account.keys
+
+    def _before_write(self, account: _Account) -> None:
+        if account.stale_writes > 0 and account.stale_reads > 0:
+            account.stale_writes -= 1
+            account.snapshot = copy.deepcopy(account.keys)
+            account.snapshot_reads_left = account.stale_reads
+
+    def _list(
+        self, request: AWSPreparedRequest, account: _Account, params: dict[str, str]
+    ) -> AWSResponse:
+        keys = self._read(account).values()
+        body = _wire.members(
+            [
+                {
+                    "AccessKeyId": k.key_id,
+                    "Status": k.status.value,
+                    "CreateDate": _wire.timestamp(k.created_at),
+                }
+                for k in keys
+            ]
+        )
+        return _wire.answer(
+            request,
+            "iam",
+            "ListAccessKeys",
+            f"<AccessKeyMetadata>{body}</AccessKeyMetadata><IsTruncated>false</IsTruncated>",
+        )
+
+    def _update(
+        self, request: AWSPreparedRequest, account: _Account, params: dict[str, str]
+    ) -> AWSResponse:
+        key = account.keys.get(params.get("AccessKeyId", ""))
+        if key is None:
+            return _no_such_key(request, params)
+        status = params.get("Status")
+        if status not in (KeyStatus.ACTIVE.value, KeyStatus.INACTIVE.value):
+            return _wire.error(
+                request,
+                "iam",
+                "ValidationError",
+                f"Value '{status}' at 'status' failed to satisfy constraint",
+                400,
+            )
+        self._before_write(account)
+        key.status = KeyStatus(status)
+        return _wire.answer(request, "iam", "UpdateAccessKey")
+
+    def _delete(
+        self, request: AWSPreparedRequest, account: _Account, params: dict[str, str]
+    ) -> AWSResponse:
+        if params.get("AccessKeyId") not in account.keys:
+            return _no_such_key(request, params)
+        self._before_write(account)
+        del account.keys[params["AccessKeyId"]]
+        return _wire.answer(request, "iam", "DeleteAccessKey")
+
+    def _create(
+        self, request: AWSPreparedRequest, account: _Account, params: dict[str, str]
+    ) -> AWSResponse:
+        if len(account.keys) >= MAX_ROOT_KEYS:
+            return _wire.error(
+                request,
+                "iam",
+                "LimitExceeded",
+                f"Cannot exceed quota for AccessKeysPerUser: {MAX_ROOT_KEYS}",
+                409,
+            )
+        self._before_write(account)
+        key = account.keys[self.add_root_key(account.account_id)]
+        return _wire.answer(
+            request,
+            "iam",
+            "CreateAccessKey",
+            (
+                f"<AccessKey><UserName>{account.account_id}</UserName>"
+                f"<AccessKeyId>{key.key_id}</AccessKeyId><Status>Active</Status>"
+                f"<SecretAccessKey>{key.secret}</SecretAccessKey>"
+                f"<CreateDate>{_wire.timestamp(key.created_at)}</CreateDate></AccessKey>"
+            ),
+        )
+
+    def _last_used(
+        self, request: AWSPreparedRequest, account: _Account, key_id: str
+    ) -> AWSResponse:
+        used = account.keys[key_id].last_used
+        inner = (
+            "<ServiceName>N/A</ServiceName><Region>N/A</Region>"
+            if used is None
+            else f"<LastUsedDate>{_wire.timestamp(used.at)}</LastUsedDate>"
+            f"<ServiceName>{used.service}</ServiceName><Region>{used.region or 'N/A'}</Region>"
+        )
+        return _wire.answer(
+            request,
+            "iam",
+            "GetAccessKeyLastUsed",
+            f"<AccessKeyLastUsed>{inner}</AccessKeyLastUsed>",
+        )
+
+    def _summary(
+        self, request: AWSPreparedRequest, account: _Account, response: AWSResponse
+    ) -> AWSResponse:
+        """Moto's account summary, with ``AccountAccessKeysPresent`` made true."""
+        with self._lock:
+            present = int(bool(self._read(account)))
+        body = _PRESENT.sub(rf"\g<1>{present}\g<2>", response.content.decode())
+        return _wire.respond(request, response.status_code, body)
+
+
+_PRESENT = re.compile(r"(<key>AccountAccessKeysPresent</key>\s*<value>)\d+(</value>)")
+
+
+def _no_such_key(request: AWSPreparedRequest, params: Mapping[str, str]) -> AWSResponse:
+    return _wire.error(
+        request,
+        "iam",
+        "NoSuchEntity",
+        f"The Access Key with id {params.get('AccessKeyId', '')} cannot be found",
+        404,
+    )
+
+
+def _model(key: _RootKey) -> AccessKey:
+    return AccessKey(
+        key_id=key.key_id, status=key.status, created_at=key.created_at, last_used=key.last_used
+    )

@@ -1,0 +1,105 @@
+"""Reading AWS query-protocol requests and writing their XML answers, for the sandbox.
+
+IAM and STS speak the query protocol: a form-encoded ``Action=...`` body in, XML out.
+Only what the sandbox answers itself is here; everything else goes to moto.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from botocore.awsrequest import AWSResponse
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from botocore.awsrequest import AWSPreparedRequest
+
+__all__ = ["answer", "error", "members", "params_of", "respond", "signing_key_of", "timestamp"]
+
+_NAMESPACES = {
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+}
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
+
+
+class _Raw(BytesIO):
+    """The raw body botocore reads an `AWSResponse` from."""
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        chunk = self.read()
+        while chunk:
+            yield chunk
+            chunk = self.read()
+
+
+def signing_key_of(request: AWSPreparedRequest) -> str | None:
+    """The access key id in a SigV4 ``Authorization`` header (not a secret)."""
+    header: object = request.headers.get("Authorization")
+    text = header.decode() if isinstance(header, bytes) else str(header or "")
+    match = _CREDENTIAL.search(text)
+    return match.group(1) if match else None
+
+
+def params_of(request: AWSPreparedRequest) -> dict[str, str]:
+    """The form-encoded parameters of a query-protocol request, first value of each."""
+    body = request.body
+    if isinstance(body, bytes | bytearray):
+        text = bytes(body).decode()
+    elif isinstance(body, str):
+        text = body
+    else:  # no body, or a stream: not a query-protocol call the sandbox answers
+        return {}
+    return {name: values[0] for name, values in parse_qs(text).items()}
+
+
+def timestamp(at: datetime) -> str:
+    """ISO 8601 in UTC, as IAM writes dates."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def respond(request: AWSPreparedRequest, status: int, body: str) -> AWSResponse:
+    """An answer with ``body`` (XML) and ``status``."""
+    headers = {"Content-Type": "text/xml", "x-amzn-RequestId": "sandbox"}
+    return AWSResponse(request.url, status, headers, _Raw(body.encode()))  # type: ignore[arg-type]
+
+
+def answer(
+    request: AWSPreparedRequest, service: str, operation: str, result: str | None = None
+) -> AWSResponse:
+    """A successful answer; ``result`` is the inner XML of ``<{operation}Result>``."""
+    inner = "" if result is None else f"<{operation}Result>{result}</{operation}Result>"
+    body = (
+        f'<{operation}Response xmlns="{_NAMESPACES[service]}">{inner}'
+        f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+        f"</{operation}Response>"
+    )
+    return respond(request, 200, body)
+
+
+def error(
+    request: AWSPreparedRequest, service: str, code: str, message: str, status: int
+) -> AWSResponse:
+    """An error answer, shaped as IAM and STS send them."""
+    kind = "Receiver" if status >= 500 else "Sender"
+    body = (
+        f'<ErrorResponse xmlns="{_NAMESPACES.get(service, _NAMESPACES["iam"])}"><Error>'
+        f"<Type>{kind}</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+        f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+    return respond(request, status, body)
+
+
+def members(items: list[Mapping[str, str]]) -> str:
+    """A list of structures as query-protocol ``<member>`` elements."""
+    return "".join(
+        "<member>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in item.items()) + "</member>"
+        for item in items
+    )

@@ -1,0 +1,101 @@
+"""The public face: what `rootkeys` and `rootkeys.testing` export, and how."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import rootkeys
+import rootkeys.testing
+from rootkeys.testing import Sandbox, SandboxAccount, demo
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize("module", [rootkeys, rootkeys.testing], ids=lambda m: m.__name__)
+def test_all_is_sorted_and_complete(module: object) -> None:
+    """__all__ is sorted (constants, classes, the rest) and lists exactly the public names."""
+    exported = list(module.__all__)  # type: ignore[attr-defined]
+    assert exported == sorted(
+        exported, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n)
+    )
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not inspect.ismodule(value)
+    }
+    assert set(exported) - {"__version__"} == public
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in rootkeys.__all__ if n != "__version__"] + rootkeys.testing.__all__
+)
+def test_every_export_is_documented(name: str) -> None:
+    """Every exported class and function has a docstring."""
+    value = getattr(rootkeys, name, None) or getattr(rootkeys.testing, name)
+    if inspect.isclass(value) or inspect.isfunction(value):
+        assert inspect.getdoc(value)
+
+
+def test_every_error_derives_from_the_one_base() -> None:
+    """Every exported exception is a RootKeysError."""
+    errors = [
+        v
+        for v in map(lambda n: getattr(rootkeys, n), rootkeys.__all__)
+        if inspect.isclass(v) and issubclass(v, BaseException)
+    ]
+    assert len(errors) >= 10
+    assert all(issubclass(e, rootkeys.RootKeysError) for e in errors)
+
+
+def test_injected_clients_work_like_a_session(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+) -> None:
+    """A manager built from ready IAM and STS clients plans and protects the signing key."""
+    own = account.root_key_ids[0]
+    session = sandbox.root_session(account.account_id, key_id=own)
+    manager = rootkeys.RootKeyManager(
+        iam_client=session.client("iam", config=rootkeys.BOTO_CONFIG),
+        sts_client=session.client("sts", config=rootkeys.BOTO_CONFIG),
+    )
+    plan = manager.plan()
+    assert [p.key.key_id for p in plan.blocked] == [own]
+
+
+def test_demo_runs_and_tells_the_story() -> None:
+    """The README's first command: the demo deletes after a clean window, rolls back on failure."""
+    out = io.StringIO()
+    assert demo.main(out, window=timedelta(milliseconds=300)) == 0
+    text = out.getvalue()
+    for phrase in (
+        "The plan",
+        "deactivated",
+        "check passed",
+        "deleted",
+        "rolled back",
+        "AccountAccessKeysPresent: 0",
+        "Demo finished as expected",
+    ):
+        assert phrase in text
+
+
+def test_readme_example_runs_on_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python example runs as written, with its session and clock faked."""
+    from rootkeys.testing import FakeClock
+
+    code = re.search(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    assert code is not None
+    with Sandbox() as sandbox:
+        account = sandbox.create_account("123456789012", root_keys=2)
+        fake_session = sandbox.root_session(account.account_id)
+        monkeypatch.setattr("boto3.Session", lambda **kwargs: fake_session)
+        monkeypatch.setattr("rootkeys._manager.SystemClock", FakeClock)
+        namespace: dict[str, object] = {}
+        exec(compile(code.group(1), "README.md", "exec"), namespace)  # noqa: S102
+        assert sandbox.root_keys(account.account_id) == []

@@ -1,0 +1,76 @@
+"""No secret access key or session token appears in logs, reprs, reports or exceptions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+import rootkeys
+from rootkeys.testing import Sandbox, SandboxAccount
+
+from .conftest import MakeManager, Recorder
+
+
+def _assert_clean(texts: list[str], sandbox: Sandbox) -> None:
+    secrets = list(sandbox.secrets())
+    assert secrets, "the sandbox handed out no secrets: the test would prove nothing"
+    blob = "\n".join(texts)
+    assert blob, "nothing was collected: the test would prove nothing"
+    for secret in secrets:
+        assert secret not in blob
+
+
+def test_no_secret_anywhere_in_a_full_run(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+    recorder: Recorder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Plan, report, events, step results, log records and errors of a run hold no secret."""
+    caplog.set_level(logging.DEBUG, logger="rootkeys")
+    own = account.root_key_ids[0]
+    session = sandbox.root_session(account.account_id, key_id=own)  # a root key's secret
+    manager = make_manager(session=session)
+    sandbox.inject_throttling(operation="ListAccessKeys", times=1)
+    texts: list[str] = []
+    plan = manager.plan(observe_for=timedelta(hours=1))
+    texts += [repr(plan), str(plan), plan.model_dump_json(), plan.table()]
+    report = manager.remove_all(observe_for=timedelta(hours=1))
+    texts += [repr(report), report.model_dump_json(), report.table()]
+    texts += [repr(manager.caller()), repr(manager.list_keys())]
+    for call in (lambda: manager.delete(own), lambda: manager.deactivate(own)):
+        with pytest.raises(rootkeys.RootKeysError) as caught:
+            call()
+        texts += [str(caught.value), repr(caught.value)]
+    sandbox.deny("ListAccessKeys")
+    with pytest.raises(rootkeys.AccessDeniedError) as denied:
+        manager.verify()
+    texts += [str(denied.value), repr(denied.value)]
+    texts += [repr(e) for e in recorder.events] + [str(e) for e in recorder.events]
+    texts += [r.getMessage() for r in caplog.records]
+    texts += [repr(c) for c in sandbox.calls]
+    _assert_clean(texts, sandbox)
+
+
+def test_secrets_quoted_by_aws_are_redacted_from_errors(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """An AWS error message that quotes a secret is redacted in the raised error."""
+    session = sandbox.root_session(account.account_id)
+    token = session.get_credentials().get_frozen_credentials().token
+    assert token
+    sandbox.inject_error(
+        "SignatureDoesNotMatch",
+        status=403,
+        message=f"bad signature. The Canonical String for this request should have been "
+        f"'x-amz-security-token:{token}'",
+    )
+    with pytest.raises(rootkeys.InvalidCredentialsError) as caught:
+        make_manager(session=session).list_keys()
+    assert token not in str(caught.value)
+    assert "SignatureDoesNotMatch" in str(caught.value)

@@ -1,0 +1,59 @@
+"""Uses the public API as a user would; mypy --strict checks this file, pytest does not run it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import boto3
+
+import rootkeys
+from rootkeys.testing import FakeClock, Sandbox
+
+
+def alert(event: rootkeys.Event) -> None:
+    if event.kind is rootkeys.EventKind.CHECK_FAILED:
+        print(f"rollback in {event.account_id}: {event.message}")
+
+
+class HealthCheck:
+    name = "orders API"
+
+    def __call__(self, key: rootkeys.AccessKey) -> rootkeys.CheckResult:
+        return rootkeys.CheckResult(ok=key.status is not rootkeys.KeyStatus.ACTIVE)
+
+
+def production(profile: str) -> rootkeys.RemovalReport:
+    manager = rootkeys.RootKeyManager(
+        boto3.Session(profile_name=profile),
+        account_id="123456789012",
+        hooks=[alert, print],
+        checks=[HealthCheck(), lambda key: True],
+        retry=rootkeys.RetryPolicy(attempts=5, max_total=timedelta(minutes=2)),
+    )
+    plan: rootkeys.Plan = manager.plan(observe_for=timedelta(days=1))
+    blocked: tuple[rootkeys.PlannedKey, ...] = plan.blocked
+    print(plan.table(), len(blocked))
+    report = manager.remove_all(observe_for=timedelta(days=1), check_interval=timedelta(hours=1))
+    deleted: tuple[str, ...] = report.deleted
+    print(deleted, report.outcome is rootkeys.RunOutcome.DONE)
+    return report
+
+
+def explicit_steps(manager: rootkeys.RootKeyManager, key_id: str) -> bool:
+    try:
+        step: rootkeys.StepResult = manager.deactivate(key_id)
+    except rootkeys.AWSError as exc:
+        print(exc.code, exc.request_id)
+        return False
+    except rootkeys.RootKeysError:
+        return False
+    return step.verified and manager.verify()
+
+
+def sandboxed() -> None:
+    clock = FakeClock()
+    with Sandbox(clock=clock) as sandbox:
+        account = sandbox.create_account(root_keys=2)
+        sandbox.inject_throttling(operation="UpdateAccessKey", times=1)
+        manager = rootkeys.RootKeyManager(sandbox.root_session(account.account_id), clock=clock)
+        assert manager.remove_all(observe_for=timedelta(0)).outcome is rootkeys.RunOutcome.DONE

@@ -14,7 +14,8 @@ Deactivate each key, observe whether anything breaks, and only then delete it::
 """
 
 import logging
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._errors import (
@@ -60,8 +61,8 @@ from rootkeys._retry import BOTO_CONFIG, RetryPolicy
 logging.getLogger("rootkeys").addHandler(logging.NullHandler())
 
 try:
-    __version__ = version("rootkeys")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = _version("rootkeys")
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [

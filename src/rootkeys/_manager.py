@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.exceptions
+from boto3.session import Session
 
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._errors import (
@@ -166,7 +167,7 @@ class RootKeyManager:
                 on_retry=self._on_retry,
             )
         else:
-            if session is not None and not isinstance(session, boto3.Session):
+            if session is not None and not isinstance(session, Session):
                 raise InputError(f"session must be a boto3.Session, not {type(session).__name__}")
             self._gateway = IamGateway.from_session(
                 session or boto3.Session(),

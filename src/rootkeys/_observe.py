@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rootkeys._models import AccessKey, CheckFailure, KeyStatus
 from rootkeys._retry import redact
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Check",
     "CheckResult",
+    "Emitter",
     "Event",
     "EventKind",
     "Hook",
@@ -143,6 +144,34 @@ class Observation:
     checks_run: int
     failure: CheckFailure | None = None
     gone: tuple[str, ...] = ()
+
+
+class Emitter:
+    """Tells every hook about each event; a hook that raises is logged and remembered.
+
+    Hooks observe and never change what happens: their errors are collected in
+    `errors` (for the report) and the run goes on.
+    """
+
+    def __init__(self, hooks: Sequence[Hook], clock: Clock) -> None:
+        self._hooks = tuple(hooks)
+        self._clock = clock
+        self.account_id = ""
+        self.errors: list[str] = []
+
+    def __call__(self, kind: EventKind, **fields: Any) -> None:
+        """Build the event for ``kind`` and hand it to each hook in turn."""
+        event = Event(kind=kind, account_id=self.account_id, at=self._clock.now(), **fields)
+        log.debug("%s", event)
+        for hook in self._hooks:
+            try:
+                hook(event)
+            except Exception as exc:
+                text = redact(
+                    f"{check_name(hook)} raised {type(exc).__name__} on {kind.value}: {exc}"
+                )
+                log.warning("hook %s", text)
+                self.errors.append(text)
 
 
 Emit = Callable[..., None]

@@ -1,0 +1,159 @@
+"""One change to one key, done the careful way.
+
+Every change rootkeys makes goes through `Stepper.change`: the lifecycle decides, the
+intent is recorded, the gateway is called, IAM is read until the change shows (it is
+eventually consistent), the outcome is recorded, and only then are the hooks told.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from rootkeys._errors import AWSError, KeyNotFoundError
+from rootkeys._lifecycle import decide
+from rootkeys._models import Action, KeyState, KeyStatus, Step, StepStatus
+from rootkeys._observe import Emitter, EventKind
+from rootkeys._retry import redact
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from rootkeys._clock import Clock
+    from rootkeys._iam import IamGateway
+
+__all__ = ["Stepper", "state_of"]
+
+log = logging.getLogger("rootkeys")
+
+_EVENT = {
+    Action.DEACTIVATE: EventKind.DEACTIVATED,
+    Action.REACTIVATE: EventKind.REACTIVATED,
+    Action.DELETE: EventKind.DELETED,
+}
+_ACTION_FOR = {
+    KeyState.INACTIVE: Action.DEACTIVATE,
+    KeyState.ACTIVE: Action.REACTIVATE,
+    KeyState.DELETED: Action.DELETE,
+}
+
+
+def state_of(statuses: dict[str, KeyStatus], key_id: str) -> KeyState:
+    """A key's lifecycle state from a status listing: absent means Deleted."""
+    seen = statuses.get(key_id)
+    return KeyState.DELETED if seen is None else KeyState(seen.value)
+
+
+class Stepper:
+    """Makes changes to one account's root keys, each verified and recorded."""
+
+    def __init__(
+        self,
+        gateway: IamGateway,
+        *,
+        clock: Clock,
+        emit: Emitter,
+        consistency_timeout: timedelta,
+    ) -> None:
+        self._gateway = gateway
+        self._clock = clock
+        self._emit = emit
+        self._timeout = consistency_timeout
+
+    def change(self, key_id: str, current: KeyState, target: KeyState, record: list[Step]) -> Step:
+        """Take ``key_id`` from ``current`` to ``target``; the finished step is returned.
+
+        The lifecycle decides first (`IllegalTransitionError` before any AWS call). A
+        key already in ``target`` gives an "already done" step and no AWS write. The
+        intent is appended to ``record`` before the call and replaced by the outcome
+        after, so an error or a hook never leaves a change without a record.
+
+        Raises:
+            AWSError: the call failed (the failed step is in ``record``).
+            KeyNotFoundError: IAM has no such key (for a delete this is success instead).
+        """
+        action = decide(key_id, current, target)
+        if action is None:
+            now = self._clock.now()
+            step = Step(
+                action=_ACTION_FOR[target],
+                intended_at=now,
+                finished_at=now,
+                status=StepStatus.ALREADY_DONE,
+                detail=f"already {target.value}",
+            )
+            record.append(step)
+            return step
+        record.append(Step(action=action, intended_at=self._clock.now()))
+        log.info("%s %s in account %s", action.value, key_id, self._emit.account_id)
+        try:
+            if action is Action.DELETE:
+                self._gateway.delete_key(key_id)
+            else:
+                self._gateway.set_status(key_id, KeyStatus(target.value))
+        except AWSError as exc:
+            if exc.code != "NoSuchEntity" or action is not Action.DELETE:
+                self._finish(record, key_id, StepStatus.FAILED, str(exc), exc.code)
+                if exc.code == "NoSuchEntity":
+                    raise KeyNotFoundError(key_id, self._emit.account_id) from exc
+                raise
+            done = StepStatus.ALREADY_DONE  # NoSuchEntity on a delete we intended: gone
+        else:
+            done = StepStatus.DONE
+        if self.await_state(key_id, target):
+            detail = "already deleted" if done is StepStatus.ALREADY_DONE else ""
+            return self._finish(record, key_id, done, detail or f"now {target.value}, seen in IAM")
+        detail = (
+            f"IAM did not show {key_id} as {target.value} within {self._timeout}; "
+            "the change is not assumed"
+        )
+        return self._finish(record, key_id, StepStatus.UNVERIFIED, detail)
+
+    def _finish(
+        self,
+        record: list[Step],
+        key_id: str,
+        status: StepStatus,
+        detail: str,
+        code: str | None = None,
+    ) -> Step:
+        step = record[-1].model_copy(
+            update={
+                "finished_at": self._clock.now(),
+                "status": status,
+                "detail": redact(detail),
+                "error_code": code,
+            }
+        )
+        record[-1] = step
+        if status is StepStatus.FAILED:
+            kind, message = EventKind.STEP_FAILED, f"{step.action.value} failed: {step.detail}"
+        elif status is StepStatus.UNVERIFIED:
+            kind, message = EventKind.STEP_UNVERIFIED, step.detail
+        else:
+            kind, message = _EVENT[step.action], step.detail
+        self._emit(kind, key_id=key_id, message=message, error_code=code)
+        return step
+
+    def await_state(self, key_id: str, target: KeyState) -> bool:
+        """Read IAM until ``key_id`` shows ``target``, for at most the consistency timeout."""
+        deadline = self._clock.now() + self._timeout
+        delay = 0.25
+        while True:
+            if state_of(self._gateway.key_statuses(), key_id) is target:
+                return True
+            left = (deadline - self._clock.now()).total_seconds()
+            if left <= 0:
+                return False
+            self._clock.sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
+
+    def await_keys_present(self, *, expected: bool) -> bool:
+        """Read ``AccountAccessKeysPresent`` until it shows ``expected``, bounded; return it."""
+        deadline = self._clock.now() + self._timeout
+        while True:
+            present = self._gateway.keys_present()
+            left = (deadline - self._clock.now()).total_seconds()
+            if present is expected or left <= 0:
+                return present
+            self._clock.sleep(min(1.0, left))

@@ -453,3 +453,18 @@ def test_hooks_see_every_step_in_order(
     assert kinds.index(EventKind.OBSERVATION_STARTED) < kinds.index(EventKind.DELETED)
     assert kinds[-1] is EventKind.VERIFIED
     assert all(e.account_id == "111122223333" for e in recorder.events)
+
+
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_botocore_does_not_retry_on_its_own(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+    attempts: int,
+) -> None:
+    """With N attempts allowed, AWS sees exactly N calls: the two retry layers never multiply."""
+    sandbox.inject_throttling(operation="UpdateAccessKey", times=None)
+    manager = make_manager(retry=rootkeys.RetryPolicy(attempts=attempts))
+    with pytest.raises(rootkeys.ThrottledError):
+        manager.deactivate(account.root_key_ids[0])
+    assert [c.operation for c in sandbox.calls].count("UpdateAccessKey") == attempts

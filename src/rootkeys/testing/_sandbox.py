@@ -23,14 +23,9 @@ yourself inside the sandbox talk to plain moto.
 
 from __future__ import annotations
 
-import copy
-import re
-import secrets
-import string
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import boto3
@@ -38,7 +33,8 @@ import botocore.exceptions
 
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._models import AccessKey, KeyStatus, LastUsed, validate_account_id
-from rootkeys.testing import _wire
+from rootkeys.testing import _root, _wire
+from rootkeys.testing._root import MAX_ROOT_KEYS, RootKey, RootUser, random_id, random_secret
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -63,18 +59,6 @@ MUTATING_PREFIXES = (
     "Set",
     "Upload",
 )
-_ALPHABET = string.ascii_uppercase + string.digits
-MAX_ROOT_KEYS = 2
-
-
-def _random(prefix: str, length: int = 16) -> str:
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
-
-
-def _secret(length: int = 40) -> str:
-    return "".join(
-        secrets.choice(string.ascii_letters + string.digits + "+/") for _ in range(length)
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,25 +89,6 @@ class SandboxCall:
     def mutating(self) -> bool:
         """Whether the operation changes state."""
         return self.operation.startswith(MUTATING_PREFIXES)
-
-
-@dataclass
-class _RootKey:
-    key_id: str
-    secret: str = field(repr=False)
-    status: KeyStatus
-    created_at: datetime
-    last_used: LastUsed | None = None
-
-
-@dataclass
-class _Account:
-    account_id: str
-    keys: dict[str, _RootKey] = field(default_factory=dict)
-    stale_reads: int = 0
-    stale_writes: int = 0
-    snapshot: dict[str, _RootKey] | None = None
-    snapshot_reads_left: int = 0
 
 
 @dataclass(frozen=True)
@@ -174,7 +139,7 @@ class Sandbox:
     def __init__(self, *, clock: Clock | None = None, region: str = "us-east-1") -> None:
         self.clock: Clock = clock or SystemClock()
         self.region = region
-        self._accounts: dict[str, _Account] = {}
+        self._accounts: dict[str, RootUser] = {}
         self._principals: dict[str, _Principal] = {}
         self._faults: list[_Fault] = []
         self._calls: list[SandboxCall] = []
@@ -223,21 +188,21 @@ class Sandbox:
             validate_account_id(account_id)
             if account_id in self._accounts:
                 raise ValueError(f"account {account_id} already exists in the sandbox")
-            account = self._accounts[account_id] = _Account(account_id)
-            ids = tuple(self.add_root_key(account_id) for _ in range(root_keys))
-            for key_id in ids[root_keys - inactive :]:
-                account.keys[key_id].status = KeyStatus.INACTIVE
+            self._accounts[account_id] = RootUser(account_id)
+            ids = tuple(
+                self.add_root_key(
+                    account_id,
+                    status=KeyStatus.INACTIVE if n >= root_keys - inactive else KeyStatus.ACTIVE,
+                )
+                for n in range(root_keys)
+            )
             return SandboxAccount(account_id, ids)
 
     def add_root_key(self, account_id: str, *, status: KeyStatus = KeyStatus.ACTIVE) -> str:
         """Give the root user one more access key (as someone else might) and return its id."""
         with self._lock:
-            account = self._account(account_id)
-            if len(account.keys) >= MAX_ROOT_KEYS:
-                raise ValueError(f"the root user of {account_id} already has {MAX_ROOT_KEYS} keys")
-            key = _RootKey(_random("AKIA"), _secret(), status, self.clock.now())
-            account.keys[key.key_id] = key
-            self._principals[key.key_id] = _Principal(account_id, "root-key", key.secret)
+            key = self._account(account_id).add_key(status, self.clock.now())
+            self._register_root_key(account_id, key)
             return key.key_id
 
     def set_root_key_status(self, account_id: str, key_id: str, status: KeyStatus) -> None:
@@ -272,8 +237,8 @@ class Sandbox:
             if key_id is not None:
                 key = account.keys[key_id]
                 return self._session(key.key_id, key.secret)
-            session_key = _random("ASIA")
-            principal = _Principal(account_id, "root-session", _secret(), _secret(356))
+            session_key = random_id("ASIA")
+            principal = _Principal(account_id, "root-session", random_secret(), random_secret(356))
             self._principals[session_key] = principal
             return self._session(session_key, principal.secret, principal.token)
 
@@ -281,8 +246,8 @@ class Sandbox:
         """A session with every permission in the account, to set up IAM state in it."""
         with self._lock:
             self._account(account_id)
-            key_id = _random("AKIA")
-            principal = _Principal(account_id, "admin", _secret())
+            key_id = random_id("AKIA")
+            principal = _Principal(account_id, "admin", random_secret())
             self._principals[key_id] = principal
             return self._session(key_id, principal.secret)
 
@@ -312,7 +277,7 @@ class Sandbox:
     def root_keys(self, account_id: str) -> list[AccessKey]:
         """The root user's keys as they really are (no stale reads, no faults)."""
         with self._lock:
-            return [_model(k) for k in self._account(account_id).keys.values()]
+            return [k.model() for k in self._account(account_id).keys.values()]
 
     @property
     def calls(self) -> tuple[SandboxCall, ...]:
@@ -420,19 +385,19 @@ class Sandbox:
         keep answering what was true before the write for a while.
         """
         with self._lock:
-            account = self._account(account_id)
-            account.stale_reads, account.stale_writes = reads, writes
+            user = self._account(account_id)
+            user.stale_reads, user.stale_writes = reads, writes
 
     def clear_faults(self) -> None:
         """Remove every injected fault that has not fired yet."""
         with self._lock:
             self._faults.clear()
-            for account in self._accounts.values():
-                account.stale_writes = account.snapshot_reads_left = 0
+            for user in self._accounts.values():
+                user.clear_staleness()
 
     # -- the dispatcher ------------------------------------------------------------------------
 
-    def _account(self, account_id: str) -> _Account:
+    def _account(self, account_id: str) -> RootUser:
         try:
             return self._accounts[account_id]
         except KeyError:
@@ -476,7 +441,9 @@ class Sandbox:
                 request.headers["x-moto-account-id"] = account_id
             response = self._moto(request, event_name)
             if response is not None and operation == "GetAccountSummary" and account_id:
-                response = self._summary(request, self._accounts[account_id], response)
+                with self._lock:
+                    user = self._accounts[account_id]
+                    response = _root.correct_summary(user, request, response)
         with self._lock:
             log(response.status_code if response is not None else 0)
         return response
@@ -497,179 +464,26 @@ class Sandbox:
         principal: _Principal | None,
         key_id: str | None,
     ) -> AWSResponse | None:
-        """The sandbox's own answer for root calls, or None to let moto answer."""
+        """The root user's answer, an authentication refusal, or None to let moto answer."""
         if principal is None:
             return None
-        account = self._accounts[principal.account_id]
+        user = self._accounts[principal.account_id]
         if principal.kind == "root-key":
-            key = account.keys.get(key_id or "")
-            if key is None or key.status is not KeyStatus.ACTIVE:
-                return _wire.error(
-                    request,
-                    service,
-                    "InvalidClientTokenId",
-                    "The security token included in the request is invalid.",
-                    403,
-                )
-            key.last_used = LastUsed(
-                at=self.clock.now(),
-                service=service,
-                region=None if service == "iam" else self.region,
-            )
-        root = principal.kind != "admin"
-        if service == "sts" and operation == "GetCallerIdentity" and root:
-            return _wire.answer(
-                request,
-                "sts",
-                operation,
-                (
-                    f"<Arn>arn:aws:iam::{account.account_id}:root</Arn>"
-                    f"<UserId>{account.account_id}</UserId><Account>{account.account_id}</Account>"
-                ),
-            )
-        if service != "iam":
-            return None
-        if operation == "GetAccessKeyLastUsed" and params.get("AccessKeyId") in account.keys:
-            return self._last_used(request, account, params["AccessKeyId"])
-        if not root or "UserName" in params:
-            return None
-        handler = {
-            "ListAccessKeys": self._list,
-            "UpdateAccessKey": self._update,
-            "DeleteAccessKey": self._delete,
-            "CreateAccessKey": self._create,
-        }.get(operation)
-        return handler(request, account, params) if handler else None
-
-    # -- the root user's key calls -------------------------------------------------------------
-
-    def _read(self, account: _Account) -> dict[str, _RootKey]:
-        if account.snapshot is not None and account.snapshot_reads_left > 0:
-            account.snapshot_reads_left -= 1
-            return account.snapshot
-        return account.keys
-
-    def _before_write(self, account: _Account) -> None:
-        if account.stale_writes > 0 and account.stale_reads > 0:
-            account.stale_writes -= 1
-            account.snapshot = copy.deepcopy(account.keys)
-            account.snapshot_reads_left = account.stale_reads
-
-    def _list(
-        self, request: AWSPreparedRequest, account: _Account, params: dict[str, str]
-    ) -> AWSResponse:
-        keys = self._read(account).values()
-        body = _wire.members(
-            [
-                {
-                    "AccessKeyId": k.key_id,
-                    "Status": k.status.value,
-                    "CreateDate": _wire.timestamp(k.created_at),
-                }
-                for k in keys
-            ]
-        )
-        return _wire.answer(
+            if _root.refused_key(user, key_id or ""):
+                return _root.invalid_token(request, service)
+            region = None if service == "iam" else self.region
+            used = LastUsed(at=self.clock.now(), service=service, region=region)
+            user.keys[key_id or ""].last_used = used
+        return _root.answer(
+            user,
             request,
-            "iam",
-            "ListAccessKeys",
-            f"<AccessKeyMetadata>{body}</AccessKeyMetadata><IsTruncated>false</IsTruncated>",
+            service,
+            operation,
+            params,
+            as_root=principal.kind != "admin",
+            now=self.clock.now(),
+            on_new_key=lambda key: self._register_root_key(user.account_id, key),
         )
 
-    def _update(
-        self, request: AWSPreparedRequest, account: _Account, params: dict[str, str]
-    ) -> AWSResponse:
-        key = account.keys.get(params.get("AccessKeyId", ""))
-        if key is None:
-            return _no_such_key(request, params)
-        status = params.get("Status")
-        if status not in (KeyStatus.ACTIVE.value, KeyStatus.INACTIVE.value):
-            return _wire.error(
-                request,
-                "iam",
-                "ValidationError",
-                f"Value '{status}' at 'status' failed to satisfy constraint",
-                400,
-            )
-        self._before_write(account)
-        key.status = KeyStatus(status)
-        return _wire.answer(request, "iam", "UpdateAccessKey")
-
-    def _delete(
-        self, request: AWSPreparedRequest, account: _Account, params: dict[str, str]
-    ) -> AWSResponse:
-        if params.get("AccessKeyId") not in account.keys:
-            return _no_such_key(request, params)
-        self._before_write(account)
-        del account.keys[params["AccessKeyId"]]
-        return _wire.answer(request, "iam", "DeleteAccessKey")
-
-    def _create(
-        self, request: AWSPreparedRequest, account: _Account, params: dict[str, str]
-    ) -> AWSResponse:
-        if len(account.keys) >= MAX_ROOT_KEYS:
-            return _wire.error(
-                request,
-                "iam",
-                "LimitExceeded",
-                f"Cannot exceed quota for AccessKeysPerUser: {MAX_ROOT_KEYS}",
-                409,
-            )
-        self._before_write(account)
-        key = account.keys[self.add_root_key(account.account_id)]
-        return _wire.answer(
-            request,
-            "iam",
-            "CreateAccessKey",
-            (
-                f"<AccessKey><UserName>{account.account_id}</UserName>"
-                f"<AccessKeyId>{key.key_id}</AccessKeyId><Status>Active</Status>"
-                f"<SecretAccessKey>{key.secret}</SecretAccessKey>"
-                f"<CreateDate>{_wire.timestamp(key.created_at)}</CreateDate></AccessKey>"
-            ),
-        )
-
-    def _last_used(
-        self, request: AWSPreparedRequest, account: _Account, key_id: str
-    ) -> AWSResponse:
-        used = account.keys[key_id].last_used
-        inner = (
-            "<ServiceName>N/A</ServiceName><Region>N/A</Region>"
-            if used is None
-            else f"<LastUsedDate>{_wire.timestamp(used.at)}</LastUsedDate>"
-            f"<ServiceName>{used.service}</ServiceName><Region>{used.region or 'N/A'}</Region>"
-        )
-        return _wire.answer(
-            request,
-            "iam",
-            "GetAccessKeyLastUsed",
-            f"<AccessKeyLastUsed>{inner}</AccessKeyLastUsed>",
-        )
-
-    def _summary(
-        self, request: AWSPreparedRequest, account: _Account, response: AWSResponse
-    ) -> AWSResponse:
-        """Moto's account summary, with ``AccountAccessKeysPresent`` made true."""
-        with self._lock:
-            present = int(bool(self._read(account)))
-        body = _PRESENT.sub(rf"\g<1>{present}\g<2>", response.content.decode())
-        return _wire.respond(request, response.status_code, body)
-
-
-_PRESENT = re.compile(r"(<key>AccountAccessKeysPresent</key>\s*<value>)\d+(</value>)")
-
-
-def _no_such_key(request: AWSPreparedRequest, params: Mapping[str, str]) -> AWSResponse:
-    return _wire.error(
-        request,
-        "iam",
-        "NoSuchEntity",
-        f"The Access Key with id {params.get('AccessKeyId', '')} cannot be found",
-        404,
-    )
-
-
-def _model(key: _RootKey) -> AccessKey:
-    return AccessKey(
-        key_id=key.key_id, status=key.status, created_at=key.created_at, last_used=key.last_used
-    )
+    def _register_root_key(self, account_id: str, key: RootKey) -> None:
+        self._principals[key.key_id] = _Principal(account_id, "root-key", key.secret)

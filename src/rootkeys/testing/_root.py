@@ -1,0 +1,259 @@
+"""The root user moto does not have: its keys, and its answers to IAM and STS.
+
+`RootUser` holds one account's root access keys and IAM's eventual consistency about
+them (stale reads after writes). `answer` gives the root user's answer to a call, or
+None when moto should answer it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import secrets
+import string
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from rootkeys._models import AccessKey, KeyStatus, LastUsed
+from rootkeys.testing import _wire
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+__all__ = [
+    "MAX_ROOT_KEYS",
+    "RootKey",
+    "RootUser",
+    "answer",
+    "correct_summary",
+    "invalid_token",
+    "random_id",
+    "random_secret",
+    "refused_key",
+]
+
+MAX_ROOT_KEYS = 2
+"""The root user can have at most two access keys (IAM User Guide)."""
+
+_ID_ALPHABET = string.ascii_uppercase + string.digits
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+
+
+def random_id(prefix: str) -> str:
+    """An access key id: ``prefix`` and 16 upper-case letters or digits."""
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+
+
+def random_secret(length: int = 40) -> str:
+    """A secret shaped like AWS's (40 base64 characters by default)."""
+    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(length))
+
+
+@dataclass
+class RootKey:
+    """One root access key, secret included (the sandbox signs with it)."""
+
+    key_id: str
+    secret: str = field(repr=False)
+    status: KeyStatus
+    created_at: datetime
+    last_used: LastUsed | None = None
+
+    def model(self) -> AccessKey:
+        """The key as rootkeys' model (no secret)."""
+        return AccessKey(
+            key_id=self.key_id,
+            status=self.status,
+            created_at=self.created_at,
+            last_used=self.last_used,
+        )
+
+
+@dataclass
+class RootUser:
+    """One account's root user: its keys, and how stale IAM's reads of them are."""
+
+    account_id: str
+    keys: dict[str, RootKey] = field(default_factory=dict)
+    stale_reads: int = 0
+    stale_writes: int = 0
+    _snapshot: dict[str, RootKey] | None = None
+    _snapshot_reads_left: int = 0
+
+    def add_key(self, status: KeyStatus, now: datetime) -> RootKey:
+        """A new key (ValueError past the quota)."""
+        if len(self.keys) >= MAX_ROOT_KEYS:
+            raise ValueError(f"the root user of {self.account_id} already has {MAX_ROOT_KEYS} keys")
+        key = RootKey(random_id("AKIA"), random_secret(), status, now)
+        self.keys[key.key_id] = key
+        return key
+
+    def visible_keys(self) -> dict[str, RootKey]:
+        """What a read sees: the truth, or a snapshot from before the last write."""
+        if self._snapshot is not None and self._snapshot_reads_left > 0:
+            self._snapshot_reads_left -= 1
+            return self._snapshot
+        return self.keys
+
+    def before_write(self) -> None:
+        """Take the snapshot that stale reads will see, if stale reads are injected."""
+        if self.stale_writes > 0 and self.stale_reads > 0:
+            self.stale_writes -= 1
+            self._snapshot = copy.deepcopy(self.keys)
+            self._snapshot_reads_left = self.stale_reads
+
+    def clear_staleness(self) -> None:
+        """No more stale reads."""
+        self.stale_writes = self._snapshot_reads_left = 0
+
+
+def answer(
+    user: RootUser,
+    request: AWSPreparedRequest,
+    service: str,
+    operation: str,
+    params: Mapping[str, str],
+    *,
+    as_root: bool,
+    now: datetime,
+    on_new_key: Callable[[RootKey], object],
+) -> AWSResponse | None:
+    """The root user's answer to a call made in its account, or None to let moto answer.
+
+    ``as_root`` says the call is signed by root credentials (a root key or a root
+    session). Access-key calls without ``UserName`` then act on the root user, as in
+    AWS. ``GetAccessKeyLastUsed`` on a root key is answered for any caller in the account.
+    ``on_new_key`` hears of each key ``CreateAccessKey`` makes.
+    """
+    account = user.account_id
+    if service == "sts" and operation == "GetCallerIdentity" and as_root:
+        return _wire.answer(
+            request,
+            "sts",
+            operation,
+            f"<Arn>arn:aws:iam::{account}:root</Arn>"
+            f"<UserId>{account}</UserId><Account>{account}</Account>",
+        )
+    if service != "iam":
+        return None
+    if operation == "GetAccessKeyLastUsed" and params.get("AccessKeyId") in user.keys:
+        return _last_used(request, user.keys[params["AccessKeyId"]])
+    if not as_root or "UserName" in params:
+        return None
+    if operation == "ListAccessKeys":
+        return _list(request, user)
+    if operation == "UpdateAccessKey":
+        return _update(request, user, params)
+    if operation == "DeleteAccessKey":
+        return _delete(request, user, params)
+    if operation == "CreateAccessKey":
+        return _create(request, user, now, on_new_key)
+    return None
+
+
+def refused_key(user: RootUser, key_id: str) -> bool:
+    """Whether a call signed with this root key must be refused (Inactive or deleted)."""
+    key = user.keys.get(key_id)
+    return key is None or key.status is not KeyStatus.ACTIVE
+
+
+def invalid_token(request: AWSPreparedRequest, service: str) -> AWSResponse:
+    """What AWS answers a call signed with an inactive or deleted key."""
+    message = "The security token included in the request is invalid."
+    return _wire.error(request, service, "InvalidClientTokenId", message, 403)
+
+
+def _list(request: AWSPreparedRequest, user: RootUser) -> AWSResponse:
+    body = _wire.members(
+        [
+            {
+                "AccessKeyId": k.key_id,
+                "Status": k.status.value,
+                "CreateDate": _wire.timestamp(k.created_at),
+            }
+            for k in user.visible_keys().values()
+        ]
+    )
+    return _wire.answer(
+        request,
+        "iam",
+        "ListAccessKeys",
+        f"<AccessKeyMetadata>{body}</AccessKeyMetadata><IsTruncated>false</IsTruncated>",
+    )
+
+
+def _update(request: AWSPreparedRequest, user: RootUser, params: Mapping[str, str]) -> AWSResponse:
+    key = user.keys.get(params.get("AccessKeyId", ""))
+    if key is None:
+        return _no_such_key(request, params)
+    status = params.get("Status")
+    if status not in (KeyStatus.ACTIVE.value, KeyStatus.INACTIVE.value):
+        message = f"Value '{status}' at 'status' failed to satisfy constraint"
+        return _wire.error(request, "iam", "ValidationError", message, 400)
+    user.before_write()
+    key.status = KeyStatus(status)
+    return _wire.answer(request, "iam", "UpdateAccessKey")
+
+
+def _delete(request: AWSPreparedRequest, user: RootUser, params: Mapping[str, str]) -> AWSResponse:
+    if params.get("AccessKeyId") not in user.keys:
+        return _no_such_key(request, params)
+    user.before_write()
+    del user.keys[params["AccessKeyId"]]
+    return _wire.answer(request, "iam", "DeleteAccessKey")
+
+
+def _create(
+    request: AWSPreparedRequest,
+    user: RootUser,
+    now: datetime,
+    on_new_key: Callable[[RootKey], object],
+) -> AWSResponse:
+    if len(user.keys) >= MAX_ROOT_KEYS:
+        message = f"Cannot exceed quota for AccessKeysPerUser: {MAX_ROOT_KEYS}"
+        return _wire.error(request, "iam", "LimitExceeded", message, 409)
+    user.before_write()
+    key = user.add_key(KeyStatus.ACTIVE, now)
+    on_new_key(key)
+    return _wire.answer(
+        request,
+        "iam",
+        "CreateAccessKey",
+        f"<AccessKey><UserName>{user.account_id}</UserName>"
+        f"<AccessKeyId>{key.key_id}</AccessKeyId><Status>Active</Status>"
+        f"<SecretAccessKey>{key.secret}</SecretAccessKey>"
+        f"<CreateDate>{_wire.timestamp(key.created_at)}</CreateDate></AccessKey>",
+    )
+
+
+def _last_used(request: AWSPreparedRequest, key: RootKey) -> AWSResponse:
+    used = key.last_used
+    inner = (
+        "<ServiceName>N/A</ServiceName><Region>N/A</Region>"
+        if used is None
+        else f"<LastUsedDate>{_wire.timestamp(used.at)}</LastUsedDate>"
+        f"<ServiceName>{used.service}</ServiceName><Region>{used.region or 'N/A'}</Region>"
+    )
+    return _wire.answer(
+        request, "iam", "GetAccessKeyLastUsed", f"<AccessKeyLastUsed>{inner}</AccessKeyLastUsed>"
+    )
+
+
+_PRESENT = re.compile(r"(<key>AccountAccessKeysPresent</key>\s*<value>)\d+(</value>)")
+
+
+def correct_summary(
+    user: RootUser, request: AWSPreparedRequest, response: AWSResponse
+) -> AWSResponse:
+    """Moto's account summary, with ``AccountAccessKeysPresent`` read from the root user."""
+    present = int(bool(user.visible_keys()))
+    body = _PRESENT.sub(rf"\g<1>{present}\g<2>", response.content.decode())
+    return _wire.respond(request, response.status_code, body)
+
+
+def _no_such_key(request: AWSPreparedRequest, params: Mapping[str, str]) -> AWSResponse:
+    message = f"The Access Key with id {params.get('AccessKeyId', '')} cannot be found"
+    return _wire.error(request, "iam", "NoSuchEntity", message, 404)

@@ -468,3 +468,24 @@ def test_botocore_does_not_retry_on_its_own(
     with pytest.raises(rootkeys.ThrottledError):
         manager.deactivate(account.root_key_ids[0])
     assert [c.operation for c in sandbox.calls].count("UpdateAccessKey") == attempts
+
+
+def test_interrupted_window_rolls_back_then_reraises(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """Ctrl-C during the window reactivates what this run deactivated, then propagates."""
+    calls = 0
+
+    def impatient(key: rootkeys.AccessKey) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt
+        return True
+
+    with pytest.raises(KeyboardInterrupt):
+        make_manager(checks=[impatient]).remove_all(observe_for=DAY)
+    assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.ACTIVE}
+    assert not any(c.operation == "DeleteAccessKey" for c in sandbox.calls)

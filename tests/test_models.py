@@ -104,8 +104,24 @@ def test_access_key_has_no_place_for_a_secret() -> None:
         ("arn:aws:iam::111122223333:user/root", False),
         ("arn:aws:sts::111122223333:assumed-role/Admin/root", False),
         ("arn:aws:iam::111122223333:rootx", False),
+        ("arn:aws:sts::111122223333:assumed-root/AKIA/session", True),
+        ("arn:aws:sts::444455556666:assumed-root/AKIA/session", False),
+        ("arn:aws:sts::111122223333:assumed-role/assumed-root/x", False),
+        ("arn:aws:sts::111122223333:assumed-root/", False),
     ],
-    ids=["aws", "govcloud", "china", "other-account", "user-named-root", "role", "suffix"],
+    ids=[
+        "aws",
+        "govcloud",
+        "china",
+        "other-account",
+        "user-named-root",
+        "role",
+        "suffix",
+        "assume-root-session",
+        "assume-root-other-account",
+        "role-named-assumed-root",
+        "assume-root-empty",
+    ],
 )
 def test_is_root_only_for_this_accounts_root_arn(arn: str, root: bool) -> None:
     """Only arn:<partition>:iam::<same account>:root counts as root."""

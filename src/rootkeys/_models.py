@@ -157,13 +157,20 @@ class CallerIdentity(BaseModel):
         return is_root_arn(self.arn, self.account_id)
 
 
-_ROOT_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::(?P<account>[0-9]{12}):root")
+# The root user (also signed in through CloudShell) is arn:<partition>:iam::<account>:root.
+# What GetCallerIdentity answers inside an sts:AssumeRoot session is not documented
+# where we could read it: :root, or an sts "assumed-root" ARN. Both are accepted, which
+# is safe either way: only AssumeRoot can make an assumed-root ARN (no role can).
+_ROOT_ARN = re.compile(
+    r"arn:aws(?:-[a-z]+)*:(?:iam::(?P<account>[0-9]{12}):root"
+    r"|sts::(?P<session_account>[0-9]{12}):assumed-root/[^\s]+)"
+)
 
 
 def is_root_arn(arn: str, account_id: str) -> bool:
-    """Whether ``arn`` is ``arn:<partition>:iam::<account_id>:root``."""
+    """Whether ``arn`` is the root user of ``account_id`` (or an AssumeRoot session in it)."""
     match = _ROOT_ARN.fullmatch(arn)
-    return match is not None and match["account"] == account_id
+    return match is not None and account_id in (match["account"], match["session_account"])
 
 
 class PlannedAction(StrEnum):

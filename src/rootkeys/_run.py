@@ -106,15 +106,20 @@ class RemovalRun:
         observed = self._make_unusable()
         observation: Observation | None = None
         if observed:
-            observation = watch(
-                observed,
-                checks=self._checks,
-                window=self._window,
-                interval=self._interval,
-                clock=self._clock,
-                read_statuses=self._gateway.key_statuses,
-                emit=self._emit,
-            )
+            try:
+                observation = watch(
+                    observed,
+                    checks=self._checks,
+                    window=self._window,
+                    interval=self._interval,
+                    clock=self._clock,
+                    read_statuses=self._gateway.key_statuses,
+                    emit=self._emit,
+                )
+            except BaseException:  # Ctrl-C in a notebook, SystemExit: undo, then re-raise
+                log.warning("window interrupted: reactivating what this run deactivated")
+                self._roll_back(None, why="the observation window was interrupted")
+                raise
             for key_id in observation.gone:
                 self._keys[key_id].end(
                     KeyOutcome.DELETED,
@@ -175,10 +180,11 @@ class RemovalRun:
                 reason = f"unusable for the whole window ({observation.checks_run} checks passed)"
                 run.end(KeyOutcome.DELETED, KeyState.DELETED, reason)
 
-    def _roll_back(self, observation: Observation) -> None:
+    def _roll_back(self, observation: Observation | None, why: str = "window failed") -> None:
         """After a failed window: reactivate every key this run deactivated; delete nothing."""
-        failure = observation.failure
-        why = f"check {failure.check!r} failed: {failure.reason}" if failure else "window failed"
+        failure = observation.failure if observation else None
+        if failure is not None:
+            why = f"check {failure.check!r} failed: {failure.reason}"
         statuses = self._gateway.key_statuses()
         for run in self._keys.values():
             if run.outcome not in (None, KeyOutcome.UNVERIFIED):

@@ -26,6 +26,8 @@ from rootkeys._errors import (
     IllegalTransitionError,
     InputError,
     InvalidCredentialsError,
+    JournalError,
+    JournalLockedError,
     KeyNotFoundError,
     LimitExceededError,
     NotRootError,
@@ -34,6 +36,7 @@ from rootkeys._errors import (
     ServiceError,
     ThrottledError,
 )
+from rootkeys._journal import Journal, JournalRecord, KeyHistory, RecordKind, default_journal_path
 from rootkeys._lifecycle import TRANSITIONS
 from rootkeys._manager import RootKeyManager
 from rootkeys._models import (
@@ -85,6 +88,11 @@ __all__ = [
     "IllegalTransitionError",
     "InputError",
     "InvalidCredentialsError",
+    "Journal",
+    "JournalError",
+    "JournalLockedError",
+    "JournalRecord",
+    "KeyHistory",
     "KeyNotFoundError",
     "KeyOutcome",
     "KeyReport",
@@ -97,6 +105,7 @@ __all__ = [
     "PlannedAction",
     "PlannedKey",
     "ProtectedKeyError",
+    "RecordKind",
     "RemovalReport",
     "RetryPolicy",
     "RootKeyManager",
@@ -109,4 +118,5 @@ __all__ = [
     "SystemClock",
     "ThrottledError",
     "__version__",
+    "default_journal_path",
 ]

@@ -9,6 +9,8 @@ Every exception that crosses the public API derives from one base::
     ├── IllegalTransitionError     the lifecycle refuses this step (e.g. delete an Active key)
     ├── ProtectedKeyError          the key signs the current session: never touched
     ├── KeyNotFoundError           no such root access key in this account
+    ├── JournalError               the journal cannot be opened, read or written
+    │   └── JournalLockedError     another process is acting on the account
     └── AWSError                   AWS answered with an error (code and request id kept)
         ├── AccessDeniedError      not allowed (never retried)
         ├── LimitExceededError     an IAM quota, not throttling (never retried)
@@ -31,6 +33,8 @@ __all__ = [
     "IllegalTransitionError",
     "InputError",
     "InvalidCredentialsError",
+    "JournalError",
+    "JournalLockedError",
     "KeyNotFoundError",
     "LimitExceededError",
     "NotRootError",
@@ -115,6 +119,26 @@ class KeyNotFoundError(RootKeysError):
         self.account_id = account_id
         where = f" in account {account_id}" if account_id else ""
         super().__init__(f"the root user has no access key {key_id}{where}")
+
+
+class JournalError(RootKeysError):
+    """The journal cannot be opened, read or written.
+
+    Raised before any AWS call when opening (a corrupt file, not a rootkeys journal, a
+    newer schema, a missing or read-only directory); when recording an intent fails,
+    the change it announced is not made.
+    """
+
+
+class JournalLockedError(JournalError):
+    """Another process holds the account's lock for longer than the lock timeout."""
+
+    def __init__(self, account_id: str, waited: object, lock_path: object) -> None:
+        self.account_id = account_id
+        super().__init__(
+            f"another rootkeys process is acting on account {account_id} (waited {waited}; "
+            f"lock file {lock_path}); try again when it has finished"
+        )
 
 
 class AWSError(RootKeysError):

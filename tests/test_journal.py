@@ -1,0 +1,220 @@
+"""The journal file: creation, append-only records, versions, bad files, locks, full disks."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import rootkeys
+from rootkeys import _journal
+from rootkeys._journal import Journal, RecordKind
+
+ACCOUNT = "111122223333"
+KEY = "AKIAAAAAAAAAAAAAAAAA"
+
+
+def _append(journal: Journal, kind: RecordKind = RecordKind.SEEN) -> rootkeys.JournalRecord:
+    return journal.append(
+        account_id=ACCOUNT, key_id=KEY, run_id="r1", kind=kind, to_state=rootkeys.KeyState.ACTIVE
+    )
+
+
+def test_new_journal_records_and_reads_back(tmp_path: Path) -> None:
+    """Appended records come back in order, with sequence numbers, across reopen."""
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    first = _append(journal)
+    second = _append(journal, RecordKind.WINDOW_STARTED)
+    journal.close()
+    again = Journal(path)
+    records = again.records(ACCOUNT)
+    assert [r.seq for r in records] == [first.seq, second.seq]
+    assert [r.kind for r in records] == [RecordKind.SEEN, RecordKind.WINDOW_STARTED]
+    assert again.records("999999999999") == []
+    assert again.schema_version == _journal.SCHEMA_VERSION
+
+
+def test_journal_uses_wal_and_full_sync(tmp_path: Path) -> None:
+    """The database is in WAL mode with synchronous=FULL (durable commits)."""
+    journal = Journal(tmp_path / "j.sqlite3")
+    assert journal._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert journal._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+@pytest.mark.parametrize("statement", ["UPDATE records SET detail = 'x'", "DELETE FROM records"])
+def test_records_are_append_only(tmp_path: Path, statement: str) -> None:
+    """The database itself refuses to update or delete a record."""
+    journal = Journal(tmp_path / "j.sqlite3")
+    _append(journal)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        journal._conn.execute(statement)
+    assert len(journal.records(ACCOUNT)) == 1
+
+
+def test_default_path_follows_xdg_state_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With no path, the journal lives in $XDG_STATE_HOME/rootkeys/, made if missing."""
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("XDG applies on Linux and other Unixes")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    journal = Journal()
+    assert journal.path == tmp_path / "state" / "rootkeys" / "journal.sqlite3"
+    assert journal.path.exists()
+
+
+def _bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def test_corrupt_file_is_refused_untouched(tmp_path: Path) -> None:
+    """A file of garbage gives JournalError and is left byte for byte as it was."""
+    path = tmp_path / "j.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    before = _bytes(path)
+    with pytest.raises(rootkeys.JournalError, match="not a rootkeys journal, or is corrupt"):
+        Journal(path)
+    assert _bytes(path) == before
+
+
+def test_other_sqlite_database_is_refused_untouched(tmp_path: Path) -> None:
+    """An SQLite file that is not a rootkeys journal is refused and not modified."""
+    path = tmp_path / "other.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+    before = _bytes(path)
+    with pytest.raises(rootkeys.JournalError, match="is not a rootkeys journal"):
+        Journal(path)
+    assert _bytes(path) == before
+
+
+def test_truncated_journal_is_refused(tmp_path: Path) -> None:
+    """A journal cut short (a damaged copy) gives JournalError."""
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    for _ in range(200):
+        _append(journal)
+    journal._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    journal.close()
+    data = _bytes(path)
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(data[: len(data) // 2])
+    with pytest.raises(rootkeys.JournalError):
+        Journal(damaged)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    """A journal written by a newer rootkeys is refused with a clear message."""
+    path = tmp_path / "j.sqlite3"
+    Journal(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE name = 'schema_version'")
+    with pytest.raises(rootkeys.JournalError, match="schema version 99, newer"):
+        Journal(path)
+
+
+def test_older_schema_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A journal of an older version is migrated in place, its records kept."""
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    _append(journal)
+    journal.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '0' WHERE name = 'schema_version'")
+    monkeypatch.setitem(_journal._MIGRATIONS, 0, "CREATE TABLE migrated_marker (a TEXT);")
+    migrated = Journal(path)
+    assert migrated.schema_version == _journal.SCHEMA_VERSION
+    tables = {r[0] for r in migrated._conn.execute("SELECT name FROM sqlite_master")}
+    assert "migrated_marker" in tables
+    assert len(migrated.records(ACCOUNT)) == 1
+
+
+def test_missing_directory_is_refused(tmp_path: Path) -> None:
+    """A journal path in a directory that does not exist gives JournalError."""
+    with pytest.raises(rootkeys.JournalError, match="does not exist"):
+        Journal(tmp_path / "nope" / "j.sqlite3")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs a read-only filesystem (/proc)")
+def test_read_only_location_is_refused() -> None:
+    """A journal that cannot be created (read-only filesystem) gives JournalError."""
+    with pytest.raises(rootkeys.JournalError, match="cannot"):
+        Journal(Path("/proc/rootkeys-journal.sqlite3"))
+
+
+def test_failing_commit_raises_journal_error(tmp_path: Path) -> None:
+    """A full database (disk full) makes append raise JournalError, not succeed silently."""
+    journal = Journal(tmp_path / "j.sqlite3")
+    pages = journal._conn.execute("PRAGMA page_count").fetchone()[0]
+    journal._conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    def fill() -> None:
+        for _ in range(10_000):
+            _append(journal)
+
+    with pytest.raises(rootkeys.JournalError, match="could not record"):
+        fill()
+
+
+def test_lock_excludes_a_second_holder_then_times_out(tmp_path: Path) -> None:
+    """While one holder has an account's lock, another waits its timeout and fails."""
+    path = tmp_path / "j.sqlite3"
+    first = Journal(path)
+    second = Journal(path, lock_timeout=timedelta(milliseconds=200))
+    with first.lock(ACCOUNT):
+        with (
+            pytest.raises(rootkeys.JournalLockedError, match="another rootkeys process"),
+            second.lock(ACCOUNT),
+        ):
+            pass
+        with second.lock("444455556666"):  # other accounts are not blocked
+            pass
+    with second.lock(ACCOUNT):  # free again once released
+        pass
+
+
+def test_lock_waits_for_a_release_within_the_timeout(tmp_path: Path) -> None:
+    """A waiter gets the lock when the holder lets go within the timeout."""
+    path = tmp_path / "j.sqlite3"
+    holder, waiter = Journal(path), Journal(path, lock_timeout=timedelta(seconds=5))
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with holder.lock(ACCOUNT):
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    threading.Timer(0.1, release.set).start()
+    with waiter.lock(ACCOUNT):
+        assert not thread.is_alive() or release.is_set()
+    thread.join(5)
+
+
+def test_history_renders_as_a_table(tmp_path: Path) -> None:
+    """KeyHistory.table() lists each record; notebooks get the same as markdown."""
+    journal = Journal(tmp_path / "j.sqlite3")
+    _append(journal)
+    intent = journal.append(
+        account_id=ACCOUNT,
+        key_id=KEY,
+        run_id="r1",
+        kind=RecordKind.INTENT,
+        action=rootkeys.Action.DEACTIVATE,
+        from_state=rootkeys.KeyState.ACTIVE,
+        to_state=rootkeys.KeyState.INACTIVE,
+    )
+    history = rootkeys.KeyHistory(
+        account_id=ACCOUNT, key_id=KEY, records=tuple(journal.records(ACCOUNT, KEY))
+    )
+    text = history.table()
+    assert "deactivate (Active → Inactive)" in text
+    assert intent.seq == 2
+    assert text in history._repr_markdown_()

@@ -448,7 +448,7 @@ def test_hooks_see_every_step_in_order(
     """The event stream of a clean run, from key found to verified."""
     manager.remove_all(observe_for=timedelta(0))
     kinds = recorder.kinds()
-    assert kinds[:2] == [EventKind.KEY_FOUND] * 2
+    assert kinds[:4] == [EventKind.RECONCILED] * 2 + [EventKind.KEY_FOUND] * 2  # first seen
     assert kinds.index(EventKind.DEACTIVATED) < kinds.index(EventKind.OBSERVATION_STARTED)
     assert kinds.index(EventKind.OBSERVATION_STARTED) < kinds.index(EventKind.DELETED)
     assert kinds[-1] is EventKind.VERIFIED

@@ -60,6 +60,7 @@ from rootkeys._models import (
 )
 from rootkeys._observe import Check, CheckResult, Event, EventKind, Hook
 from rootkeys._retry import BOTO_CONFIG, RetryPolicy
+from rootkeys._status import KeyProgress, RemovalStatus, Stage
 
 logging.getLogger("rootkeys").addHandler(logging.NullHandler())
 
@@ -95,6 +96,7 @@ __all__ = [
     "KeyHistory",
     "KeyNotFoundError",
     "KeyOutcome",
+    "KeyProgress",
     "KeyReport",
     "KeyState",
     "KeyStatus",
@@ -107,11 +109,13 @@ __all__ = [
     "ProtectedKeyError",
     "RecordKind",
     "RemovalReport",
+    "RemovalStatus",
     "RetryPolicy",
     "RootKeyManager",
     "RootKeysError",
     "RunOutcome",
     "ServiceError",
+    "Stage",
     "Step",
     "StepResult",
     "StepStatus",

@@ -8,10 +8,12 @@ signs the session is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 import botocore.exceptions
@@ -26,7 +28,9 @@ from rootkeys._errors import (
     ProtectedKeyError,
 )
 from rootkeys._iam import IamGateway
+from rootkeys._journal import Journal, KeyHistory
 from rootkeys._lifecycle import validate_window
+from rootkeys._memory import KeyMemory, reconcile, replay
 from rootkeys._models import (
     AccessKey,
     CallerIdentity,
@@ -43,7 +47,8 @@ from rootkeys._models import (
 )
 from rootkeys._observe import Check, Emitter, EventKind, Hook
 from rootkeys._retry import RetryNotice, RetryPolicy
-from rootkeys._run import RemovalRun
+from rootkeys._run import RemovalRun, new_run_id
+from rootkeys._status import SELF_KEY_REASON, RemovalStatus, describe
 from rootkeys._steps import Stepper, state_of
 
 if TYPE_CHECKING:
@@ -54,11 +59,6 @@ if TYPE_CHECKING:
 __all__ = ["RootKeyManager"]
 
 log = logging.getLogger("rootkeys")
-
-SELF_KEY_REASON = (
-    "signs the current session, so it is never touched; remove it from AWS CloudShell "
-    "signed in as root, from an AssumeRoot session, or while signed with the other key"
-)
 
 
 class RootKeyManager:
@@ -78,6 +78,10 @@ class RootKeyManager:
         consistency_timeout: how long to read IAM after a change until it shows;
             a change that does not show in time is reported as unverified.
         clock: where time comes from (tests pass a fake one).
+        journal: where to record every change: a `Journal`, or a path to one. By
+            default the per-user journal (`default_journal_path`). ``False``: no journal,
+            so no staged runs (``wait=False``), no `history`, and nothing survives the
+            process.
         boto_config: extra botocore settings for the clients built from ``session``
             (rootkeys always turns botocore's own retries off).
 
@@ -98,6 +102,7 @@ class RootKeyManager:
         consistency_timeout: timedelta = timedelta(seconds=60),
         clock: Clock | None = None,
         boto_config: Config | None = None,
+        journal: Journal | str | os.PathLike[str] | Literal[False] | None = None,
     ) -> None:
         self._expected_account = None if account_id is None else validate_account_id(account_id)
         hooks = _callables("hooks", hooks)
@@ -134,11 +139,13 @@ class RootKeyManager:
                 on_retry=self._on_retry,
                 boto_config=boto_config,
             )
+        self._journal = _open_journal(journal)
         self._stepper = Stepper(
             self._gateway,
             clock=self._clock,
             emit=self._emit,
             consistency_timeout=consistency_timeout,
+            journal=self._journal,
         )
         self._identity: CallerIdentity | None = None
 
@@ -247,11 +254,13 @@ class RootKeyManager:
         identity = self._require_root()
         if key_id == identity.signing_key_id:
             raise ProtectedKeyError(key_id)
-        statuses = self._gateway.key_statuses()
-        if key_id not in statuses and target is not KeyState.DELETED:
-            raise KeyNotFoundError(key_id, identity.account_id)
-        current = state_of(statuses, key_id)
-        step = self._stepper.change(key_id, current, target, [])
+        run_id = new_run_id()
+        with self._reconciled(identity.account_id, run_id):
+            statuses = self._gateway.key_statuses()
+            if key_id not in statuses and target is not KeyState.DELETED:
+                raise KeyNotFoundError(key_id, identity.account_id)
+            current = state_of(statuses, key_id)
+            step = self._stepper.change(key_id, current, target, [], run_id=run_id)
         return StepResult(
             account_id=identity.account_id,
             key_id=key_id,
@@ -264,7 +273,11 @@ class RootKeyManager:
     # -- the whole job --------------------------------------------------------------------
 
     def remove_all(
-        self, observe_for: timedelta, check_interval: timedelta | None = None
+        self,
+        observe_for: timedelta,
+        check_interval: timedelta | None = None,
+        *,
+        wait: bool = True,
     ) -> RemovalReport:
         """Deactivate, observe, then delete every root access key that may be removed.
 
@@ -272,28 +285,102 @@ class RootKeyManager:
         Expired too) is observed for ``observe_for``, the checks running every
         ``check_interval`` and at the end. If every check passes for the whole window,
         the keys are deleted and ``AccountAccessKeysPresent`` is confirmed to be 0.
-        If any check fails, every key this run deactivated is reactivated and nothing
-        is deleted. The key that signs the session is never touched.
+        If any check fails, every key rootkeys deactivated is reactivated, nothing is
+        deleted, and those keys are put on hold (rootkeys will not deactivate them again
+        on its own). The key that signs the session is never touched.
+
+        With a journal, a key's window starts when the journal recorded it unusable
+        (a key found Inactive with no record: when first seen, never earlier).
 
         Args:
             observe_for: the observation window. ``timedelta(0)`` must be asked for
                 explicitly: there is no default that deletes without observing.
             check_interval: time between check runs (default: a tenth of the window,
                 between one second and one hour).
+            wait: ``True`` blocks until every window has passed. ``False`` (needs a
+                journal) advances every key as far as is safe now and returns at once:
+                run it daily and it converges.
         """
         window, interval = validate_window(observe_for, check_interval)
-        plan = self._plan(self._require_root(), window)
-        run = RemovalRun(
-            plan,
-            gateway=self._gateway,
-            stepper=self._stepper,
-            emit=self._emit,
-            clock=self._clock,
-            checks=self._checks,
-            window=window,
-            interval=interval,
+        if not isinstance(wait, bool):
+            raise InputError(f"wait must be True or False, not {wait!r}")
+        if not wait and self._journal is None:
+            raise InputError(
+                "wait=False needs a journal to remember windows between runs; "
+                "this manager was made with journal=False"
+            )
+        identity = self._require_root()
+        run_id = new_run_id()
+        with self._reconciled(identity.account_id, run_id) as memory:
+            run = RemovalRun(
+                self._plan(identity, window),
+                gateway=self._gateway,
+                stepper=self._stepper,
+                emit=self._emit,
+                clock=self._clock,
+                checks=self._checks,
+                window=window,
+                interval=interval,
+                wait=wait,
+                journal=self._journal,
+                memory=memory,
+                run_id=run_id,
+            )
+            return run.execute()
+
+    # -- the journal ------------------------------------------------------------------------
+
+    @property
+    def journal(self) -> Journal | None:
+        """The journal this manager records to (None when made with ``journal=False``)."""
+        return self._journal
+
+    @contextlib.contextmanager
+    def _reconciled(self, account_id: str, run_id: str) -> Iterator[dict[str, KeyMemory]]:
+        """Hold the account's lock, and bring the journal in line with IAM first."""
+        if self._journal is None:
+            yield {}
+            return
+        with self._journal.lock(account_id):
+            records = self._journal.records(account_id)
+            found = reconcile(
+                account_id, replay(records), self._gateway.key_statuses(), self._clock.now(), run_id
+            )
+            for record in found:
+                self._journal.append(**record.model_dump(exclude={"seq"}))
+                self._emit(
+                    EventKind.RECONCILED,
+                    key_id=record.key_id,
+                    message=f"{record.kind.value}: {record.detail}",
+                )
+            yield replay([*records, *found])
+
+    def status(self, observe_for: timedelta | None = None) -> RemovalStatus:
+        """Where each root key stands: stage, since when, what comes next and when.
+
+        Reads IAM and the journal; changes neither. With ``observe_for``, the time of
+        each key's next step (its deletion after the window) is given.
+        """
+        if observe_for is not None:
+            validate_window(observe_for, None)
+        identity = self._require_root()
+        keys = self._gateway.key_statuses()
+        records = self._journal.records(identity.account_id) if self._journal else []
+        now = self._clock.now()
+        memory = replay([*records, *reconcile(identity.account_id, replay(records), keys, now, "")])
+        return describe(identity, keys, memory, now, observe_for)
+
+    def history(self, key_id: str) -> KeyHistory:
+        """The journal's records for one key, oldest first."""
+        key_id = validate_key_id(key_id)
+        if self._journal is None:
+            raise InputError("this manager has no journal (journal=False): there is no history")
+        account_id = self._require_root().account_id
+        return KeyHistory(
+            account_id=account_id,
+            key_id=key_id,
+            records=tuple(self._journal.records(account_id, key_id)),
         )
-        return run.execute()
 
     def _on_retry(self, notice: RetryNotice) -> None:
         self._emit(
@@ -304,6 +391,20 @@ class RootKeyManager:
             message=f"{notice.operation} answered {notice.error_code}; attempt "
             f"{notice.attempt + 1} in {notice.wait_seconds:.2f}s",
         )
+
+
+def _open_journal(journal: object) -> Journal | None:
+    if journal is False:
+        return None
+    if journal is None:
+        return Journal()
+    if isinstance(journal, Journal):
+        return journal
+    if isinstance(journal, str | os.PathLike):
+        return Journal(journal)
+    raise InputError(
+        f"journal must be a rootkeys.Journal, a path, None or False; not {type(journal).__name__}"
+    )
 
 
 def _callables(what: str, items: Iterable[Any]) -> tuple[Any, ...]:

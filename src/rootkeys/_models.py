@@ -283,6 +283,7 @@ class KeyOutcome(StrEnum):
     """How a removal run ended for one key."""
 
     DELETED = "deleted"
+    OBSERVING = "observing"
     ROLLED_BACK = "rolled back"
     KEPT = "kept"
     BLOCKED = "blocked"
@@ -312,6 +313,9 @@ class KeyReport(BaseModel):
     outcome: KeyOutcome
     reason: str
     steps: tuple[Step, ...] = ()
+    observing_until: datetime | None = Field(
+        default=None, description="For a key still observing: when its window ends."
+    )
 
 
 class RunOutcome(StrEnum):
@@ -319,6 +323,7 @@ class RunOutcome(StrEnum):
 
     DONE = "done"
     NOTHING_TO_DO = "nothing to do"
+    OBSERVING = "observing"
     ROLLED_BACK = "rolled back"
     BLOCKED = "blocked"
     INCOMPLETE = "incomplete"

@@ -50,6 +50,7 @@ class EventKind(StrEnum):
     CHECK_PASSED = "check passed"
     CHECK_FAILED = "check failed"
     KEY_GONE = "key gone"
+    RECONCILED = "reconciled"
     RETRYING = "retrying"
     REACTIVATED = "reactivated"
     DELETED = "deleted"
@@ -181,21 +182,21 @@ def watch(
     keys: Sequence[AccessKey],
     *,
     checks: Sequence[Check],
-    window: timedelta,
+    until: datetime,
     interval: timedelta,
     clock: Clock,
     read_statuses: Callable[[], Mapping[str, KeyStatus]],
     emit: Emit,
 ) -> Observation:
-    """Observe ``keys`` for ``window``, running every check each ``interval`` and at the end.
+    """Observe ``keys`` until ``until``, running every check each ``interval`` and at the end.
 
     At each tick the key statuses are read fresh first: a key Active again (someone
     reactivated it) fails the window, a key that disappeared is dropped (someone else
     deleted it). Then each check runs for each remaining key. The first failure ends
-    the window. A zero window runs the checks exactly once.
+    the window. An ``until`` already past runs the checks exactly once.
     """
     started = clock.now()
-    end = started + window
+    end = max(until, started)
     emit(
         EventKind.OBSERVATION_STARTED,
         message=f"{len(keys)} key(s) unusable; observing until {end:%Y-%m-%d %H:%M:%S} UTC",

@@ -1,7 +1,13 @@
 """One removal run in one account: make unusable, observe, then delete or roll back.
 
 A `RemovalRun` is made per `RootKeyManager.remove_all` call and holds everything that
-run learns, so the manager itself keeps no per-run state.
+run learns, so the manager itself keeps no per-run state. With a journal, a run starts
+from what earlier runs recorded: a key's window started when the journal says it did,
+and a key rootkeys deactivated days ago is still rootkeys' to roll back.
+
+``wait=True`` observes until every key's window has passed, then deletes. ``wait=False``
+runs the checks once, deletes the keys whose windows have passed, and reports the rest
+as observing: run it again later (say, daily) and it converges.
 """
 
 from __future__ import annotations
@@ -9,9 +15,12 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from rootkeys._errors import IllegalTransitionError, RootKeysError
+from rootkeys._journal import RecordKind
+from rootkeys._memory import KeyMemory
 from rootkeys._models import (
     AccessKey,
     KeyOutcome,
@@ -28,17 +37,22 @@ from rootkeys._observe import EventKind, Observation, watch
 from rootkeys._steps import state_of
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from datetime import datetime, timedelta
+    from collections.abc import Mapping, Sequence
 
     from rootkeys._clock import Clock
     from rootkeys._iam import IamGateway
+    from rootkeys._journal import Journal
     from rootkeys._observe import Check, Emitter
     from rootkeys._steps import Stepper
 
-__all__ = ["RemovalRun"]
+__all__ = ["RemovalRun", "new_run_id"]
 
 log = logging.getLogger("rootkeys")
+
+
+def new_run_id() -> str:
+    """A short id naming one run (or one explicit step) in reports and the journal."""
+    return uuid.uuid4().hex[:12]
 
 
 @dataclass
@@ -46,14 +60,21 @@ class _KeyRun:
     """What this run has done to one key so far (the report's working copy)."""
 
     key: AccessKey
+    memory: KeyMemory
     steps: list[Step] = field(default_factory=list)
     outcome: KeyOutcome | None = None
     reason: str = ""
     state: KeyState | None = None
-    deactivated: bool = False
+    window_start: datetime | None = None
+    observing_until: datetime | None = None
 
     def end(self, outcome: KeyOutcome, state: KeyState | None, reason: str) -> None:
         self.outcome, self.state, self.reason = outcome, state, reason
+
+    @property
+    def ours_to_roll_back(self) -> bool:
+        """Whether rootkeys made this key Inactive (in this run or an earlier one)."""
+        return self.memory.deactivated_by_rootkeys
 
     def report(self) -> KeyReport:
         return KeyReport(
@@ -63,11 +84,12 @@ class _KeyRun:
             outcome=self.outcome or KeyOutcome.FAILED,
             reason=self.reason,
             steps=tuple(self.steps),
+            observing_until=self.observing_until,
         )
 
 
 class RemovalRun:
-    """Takes every removable key of a plan through the lifecycle, once."""
+    """Takes every removable key of a plan as far through the lifecycle as is safe now."""
 
     def __init__(
         self,
@@ -80,6 +102,10 @@ class RemovalRun:
         checks: Sequence[Check],
         window: timedelta,
         interval: timedelta,
+        wait: bool,
+        journal: Journal | None,
+        memory: Mapping[str, KeyMemory],
+        run_id: str,
     ) -> None:
         self._plan = plan
         self._gateway = gateway
@@ -89,8 +115,13 @@ class RemovalRun:
         self._checks = checks
         self._window = window
         self._interval = interval
-        self._keys = {pk.key.key_id: _KeyRun(pk.key) for pk in plan.keys}
-        self.run_id = uuid.uuid4().hex[:12]
+        self._wait = wait
+        self._journal = journal
+        self._keys = {
+            pk.key.key_id: _KeyRun(pk.key, memory.get(pk.key.key_id) or KeyMemory(pk.key.key_id))
+            for pk in plan.keys
+        }
+        self.run_id = run_id
 
     def execute(self) -> RemovalReport:
         """Run it: deactivate, observe, then delete (or roll back); report."""
@@ -100,101 +131,155 @@ class RemovalRun:
             message = f"{pk.key.status.value}; plan: {pk.action.value}"
             self._emit(EventKind.KEY_FOUND, key_id=pk.key.key_id, message=message)
         for pk in self._plan.blocked:
-            self._keys[pk.key.key_id].end(KeyOutcome.BLOCKED, pk.key.state, pk.reason)
-            self._emit(EventKind.BLOCKED, key_id=pk.key.key_id, message=pk.reason)
+            self._block(self._keys[pk.key.key_id], pk.reason)
 
-        observed = self._make_unusable()
+        observed = self._make_unusable(started)
         observation: Observation | None = None
         if observed:
+            ends = [self._keys[k.key_id].window_start or started for k in observed]
+            until = max(ends) + self._window if self._wait else self._clock.now()
             try:
                 observation = watch(
                     observed,
                     checks=self._checks,
-                    window=self._window,
+                    until=until,
                     interval=self._interval,
                     clock=self._clock,
                     read_statuses=self._gateway.key_statuses,
                     emit=self._emit,
                 )
             except BaseException:  # Ctrl-C in a notebook, SystemExit: undo, then re-raise
-                log.warning("window interrupted: reactivating what this run deactivated")
+                log.warning("window interrupted: reactivating what rootkeys deactivated")
                 self._roll_back(None, why="the observation window was interrupted")
                 raise
             for key_id in observation.gone:
                 self._keys[key_id].end(
                     KeyOutcome.DELETED,
                     KeyState.DELETED,
-                    "deleted outside this run during the window",
+                    "deleted outside rootkeys during the window",
+                )
+                self._record(
+                    key_id,
+                    RecordKind.GONE,
+                    to_state=KeyState.DELETED,
+                    detail="deleted outside rootkeys during the window",
                 )
             if observation.passed:
-                self._delete(observed, observation)
+                self._advance(observed, observation)
             else:
                 self._roll_back(observation)
         return self._report(started, observation, self._emit.errors[hook_errors_before:])
 
-    def _make_unusable(self) -> list[AccessKey]:
+    def _record(self, key_id: str, kind: RecordKind, **fields: Any) -> None:
+        if self._journal is not None:
+            self._journal.append(
+                account_id=self._plan.account_id,
+                key_id=key_id,
+                run_id=self.run_id,
+                kind=kind,
+                at=self._clock.now(),
+                **fields,
+            )
+
+    def _block(self, run: _KeyRun, reason: str) -> None:
+        run.end(KeyOutcome.BLOCKED, run.key.state, reason)
+        self._emit(EventKind.BLOCKED, key_id=run.key.key_id, message=reason)
+
+    def _make_unusable(self, started: datetime) -> list[AccessKey]:
         """Deactivate each removable Active key; return the keys to observe."""
         observed: list[AccessKey] = []
         for pk in self._plan.removable:
             run = self._keys[pk.key.key_id]
             if pk.key.status is not KeyStatus.ACTIVE:
                 run.state = pk.key.state
+                run.window_start = run.memory.window_start or started
                 observed.append(pk.key)
+                continue
+            if run.memory.hold:
+                self._block(run, f"on hold: {run.memory.hold}")
                 continue
             try:
                 step = self._stepper.change(
-                    pk.key.key_id, KeyState.ACTIVE, KeyState.INACTIVE, run.steps
+                    pk.key.key_id, KeyState.ACTIVE, KeyState.INACTIVE, run.steps, run_id=self.run_id
                 )
             except RootKeysError as exc:
                 run.end(KeyOutcome.FAILED, None, f"deactivation failed, key left as it was: {exc}")
                 continue
-            run.deactivated = True
+            run.memory.deactivated_by_rootkeys = True
             if step.status is StepStatus.UNVERIFIED:
                 run.end(KeyOutcome.UNVERIFIED, None, f"{step.detail}; not observed, not deleted")
                 continue
             run.state = KeyState.INACTIVE
+            run.window_start = step.finished_at
             observed.append(pk.key.model_copy(update={"status": KeyStatus.INACTIVE}))
         return observed
 
-    def _delete(self, observed: list[AccessKey], observation: Observation) -> None:
-        """After a clean window: delete each observed key, from a fresh read of its state."""
+    def _advance(self, observed: list[AccessKey], observation: Observation) -> None:
+        """After clean checks: delete each key whose window has passed; the rest observe on."""
         statuses = self._gateway.key_statuses()
+        now = self._clock.now()
         for key in observed:
             run = self._keys[key.key_id]
             if run.outcome is not None:  # gone during the window
                 continue
-            current = state_of(statuses, key.key_id)
-            try:
-                step = self._stepper.change(key.key_id, current, KeyState.DELETED, run.steps)
-            except IllegalTransitionError as exc:
-                run.end(KeyOutcome.KEPT, current, str(exc))
+            self._record(
+                key.key_id,
+                RecordKind.CHECKS_PASSED,
+                detail=f"{observation.checks_run} checks passed",
+            )
+            ends = (run.window_start or observation.started_at) + self._window
+            if ends > now:
+                run.observing_until = ends
+                run.end(
+                    KeyOutcome.OBSERVING,
+                    run.state,
+                    f"unusable, checks passing; observing until {ends:%Y-%m-%d %H:%M} UTC",
+                )
                 continue
-            except RootKeysError as exc:
-                run.end(KeyOutcome.FAILED, current, f"deletion failed, key left {current}: {exc}")
-                continue
-            if step.status is StepStatus.UNVERIFIED:
-                run.end(KeyOutcome.UNVERIFIED, None, step.detail)
-            elif current is KeyState.DELETED:
-                run.end(KeyOutcome.DELETED, KeyState.DELETED, "deleted outside this run")
-            else:
-                reason = f"unusable for the whole window ({observation.checks_run} checks passed)"
-                run.end(KeyOutcome.DELETED, KeyState.DELETED, reason)
+            self._delete(run, state_of(statuses, key.key_id), observation)
+
+    def _delete(self, run: _KeyRun, current: KeyState, observation: Observation) -> None:
+        key_id = run.key.key_id
+        try:
+            step = self._stepper.change(
+                key_id, current, KeyState.DELETED, run.steps, run_id=self.run_id
+            )
+        except IllegalTransitionError as exc:
+            run.end(KeyOutcome.KEPT, current, str(exc))
+            return
+        except RootKeysError as exc:
+            run.end(KeyOutcome.FAILED, current, f"deletion failed, key left {current}: {exc}")
+            return
+        if step.status is StepStatus.UNVERIFIED:
+            run.end(KeyOutcome.UNVERIFIED, None, step.detail)
+        elif current is KeyState.DELETED:
+            run.end(KeyOutcome.DELETED, KeyState.DELETED, "deleted outside rootkeys")
+        else:
+            reason = f"unusable for the whole window ({observation.checks_run} checks passed)"
+            run.end(KeyOutcome.DELETED, KeyState.DELETED, reason)
 
     def _roll_back(self, observation: Observation | None, why: str = "window failed") -> None:
-        """After a failed window: reactivate every key this run deactivated; delete nothing."""
+        """After a failed window: reactivate every key rootkeys deactivated; delete nothing.
+
+        Each rolled-back key is put on hold: rootkeys will not deactivate it again on its
+        own, so a daily run cannot break the same thing every day.
+        """
         failure = observation.failure if observation else None
         if failure is not None:
             why = f"check {failure.check!r} failed: {failure.reason}"
         statuses = self._gateway.key_statuses()
         for run in self._keys.values():
-            if run.outcome not in (None, KeyOutcome.UNVERIFIED):
+            if run.outcome not in (None, KeyOutcome.UNVERIFIED, KeyOutcome.OBSERVING):
                 continue
             current = state_of(statuses, run.key.key_id)
-            if not run.deactivated:
+            self._record(run.key.key_id, RecordKind.WINDOW_FAILED, detail=why)
+            if not run.ours_to_roll_back:
                 run.end(KeyOutcome.KEPT, current, f"{why}; not deleted, left {current.value}")
                 continue
             try:
-                step = self._stepper.change(run.key.key_id, current, KeyState.ACTIVE, run.steps)
+                step = self._stepper.change(
+                    run.key.key_id, current, KeyState.ACTIVE, run.steps, run_id=self.run_id
+                )
             except RootKeysError as exc:
                 reason = f"{why}; rollback failed, key may be left Inactive: {exc}"
                 run.end(KeyOutcome.FAILED, None, reason)
@@ -222,6 +307,8 @@ class RemovalRun:
             outcome = RunOutcome.NOTHING_TO_DO
         elif outcomes & {KeyOutcome.FAILED, KeyOutcome.UNVERIFIED, KeyOutcome.KEPT}:
             outcome = RunOutcome.INCOMPLETE
+        elif KeyOutcome.OBSERVING in outcomes:
+            outcome = RunOutcome.OBSERVING
         elif KeyOutcome.BLOCKED in outcomes:
             outcome = RunOutcome.BLOCKED
         else:

@@ -8,9 +8,10 @@ eventually consistent), the outcome is recorded, and only then are the hooks tol
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rootkeys._errors import AWSError, KeyNotFoundError
+from rootkeys._journal import RecordKind
 from rootkeys._lifecycle import decide
 from rootkeys._models import Action, KeyState, KeyStatus, Step, StepStatus
 from rootkeys._observe import Emitter, EventKind
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
     from rootkeys._clock import Clock
     from rootkeys._iam import IamGateway
+    from rootkeys._journal import Journal
 
 __all__ = ["Stepper", "state_of"]
 
@@ -30,6 +32,11 @@ _EVENT = {
     Action.DEACTIVATE: EventKind.DEACTIVATED,
     Action.REACTIVATE: EventKind.REACTIVATED,
     Action.DELETE: EventKind.DELETED,
+}
+_TARGET = {
+    Action.DEACTIVATE: KeyState.INACTIVE,
+    Action.REACTIVATE: KeyState.ACTIVE,
+    Action.DELETE: KeyState.DELETED,
 }
 _ACTION_FOR = {
     KeyState.INACTIVE: Action.DEACTIVATE,
@@ -54,19 +61,31 @@ class Stepper:
         clock: Clock,
         emit: Emitter,
         consistency_timeout: timedelta,
+        journal: Journal | None,
     ) -> None:
         self._gateway = gateway
         self._clock = clock
         self._emit = emit
         self._timeout = consistency_timeout
+        self._journal = journal
 
-    def change(self, key_id: str, current: KeyState, target: KeyState, record: list[Step]) -> Step:
+    def change(
+        self,
+        key_id: str,
+        current: KeyState,
+        target: KeyState,
+        record: list[Step],
+        *,
+        run_id: str,
+    ) -> Step:
         """Take ``key_id`` from ``current`` to ``target``; the finished step is returned.
 
         The lifecycle decides first (`IllegalTransitionError` before any AWS call). A
         key already in ``target`` gives an "already done" step and no AWS write. The
         intent is appended to ``record`` before the call and replaced by the outcome
-        after, so an error or a hook never leaves a change without a record.
+        after, so an error or a hook never leaves a change without a record. With a
+        journal, the intent is committed to it before the AWS call (if that fails, the
+        call is not made) and the outcome after.
 
         Raises:
             AWSError: the call failed (the failed step is in ``record``).
@@ -84,7 +103,17 @@ class Stepper:
             )
             record.append(step)
             return step
-        record.append(Step(action=action, intended_at=self._clock.now()))
+        intended_at = self._clock.now()
+        intent = self._write(
+            key_id,
+            run_id,
+            RecordKind.INTENT,
+            at=intended_at,
+            action=action,
+            from_state=current,
+            to_state=target,
+        )
+        record.append(Step(action=action, intended_at=intended_at))
         log.info("%s %s in account %s", action.value, key_id, self._emit.account_id)
         try:
             if action is Action.DELETE:
@@ -93,7 +122,7 @@ class Stepper:
                 self._gateway.set_status(key_id, KeyStatus(target.value))
         except AWSError as exc:
             if exc.code != "NoSuchEntity" or action is not Action.DELETE:
-                self._finish(record, key_id, StepStatus.FAILED, str(exc), exc.code)
+                self._finish(record, key_id, StepStatus.FAILED, str(exc), exc.code, intent, run_id)
                 if exc.code == "NoSuchEntity":
                     raise KeyNotFoundError(key_id, self._emit.account_id) from exc
                 raise
@@ -102,12 +131,22 @@ class Stepper:
             done = StepStatus.DONE
         if self.await_state(key_id, target):
             detail = "already deleted" if done is StepStatus.ALREADY_DONE else ""
-            return self._finish(record, key_id, done, detail or f"now {target.value}, seen in IAM")
+            detail = detail or f"now {target.value}, seen in IAM"
+            return self._finish(record, key_id, done, detail, None, intent, run_id)
         detail = (
             f"IAM did not show {key_id} as {target.value} within {self._timeout}; "
             "the change is not assumed"
         )
-        return self._finish(record, key_id, StepStatus.UNVERIFIED, detail)
+        return self._finish(record, key_id, StepStatus.UNVERIFIED, detail, None, intent, run_id)
+
+    def _write(self, key_id: str, run_id: str, kind: RecordKind, **fields: Any) -> int | None:
+        """Commit a journal record (if there is a journal); its sequence number."""
+        if self._journal is None:
+            return None
+        written = self._journal.append(
+            account_id=self._emit.account_id, key_id=key_id, run_id=run_id, kind=kind, **fields
+        )
+        return written.seq
 
     def _finish(
         self,
@@ -115,7 +154,9 @@ class Stepper:
         key_id: str,
         status: StepStatus,
         detail: str,
-        code: str | None = None,
+        code: str | None,
+        intent: int | None,
+        run_id: str,
     ) -> Step:
         step = record[-1].model_copy(
             update={
@@ -126,6 +167,19 @@ class Stepper:
             }
         )
         record[-1] = step
+        done = status in (StepStatus.DONE, StepStatus.ALREADY_DONE)
+        self._write(
+            key_id,
+            run_id,
+            RecordKind.OUTCOME,
+            at=step.finished_at,
+            action=step.action,
+            to_state=_TARGET[step.action] if done else None,
+            status=status,
+            error_code=code,
+            detail=step.detail,
+            intent_seq=intent,
+        )
         if status is StepStatus.FAILED:
             kind, message = EventKind.STEP_FAILED, f"{step.action.value} failed: {step.detail}"
         elif status is StepStatus.UNVERIFIED:

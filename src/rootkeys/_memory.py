@@ -1,0 +1,172 @@
+"""What the journal remembers of each key, and how it is reconciled with AWS.
+
+`replay` folds an account's records into one `KeyMemory` per key. `reconcile` compares
+that memory with what IAM shows now and returns the records that make the journal true
+again: outcomes for intents a crash left open, keys seen for the first time, windows
+started, windows voided by someone else's reactivation, keys deleted by someone else.
+Both are pure: callers decide whether to write the records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rootkeys._journal import JournalRecord, RecordKind
+from rootkeys._models import Action, KeyState, KeyStatus, StepStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+__all__ = ["KeyMemory", "reconcile", "replay"]
+
+
+@dataclass
+class KeyMemory:
+    """One key as the journal knows it."""
+
+    key_id: str
+    state: KeyState | None = None
+    """The last state the journal saw or made."""
+    window_start: datetime | None = None
+    """When the key's current observation window started (None: not observing)."""
+    deactivated_by_rootkeys: bool = False
+    """Whether the key's current Inactive state is rootkeys' doing (rollback reactivates it)."""
+    hold: str | None = None
+    """Why rootkeys will not deactivate the key again on its own, if it will not."""
+    pending: JournalRecord | None = None
+    """An intent with no outcome: a run stopped mid-change."""
+    gone_at: datetime | None = None
+    records: list[JournalRecord] = field(default_factory=list)
+
+
+def replay(records: Sequence[JournalRecord]) -> dict[str, KeyMemory]:
+    """Fold records (oldest first) into what the journal knows of each key."""
+    keys: dict[str, KeyMemory] = {}
+    for record in records:
+        memory = keys.setdefault(record.key_id, KeyMemory(record.key_id))
+        memory.records.append(record)
+        _apply(memory, record)
+    return keys
+
+
+def _apply(memory: KeyMemory, record: JournalRecord) -> None:
+    kind = record.kind
+    if kind is RecordKind.SEEN:
+        memory.state = record.to_state
+        memory.gone_at = None
+    elif kind is RecordKind.INTENT:
+        memory.pending = record
+    elif kind is RecordKind.OUTCOME:
+        memory.pending = None
+        if record.status in (StepStatus.DONE, StepStatus.ALREADY_DONE) and record.to_state:
+            memory.state = record.to_state
+            if record.action is Action.DEACTIVATE:  # its window starts when it is seen done
+                memory.deactivated_by_rootkeys = True
+                memory.window_start = record.at
+                memory.hold = None  # a deliberate deactivation starts over
+            elif record.action is Action.REACTIVATE:
+                memory.deactivated_by_rootkeys = False
+                memory.window_start = None
+            elif record.action is Action.DELETE:
+                memory.window_start = None
+                memory.gone_at = record.at
+    elif kind is RecordKind.WINDOW_STARTED:
+        memory.window_start = record.at
+    elif kind is RecordKind.WINDOW_FAILED:  # the window is void; a new one must start over
+        memory.window_start = None
+        memory.hold = record.detail or "a check failed during its window"
+    elif kind is RecordKind.WINDOW_VOID:
+        memory.window_start = None
+        memory.deactivated_by_rootkeys = False
+        memory.state = KeyState.ACTIVE
+        memory.hold = record.detail or "reactivated outside rootkeys during its window"
+    elif kind is RecordKind.GONE:
+        memory.state = KeyState.DELETED
+        memory.window_start = None
+        memory.gone_at = record.at
+
+
+def reconcile(
+    account_id: str,
+    memory: Mapping[str, KeyMemory],
+    statuses: Mapping[str, KeyStatus],
+    now: datetime,
+    run_id: str,
+) -> list[JournalRecord]:
+    """The records that bring the journal in line with IAM's ``statuses`` as of ``now``.
+
+    They are returned unsaved (``seq`` 0); `replay` of the old records plus these gives
+    what the journal will know once they are written.
+    """
+    out: list[JournalRecord] = []
+
+    def add(key_id: str, kind: RecordKind, **fields: Any) -> None:
+        out.append(
+            JournalRecord(
+                seq=0,
+                at=now,
+                account_id=account_id,
+                key_id=key_id,
+                run_id=run_id,
+                kind=kind,
+                **fields,
+            )
+        )
+
+    for key_id, known in memory.items():
+        seen = statuses.get(key_id)
+        actual = KeyState.DELETED if seen is None else KeyState(seen.value)
+        if known.pending is not None:
+            intent = known.pending
+            made = intent.to_state is actual
+            add(
+                key_id,
+                RecordKind.OUTCOME,
+                action=intent.action,
+                from_state=intent.from_state,
+                to_state=actual,
+                status=StepStatus.DONE if made else StepStatus.FAILED,
+                error_code=None if made else "Interrupted",
+                intent_seq=intent.seq,
+                detail="reconciled after an interrupted run: the change had "
+                + ("been made" if made else "not been made"),
+            )
+            if made:  # a deactivation found done starts its window now (the outcome's time)
+                continue
+        if seen is None:
+            if known.state is not KeyState.DELETED:
+                add(
+                    key_id,
+                    RecordKind.GONE,
+                    to_state=KeyState.DELETED,
+                    detail="deleted outside rootkeys",
+                )
+            continue
+        if known.window_start is not None and actual is KeyState.ACTIVE:
+            add(
+                key_id,
+                RecordKind.WINDOW_VOID,
+                to_state=KeyState.ACTIVE,
+                detail="Active again during its window: reactivated outside rootkeys; it will "
+                "not be deactivated again on its own (call deactivate() to start over)",
+            )
+            continue
+        if known.state is not actual:
+            add(key_id, RecordKind.SEEN, to_state=actual, detail="changed outside rootkeys")
+        if actual is not KeyState.ACTIVE and known.window_start is None:
+            add(
+                key_id, RecordKind.WINDOW_STARTED, detail=f"found {actual.value}; window starts now"
+            )
+    for key_id, status in statuses.items():
+        if key_id not in memory:
+            state = KeyState(status.value)
+            add(key_id, RecordKind.SEEN, to_state=state, detail="first seen")
+            if state is not KeyState.ACTIVE:
+                add(
+                    key_id,
+                    RecordKind.WINDOW_STARTED,
+                    detail=f"first seen {state.value}; window starts now",
+                )
+    return out

@@ -1,0 +1,157 @@
+"""Where each root key stands: `RootKeyManager.status` as a model that renders as a table."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rootkeys._memory import KeyMemory
+from rootkeys._models import AccessKeyId, AccountId, CallerIdentity, KeyStatus, _grid
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["SELF_KEY_REASON", "KeyProgress", "RemovalStatus", "Stage", "describe"]
+
+SELF_KEY_REASON = (
+    "signs the current session, so it is never touched; remove it from AWS CloudShell "
+    "signed in as root, from an AssumeRoot session, or while signed with the other key"
+)
+
+
+class Stage(StrEnum):
+    """A key's stage in a removal."""
+
+    ACTIVE = "active"
+    """Usable; the next run deactivates it."""
+    OBSERVING = "observing"
+    """Unusable, its window running."""
+    READY = "ready to delete"
+    """Its window has passed; the next run deletes it if every check passes."""
+    ON_HOLD = "on hold"
+    """Active again after a rollback or someone else's reactivation: needs a person."""
+    BLOCKED = "blocked"
+    """It signs the session in use: never touched."""
+    DELETED = "deleted"
+
+
+class KeyProgress(BaseModel):
+    """One key's stage, since when, and what comes next."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: AccessKeyId
+    status: KeyStatus | None = Field(description="IAM's status; None once deleted.")
+    stage: Stage
+    since: datetime | None = Field(description="When the stage began, if the journal knows.")
+    next_action: str
+    next_at: datetime | None = Field(description="The earliest time of the next action.")
+    blockers: tuple[str, ...] = ()
+
+
+class RemovalStatus(BaseModel):
+    """Every root key of an account and where it stands."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: AccountId
+    at: datetime
+    observe_for: timedelta | None = None
+    keys: tuple[KeyProgress, ...]
+
+    def table(self) -> str:
+        """The status as a plain-text table."""
+        head = f"Root keys of account {self.account_id} at {self.at:%Y-%m-%d %H:%M} UTC"
+        if not self.keys:
+            return head + "\n  no root access keys, and none in the journal"
+        rows = [
+            (
+                k.key_id,
+                k.stage.value,
+                f"{k.since:%Y-%m-%d %H:%M}" if k.since else "",
+                k.next_action,
+                f"{k.next_at:%Y-%m-%d %H:%M}" if k.next_at else "",
+                "; ".join(k.blockers),
+            )
+            for k in self.keys
+        ]
+        header = ("key", "stage", "since (UTC)", "next", "not before (UTC)", "blockers")
+        return head + "\n" + _grid(header, rows)
+
+    def _repr_markdown_(self) -> str:
+        return "```text\n" + self.table() + "\n```"
+
+
+def describe(
+    identity: CallerIdentity,
+    statuses: Mapping[str, KeyStatus],
+    memory: Mapping[str, KeyMemory],
+    now: datetime,
+    observe_for: timedelta | None,
+) -> RemovalStatus:
+    """The status of every key IAM lists or the journal remembers."""
+    keys: list[KeyProgress] = []
+    for key_id, status in statuses.items():
+        known = memory.get(key_id) or KeyMemory(key_id)
+        first_seen = known.records[0].at if known.records else None
+        if key_id == identity.signing_key_id:
+            progress = KeyProgress(
+                key_id=key_id,
+                status=status,
+                stage=Stage.BLOCKED,
+                since=first_seen,
+                next_action="none",
+                next_at=None,
+                blockers=(SELF_KEY_REASON,),
+            )
+        elif status is KeyStatus.ACTIVE and known.hold:
+            since = known.records[-1].at if known.records else None
+            progress = KeyProgress(
+                key_id=key_id,
+                status=status,
+                stage=Stage.ON_HOLD,
+                since=since,
+                next_action="deactivate() to start over",
+                next_at=None,
+                blockers=(known.hold,),
+            )
+        elif status is KeyStatus.ACTIVE:
+            progress = KeyProgress(
+                key_id=key_id,
+                status=status,
+                stage=Stage.ACTIVE,
+                since=first_seen,
+                next_action="deactivate",
+                next_at=now,
+            )
+        else:
+            start = known.window_start
+            ends = start + observe_for if start and observe_for is not None else None
+            ready = ends is not None and ends <= now
+            progress = KeyProgress(
+                key_id=key_id,
+                status=status,
+                stage=Stage.READY if ready else Stage.OBSERVING,
+                since=start,
+                next_action="delete, if every check passes",
+                next_at=ends,
+            )
+        keys.append(progress)
+    for key_id, known in memory.items():
+        if key_id not in statuses and known.gone_at is not None:
+            keys.append(
+                KeyProgress(
+                    key_id=key_id,
+                    status=None,
+                    stage=Stage.DELETED,
+                    since=known.gone_at,
+                    next_action="none",
+                    next_at=None,
+                )
+            )
+    return RemovalStatus(
+        account_id=identity.account_id, at=now, observe_for=observe_for, keys=tuple(keys)
+    )

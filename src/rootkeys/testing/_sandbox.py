@@ -23,6 +23,7 @@ yourself inside the sandbox talk to plain moto.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ import botocore.exceptions
 
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._models import AccessKey, KeyStatus, LastUsed, validate_account_id
-from rootkeys.testing import _root, _wire
+from rootkeys.testing import _root, _server, _wire
 from rootkeys.testing._root import MAX_ROOT_KEYS, RootKey, RootUser, random_id, random_secret
 
 if TYPE_CHECKING:
@@ -271,6 +272,36 @@ class Sandbox:
         session.events.unregister("before-send", cast("Any", botocore_stubber))
         session.events.register_first("before-send", dispatch)
         return session
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[str]:
+        """Answer on a loopback HTTP endpoint too; yield its URL.
+
+        For code in another process (a command line, a child process to kill): set
+        ``AWS_ENDPOINT_URL`` to the URL and sign with credentials from
+        `root_credentials` (or any the sandbox made). Calls are answered exactly as for
+        the sandbox's own sessions, and appear in `calls`.
+        """
+        with _server.serve(self._dispatch) as url:
+            yield url
+
+    def root_credentials(self, account_id: str, *, key_id: str | None = None) -> dict[str, str]:
+        """``AWS_*`` environment variables that sign as the account's root user.
+
+        For a child process talking to `serve`. Test credentials only: they hold the
+        sandbox's own made-up secrets.
+        """
+        credentials = self.root_session(account_id, key_id=key_id).get_credentials()
+        assert credentials is not None
+        frozen = credentials.get_frozen_credentials()
+        env = {
+            "AWS_ACCESS_KEY_ID": str(frozen.access_key),
+            "AWS_SECRET_ACCESS_KEY": str(frozen.secret_key),
+            "AWS_DEFAULT_REGION": self.region,
+        }
+        if frozen.token:
+            env["AWS_SESSION_TOKEN"] = frozen.token
+        return env
 
     # -- looking at the truth ----------------------------------------------------------------
 

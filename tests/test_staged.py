@@ -319,3 +319,24 @@ def test_status_table_and_history_render(fresh, account: SandboxAccount) -> None
     assert status.table() in status._repr_markdown_()
     history = manager.history(account.root_key_ids[0])
     assert "deactivate (Active → Inactive)" in history.table()
+
+
+def test_key_deactivated_by_hand_gets_a_full_window_then_goes(
+    fresh,
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    clock: FakeClock,
+) -> None:
+    """A held key that a person deactivates: its window starts when rootkeys sees it."""
+    fresh(checks=[lambda key: False]).remove_all(observe_for=WEEK, wait=False)  # on hold
+    first = account.root_key_ids[0]
+    clock.advance(DAY)
+    sandbox.set_root_key_status(account.account_id, first, KeyStatus.INACTIVE)
+    seen_at = clock.now()
+    assert fresh().remove_all(observe_for=WEEK, wait=False).deleted == ()
+    clock.advance(WEEK - timedelta(minutes=1))
+    assert fresh().remove_all(observe_for=WEEK, wait=False).deleted == ()
+    clock.advance(timedelta(minutes=1))
+    report = fresh().remove_all(observe_for=WEEK, wait=False)
+    assert report.deleted == (first,)
+    assert clock.now() - seen_at >= WEEK

@@ -316,6 +316,17 @@ class Journal:
         """Close the database connection."""
         self._conn.close()
 
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+
     # -- records ----------------------------------------------------------------------------
 
     def append(self, **fields: Any) -> JournalRecord:

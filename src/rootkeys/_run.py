@@ -225,7 +225,7 @@ class RemovalRun:
             self._record(
                 key.key_id,
                 RecordKind.CHECKS_PASSED,
-                detail=f"{observation.checks_run} checks passed",
+                detail=f"{_checks(observation.checks_run)} passed",
             )
             ends = (run.window_start or observation.started_at) + self._window
             if ends > now:
@@ -255,7 +255,7 @@ class RemovalRun:
         elif current is KeyState.DELETED:
             run.end(KeyOutcome.DELETED, KeyState.DELETED, "deleted outside rootkeys")
         else:
-            reason = f"unusable for the whole window ({observation.checks_run} checks passed)"
+            reason = f"unusable for the whole window ({_checks(observation.checks_run)} passed)"
             run.end(KeyOutcome.DELETED, KeyState.DELETED, reason)
 
     def _roll_back(self, observation: Observation | None, why: str = "window failed") -> None:
@@ -331,3 +331,7 @@ class RemovalRun:
             keys_present=present,
             hook_errors=tuple(hook_errors),
         )
+
+
+def _checks(count: int) -> str:
+    return f"{count} check" + ("" if count == 1 else "s")

@@ -2,13 +2,18 @@
 
 Part one is the main job: an account whose root user has two access keys; show the
 plan, deactivate both, observe a short window with a health check, delete, verify.
-Part two shows what happens when the check fails during the window: rollback.
+Part two shows what happens when the check fails during the window: rollback. Part
+three is the staged way for long windows: a run that returns at once, run again later.
+The demo keeps its journal in a temporary directory, not in your own.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import TextIO
 
 import rootkeys
@@ -24,7 +29,8 @@ def main(out: TextIO = sys.stdout, window: timedelta = timedelta(seconds=3)) -> 
     def show(event: rootkeys.Event) -> None:
         say(f"    hook: {event}")
 
-    with Sandbox() as sandbox:
+    with Sandbox() as sandbox, tempfile.TemporaryDirectory() as tmp:
+        journal = rootkeys.Journal(Path(tmp) / "journal.sqlite3")
         account = sandbox.create_account(root_keys=2)
         sandbox.use_root_key(account.account_id, account.root_key_ids[0], service="s3")
         say("rootkeys demo, on the built-in sandbox (moto plus a root user; no AWS account).")
@@ -45,6 +51,7 @@ def main(out: TextIO = sys.stdout, window: timedelta = timedelta(seconds=3)) -> 
             account_id=account.account_id,
             hooks=[show],
             checks=[app_is_healthy],
+            journal=journal,
         )
         say("1. The plan: nothing changes yet.")
         plan = manager.plan(observe_for=window)
@@ -72,11 +79,33 @@ def main(out: TextIO = sys.stdout, window: timedelta = timedelta(seconds=3)) -> 
             return rootkeys.CheckResult(True)
 
         careful = rootkeys.RootKeyManager(
-            sandbox.root_session(other.account_id), hooks=[show], checks=[breaks_later]
+            sandbox.root_session(other.account_id),
+            hooks=[show],
+            checks=[breaks_later],
+            journal=journal,
         )
         rolled = careful.remove_all(observe_for=window, check_interval=window / 3)
         say()
         say(rolled.table())
+        say()
+
+        say("5. The staged way, for windows of days: remove_all(wait=False) does what is safe")
+        say("   now and returns; run it again (daily, from a scheduler) and it converges. The")
+        say("   journal remembers when each window started.")
+        staged_account = sandbox.create_account(root_keys=2)
+
+        def staged_manager() -> rootkeys.RootKeyManager:  # a new process each time, really
+            return rootkeys.RootKeyManager(
+                sandbox.root_session(staged_account.account_id), journal=journal
+            )
+
+        first = staged_manager().remove_all(observe_for=window, wait=False)
+        say(f"   first run: {first.outcome.value}")
+        say(staged_manager().status(observe_for=window).table())
+        time.sleep(window.total_seconds())
+        second = staged_manager().remove_all(observe_for=window, wait=False)
+        say(f"   a window later: {second.outcome.value}")
+        say(staged_manager().history(staged_account.root_key_ids[0]).table())
         say()
         ok = (
             report.outcome is rootkeys.RunOutcome.DONE
@@ -86,9 +115,13 @@ def main(out: TextIO = sys.stdout, window: timedelta = timedelta(seconds=3)) -> 
             and all(
                 k.status is rootkeys.KeyStatus.ACTIVE for k in sandbox.root_keys(other.account_id)
             )
+            and first.outcome is rootkeys.RunOutcome.OBSERVING
+            and second.outcome is rootkeys.RunOutcome.DONE
         )
+        journal.close()
         say(
-            "Demo finished as expected: keys deleted after a clean window; rolled back on failure."
+            "Demo finished as expected: deleted after a clean window, rolled back on failure, "
+            "and staged across runs."
             if ok
             else "Demo did NOT go as expected."
         )

@@ -85,17 +85,30 @@ def test_demo_runs_and_tells_the_story() -> None:
         assert phrase in text
 
 
-def test_readme_example_runs_on_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's Python example runs as written, with its session and clock faked."""
+README_EXAMPLES = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+
+
+def test_readme_has_the_real_use_and_the_daily_way() -> None:
+    """The README shows a blocking run and a staged (daily) one."""
+    assert len(README_EXAMPLES) == 2
+    assert "wait=False" in README_EXAMPLES[1]
+
+
+@pytest.mark.parametrize(
+    ("code", "left"),
+    list(zip(README_EXAMPLES, [set(), {rootkeys.KeyStatus.INACTIVE}], strict=True)),
+    ids=["blocking-deletes", "daily-first-run-deactivates"],
+)
+def test_readme_example_runs_on_the_sandbox(
+    monkeypatch: pytest.MonkeyPatch, code: str, left: set[rootkeys.KeyStatus]
+) -> None:
+    """Each README Python example runs as written, with its session and clock faked."""
     from rootkeys.testing import FakeClock
 
-    code = re.search(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
-    assert code is not None
     with Sandbox() as sandbox:
         account = sandbox.create_account("123456789012", root_keys=2)
         fake_session = sandbox.root_session(account.account_id)
         monkeypatch.setattr("boto3.Session", lambda **kwargs: fake_session)
         monkeypatch.setattr("rootkeys._manager.SystemClock", FakeClock)
-        namespace: dict[str, object] = {}
-        exec(compile(code.group(1), "README.md", "exec"), namespace)  # noqa: S102
-        assert sandbox.root_keys(account.account_id) == []
+        exec(compile(code, "README.md", "exec"), {})  # noqa: S102
+        assert {k.status for k in sandbox.root_keys(account.account_id)} == left

@@ -57,3 +57,23 @@ def sandboxed() -> None:
         sandbox.inject_throttling(operation="UpdateAccessKey", times=1)
         manager = rootkeys.RootKeyManager(sandbox.root_session(account.account_id), clock=clock)
         assert manager.remove_all(observe_for=timedelta(0)).outcome is rootkeys.RunOutcome.DONE
+
+
+def daily(profile: str, journal_path: str) -> rootkeys.RunOutcome:
+    with rootkeys.Journal(journal_path, lock_timeout=timedelta(minutes=1)) as journal:
+        manager = rootkeys.RootKeyManager(boto3.Session(profile_name=profile), journal=journal)
+        report = manager.remove_all(observe_for=timedelta(days=7), wait=False)
+        status: rootkeys.RemovalStatus = manager.status(observe_for=timedelta(days=7))
+        for key in status.keys:
+            progress: rootkeys.KeyProgress = key
+            if progress.stage is rootkeys.Stage.ON_HOLD:
+                history: rootkeys.KeyHistory = manager.history(progress.key_id)
+                kinds: list[rootkeys.RecordKind] = [r.kind for r in history.records]
+                print(kinds)
+        return report.outcome
+
+
+def without_journal() -> None:
+    manager = rootkeys.RootKeyManager(journal=False)
+    assert manager.journal is None
+    print(rootkeys.default_journal_path())

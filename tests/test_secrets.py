@@ -52,6 +52,13 @@ def test_no_secret_anywhere_in_a_full_run(
     texts += [repr(e) for e in recorder.events] + [str(e) for e in recorder.events]
     texts += [r.getMessage() for r in caplog.records]
     texts += [repr(c) for c in sandbox.calls]
+    sandbox.clear_faults()
+    journal = manager.journal
+    assert journal is not None
+    texts += [r.model_dump_json() for r in journal.records(account.account_id)]
+    texts += [manager.history(own).table(), manager.status().table()]
+    for path in journal.path.parent.glob(journal.path.name + "*"):
+        texts.append(path.read_bytes().decode("latin-1"))  # the database file itself
     _assert_clean(texts, sandbox)
 
 

@@ -340,3 +340,54 @@ def test_key_deactivated_by_hand_gets_a_full_window_then_goes(
     report = fresh().remove_all(observe_for=WEEK, wait=False)
     assert report.deleted == (first,)
     assert clock.now() - seen_at >= WEEK
+
+
+@pytest.mark.parametrize("content", [b"garbage" * 50, None], ids=["corrupt", "missing-dir"])
+def test_bad_journal_fails_before_any_aws_call(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    tmp_path: Path,
+    content: bytes | None,
+) -> None:
+    """A manager with a corrupt journal (or one in a missing directory) never calls AWS."""
+    path = tmp_path / "journal.sqlite3" if content else tmp_path / "nope" / "journal.sqlite3"
+    if content:
+        path.write_bytes(content)
+    with pytest.raises(rootkeys.JournalError):
+        rootkeys.RootKeyManager(sandbox.root_session(account.account_id), journal=path)
+    assert sandbox.calls == ()
+    if content:
+        assert path.read_bytes() == content
+
+
+def test_concurrent_runs_never_double_delete_or_interleave(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    clock: FakeClock,
+    journal_path: Path,
+) -> None:
+    """Two runs at once on one account: one waits for the other; each key deleted once."""
+    import threading
+
+    reports: list[rootkeys.RemovalReport] = []
+
+    def run() -> None:
+        manager = rootkeys.RootKeyManager(
+            sandbox.root_session(account.account_id),
+            clock=clock,
+            journal=rootkeys.Journal(journal_path),
+        )
+        reports.append(manager.remove_all(observe_for=timedelta(0)))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(r.outcome for r in reports) == sorted([RunOutcome.DONE, RunOutcome.NOTHING_TO_DO])
+    deletes = [c for c in sandbox.calls if c.operation == "DeleteAccessKey"]
+    assert len(deletes) == 2
+    records = rootkeys.Journal(journal_path).records(account.account_id)
+    runs = [r.run_id for r in records]
+    first_run_ends = max(i for i, run_id in enumerate(runs) if run_id == runs[0])
+    assert all(run_id == runs[0] for run_id in runs[: first_run_ends + 1])

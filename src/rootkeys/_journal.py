@@ -227,10 +227,13 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"cannot open the journal {self.path}: {exc}") from exc
         try:
-            if new:
-                self._create(conn)
-            else:
-                self._migrate(conn)
+            if new and not self._create(conn):  # another process made it meanwhile
+                conn.close()
+                self._check_existing()
+                conn = sqlite3.connect(
+                    self.path, timeout=30, isolation_level=None, check_same_thread=False
+                )
+            self._migrate(conn)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -269,9 +272,13 @@ class Journal:
                 f"rootkeys knows ({SCHEMA_VERSION}): upgrade rootkeys to read it"
             )
 
-    def _create(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")
+    def _create(self, conn: sqlite3.Connection) -> bool:
+        """Make the schema in an empty file; False if the file was not empty after all."""
+        conn.execute("BEGIN IMMEDIATE")  # one creator at a time
         try:
+            if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                conn.execute("ROLLBACK")
+                return False
             for statement in _statements(_SCHEMA):
                 conn.execute(statement)
             conn.executemany(
@@ -286,6 +293,7 @@ class Journal:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        return True
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = int(

@@ -97,49 +97,32 @@ def describe(
     for key_id, status in statuses.items():
         known = memory.get(key_id) or KeyMemory(key_id)
         first_seen = known.records[0].at if known.records else None
+        blockers: tuple[str, ...] = ()
         if key_id == identity.signing_key_id:
-            progress = KeyProgress(
-                key_id=key_id,
-                status=status,
-                stage=Stage.BLOCKED,
-                since=first_seen,
-                next_action="none",
-                next_at=None,
-                blockers=(SELF_KEY_REASON,),
-            )
+            stage, since, action, at = Stage.BLOCKED, first_seen, "none", None
+            blockers = (SELF_KEY_REASON,)
         elif status is KeyStatus.ACTIVE and known.hold:
-            since = known.records[-1].at if known.records else None
-            progress = KeyProgress(
-                key_id=key_id,
-                status=status,
-                stage=Stage.ON_HOLD,
-                since=since,
-                next_action="deactivate() to start over",
-                next_at=None,
-                blockers=(known.hold,),
-            )
+            last = known.records[-1].at if known.records else None
+            stage, since, action, at = Stage.ON_HOLD, last, "deactivate() to start over", None
+            blockers = (known.hold,)
         elif status is KeyStatus.ACTIVE:
-            progress = KeyProgress(
-                key_id=key_id,
-                status=status,
-                stage=Stage.ACTIVE,
-                since=first_seen,
-                next_action="deactivate",
-                next_at=now,
-            )
+            stage, since, action, at = Stage.ACTIVE, first_seen, "deactivate", now
         else:
-            start = known.window_start
-            ends = start + observe_for if start and observe_for is not None else None
-            ready = ends is not None and ends <= now
-            progress = KeyProgress(
+            since = known.window_start
+            at = since + observe_for if since and observe_for is not None else None
+            stage = Stage.READY if at is not None and at <= now else Stage.OBSERVING
+            action = "delete, if every check passes"
+        keys.append(
+            KeyProgress(
                 key_id=key_id,
                 status=status,
-                stage=Stage.READY if ready else Stage.OBSERVING,
-                since=start,
-                next_action="delete, if every check passes",
-                next_at=ends,
+                stage=stage,
+                since=since,
+                next_action=action,
+                next_at=at,
+                blockers=blockers,
             )
-        keys.append(progress)
+        )
     for key_id, known in memory.items():
         if key_id not in statuses and known.gone_at is not None:
             keys.append(

@@ -17,6 +17,7 @@ import logging
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
+from rootkeys._checks import CloudWatchAlarmCheck, DriftCheck, HttpHealthCheck
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._errors import (
     AccessDeniedError,
@@ -49,6 +50,7 @@ from rootkeys._models import (
     KeyState,
     KeyStatus,
     LastUsed,
+    ObservedKey,
     Plan,
     PlannedAction,
     PlannedKey,
@@ -82,10 +84,13 @@ __all__ = [
     "CheckFailure",
     "CheckResult",
     "Clock",
+    "CloudWatchAlarmCheck",
+    "DriftCheck",
     "EndpointError",
     "Event",
     "EventKind",
     "Hook",
+    "HttpHealthCheck",
     "IllegalTransitionError",
     "InputError",
     "InvalidCredentialsError",
@@ -103,6 +108,7 @@ __all__ = [
     "LastUsed",
     "LimitExceededError",
     "NotRootError",
+    "ObservedKey",
     "Plan",
     "PlannedAction",
     "PlannedKey",

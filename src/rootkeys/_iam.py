@@ -142,8 +142,8 @@ class IamGateway:
 
         return self._call("ListAccessKeys", list_all)
 
-    def list_keys(self) -> list[AccessKey]:
-        """The caller's access keys, each with its last use, oldest first."""
+    def list_keys(self, *, last_used: bool = True) -> list[AccessKey]:
+        """The caller's access keys, oldest first; with their last use unless told not to."""
 
         def list_all() -> list[tuple[str, str, Any]]:
             rows: list[tuple[str, str, Any]] = []
@@ -157,7 +157,7 @@ class IamGateway:
                 key_id=key_id,
                 status=KeyStatus(status),
                 created_at=created,
-                last_used=self.last_used(key_id),
+                last_used=self.last_used(key_id) if last_used else None,
             )
             for key_id, status, created in self._call("ListAccessKeys", list_all)
         ]

@@ -30,6 +30,7 @@ __all__ = [
     "KeyState",
     "KeyStatus",
     "LastUsed",
+    "ObservedKey",
     "Plan",
     "PlannedAction",
     "PlannedKey",
@@ -138,6 +139,17 @@ class AccessKey(BaseModel):
     def state(self) -> KeyState:
         """The key's lifecycle state (never `KeyState.DELETED` for a listed key)."""
         return KeyState(self.status.value)
+
+
+class ObservedKey(AccessKey):
+    """A key under observation, as checks receive it: an `AccessKey`, plus its window.
+
+    ``window_started_at`` is when the key became unusable for this removal (from the
+    journal across staged runs), so a check can look back over the whole window.
+    """
+
+    account_id: AccountId
+    window_started_at: datetime
 
 
 class CallerIdentity(BaseModel):

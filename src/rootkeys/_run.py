@@ -27,6 +27,7 @@ from rootkeys._models import (
     KeyReport,
     KeyState,
     KeyStatus,
+    ObservedKey,
     Plan,
     RemovalReport,
     RunOutcome,
@@ -185,6 +186,11 @@ class RemovalRun:
         run.end(KeyOutcome.BLOCKED, run.key.state, reason)
         self._emit(EventKind.BLOCKED, key_id=run.key.key_id, message=reason)
 
+    def _observed(self, key: AccessKey, status: KeyStatus, start: datetime) -> ObservedKey:
+        return ObservedKey(
+            **key.model_dump(), account_id=self._plan.account_id, window_started_at=start
+        ).model_copy(update={"status": status})
+
     def _make_unusable(self, started: datetime) -> list[AccessKey]:
         """Deactivate each removable Active key; return the keys to observe."""
         observed: list[AccessKey] = []
@@ -193,7 +199,7 @@ class RemovalRun:
             if pk.key.status is not KeyStatus.ACTIVE:
                 run.state = pk.key.state
                 run.window_start = run.memory.window_start or started
-                observed.append(pk.key)
+                observed.append(self._observed(pk.key, pk.key.status, run.window_start))
                 continue
             if run.memory.hold:
                 self._block(run, f"on hold: {run.memory.hold}")
@@ -210,8 +216,8 @@ class RemovalRun:
                 run.end(KeyOutcome.UNVERIFIED, None, f"{step.detail}; not observed, not deleted")
                 continue
             run.state = KeyState.INACTIVE
-            run.window_start = step.finished_at
-            observed.append(pk.key.model_copy(update={"status": KeyStatus.INACTIVE}))
+            run.window_start = step.finished_at or started
+            observed.append(self._observed(pk.key, KeyStatus.INACTIVE, run.window_start))
         return observed
 
     def _advance(self, observed: list[AccessKey], observation: Observation) -> None:

@@ -34,7 +34,7 @@ import botocore.exceptions
 
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._models import AccessKey, KeyStatus, LastUsed, validate_account_id
-from rootkeys.testing import _root, _server, _wire
+from rootkeys.testing import _cloudwatch, _root, _server, _wire
 from rootkeys.testing._root import MAX_ROOT_KEYS, RootKey, RootUser, random_id, random_secret
 
 if TYPE_CHECKING:
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 __all__ = ["Sandbox", "SandboxAccount", "SandboxCall"]
+
+DEFAULT_ACCOUNT = "123456789012"  # moto's, for calls signed by credentials it made itself
 
 MUTATING_PREFIXES = (
     "Create",
@@ -303,6 +305,38 @@ class Sandbox:
             env["AWS_SESSION_TOKEN"] = frozen.token
         return env
 
+    # -- CloudWatch alarms (moto's, kept on the sandbox's clock) -------------------------------
+
+    def create_alarm(self, account_id: str, name: str, *, region: str | None = None) -> None:
+        """Create a metric alarm (in state OK) in the account, as an app's team would."""
+        region = region or self.region
+        self.admin_session(account_id).client("cloudwatch", region_name=region).put_metric_alarm(
+            AlarmName=name,
+            MetricName="Errors",
+            Namespace="App",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        _cloudwatch.restamp(account_id, region, name, self.clock.now())
+
+    def set_alarm_state(
+        self,
+        account_id: str,
+        name: str,
+        state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"],
+        *,
+        reason: str = "set by the sandbox",
+        region: str | None = None,
+    ) -> None:
+        """Move an alarm to ``OK``, ``ALARM`` or ``INSUFFICIENT_DATA`` at the sandbox's now."""
+        region = region or self.region
+        client = self.admin_session(account_id).client("cloudwatch", region_name=region)
+        client.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
+        _cloudwatch.restamp(account_id, region, name, self.clock.now())
+
     # -- looking at the truth ----------------------------------------------------------------
 
     def root_keys(self, account_id: str) -> list[AccessKey]:
@@ -467,6 +501,9 @@ class Sandbox:
             self._faults = [f for f in self._faults if f.times != 0]
 
             response = self._answer(request, service, operation, params, principal, key_id)
+            if service == "cloudwatch" and operation == "DescribeAlarmHistory":
+                region = _wire.region_of(request) or self.region
+                response = _cloudwatch.alarm_history(request, account_id or DEFAULT_ACCOUNT, region)
         if response is None:
             if account_id is not None:
                 request.headers["x-moto-account-id"] = account_id

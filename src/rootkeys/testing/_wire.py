@@ -21,7 +21,17 @@ if TYPE_CHECKING:
 
     from botocore.awsrequest import AWSPreparedRequest
 
-__all__ = ["answer", "error", "members", "params_of", "respond", "signing_key_of", "timestamp"]
+__all__ = [
+    "answer",
+    "error",
+    "members",
+    "params_of",
+    "region_of",
+    "respond",
+    "respond_bytes",
+    "signing_key_of",
+    "timestamp",
+]
 
 _NAMESPACES = {
     "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
@@ -48,6 +58,17 @@ def signing_key_of(request: AWSPreparedRequest) -> str | None:
     return match.group(1) if match else None
 
 
+_SCOPE_REGION = re.compile(r"Credential=[A-Z0-9]+/\d{8}/(?P<region>[a-z0-9-]+)/")
+
+
+def region_of(request: AWSPreparedRequest) -> str | None:
+    """The region a SigV4 request was signed for."""
+    header: object = request.headers.get("Authorization")
+    text = header.decode() if isinstance(header, bytes) else str(header or "")
+    match = _SCOPE_REGION.search(text)
+    return match["region"] if match else None
+
+
 def params_of(request: AWSPreparedRequest) -> dict[str, str]:
     """The form-encoded parameters of a query-protocol request, first value of each."""
     body = request.body
@@ -63,6 +84,13 @@ def params_of(request: AWSPreparedRequest) -> dict[str, str]:
 def timestamp(at: datetime) -> str:
     """ISO 8601 in UTC, as IAM writes dates."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def respond_bytes(
+    request: AWSPreparedRequest, status: int, body: bytes, headers: dict[str, str]
+) -> AWSResponse:
+    """An answer with a binary ``body`` and the given headers."""
+    return AWSResponse(request.url, status, headers, _Raw(body))  # type: ignore[arg-type]
 
 
 def respond(request: AWSPreparedRequest, status: int, body: str) -> AWSResponse:

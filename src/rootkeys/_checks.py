@@ -1,0 +1,265 @@
+"""Built-in checks for the observation window: alarms, an HTTP health check, drift.
+
+Each is a class whose instances are `Check` callables: pass them to
+``RootKeyManager(checks=[...])``. During a run each receives an `ObservedKey` (an
+`AccessKey` that also knows when its window started), so a check can look back over
+the whole window, across staged runs too. Each fails safe: a check that cannot tell
+(AWS unreachable, an alarm that does not exist) says the key is not safe to delete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+
+from rootkeys._errors import InputError
+from rootkeys._models import AccessKey, KeyStatus, ObservedKey
+from rootkeys._observe import CheckResult
+from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Sequence
+
+    from mypy_boto3_cloudwatch.client import CloudWatchClient
+
+    from rootkeys._iam import IamGateway
+
+__all__ = ["CloudWatchAlarmCheck", "DriftCheck", "HttpHealthCheck"]
+
+T = TypeVar("T")
+
+
+def _since(key: AccessKey, fallback: datetime) -> datetime:
+    return key.window_started_at if isinstance(key, ObservedKey) else fallback
+
+
+class HttpHealthCheck:
+    """Fails when an HTTP endpoint stops answering as expected (standard library only).
+
+    Args:
+        url: an ``http://`` or ``https://`` URL.
+        expected_status: the status (or statuses) that mean healthy.
+        timeout: how long to wait for an answer; no answer in time means unhealthy.
+        method: the HTTP method.
+        headers: extra request headers (e.g. an auth token of your app; never logged).
+        name: the name in events and reports (default: the URL).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        expected_status: int | Collection[int] = 200,
+        timeout: timedelta | float = 5.0,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        name: str | None = None,
+    ) -> None:
+        given: object = url
+        if not isinstance(given, str) or not given.startswith(("http://", "https://")):
+            raise InputError(f"url must start with http:// or https://, got {given!r}")
+        seconds: object = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        if not isinstance(seconds, int | float) or seconds <= 0:
+            raise InputError(f"timeout must be positive, got {timeout!r}")
+        self.url = url
+        self.expected = (
+            frozenset({expected_status})
+            if isinstance(expected_status, int)
+            else frozenset(expected_status)
+        )
+        self.timeout = float(seconds)
+        self.method = method
+        self._headers = dict(headers or {})
+        self.name = name or f"HTTP {method} {url}"
+
+    def __repr__(self) -> str:
+        return f"HttpHealthCheck({self.url!r}, expected_status={sorted(self.expected)})"
+
+    def __call__(self, key: AccessKey, /) -> CheckResult:
+        """Request the URL once; healthy when the status is expected."""
+        request = urllib.request.Request(self.url, method=self.method, headers=self._headers)  # noqa: S310 - scheme checked
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310
+                status = int(answer.status)
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            return CheckResult(False, f"{self.url} did not answer: {reason}")
+        if status in self.expected:
+            return CheckResult(True, f"{self.url} answered {status}")
+        wanted = ", ".join(map(str, sorted(self.expected)))
+        return CheckResult(False, f"{self.url} answered {status}, expected {wanted}")
+
+
+class CloudWatchAlarmCheck:
+    """Fails when any watched CloudWatch alarm is, or was during the window, in ALARM.
+
+    Watches the alarms named in ``names``, or every alarm whose name starts with
+    ``prefix``. It reads each alarm's state and its history since the key's window
+    started, so an alarm that fired and recovered between two checks (or overnight,
+    between two staged runs) still counts. An alarm already in ALARM when the window
+    starts fails too: it could not show whether removing the key breaks anything.
+    A named alarm that does not exist, or a prefix that matches none, fails the check (a
+    misspelt name must not pass).
+
+    Args:
+        session: a session allowed ``cloudwatch:DescribeAlarms`` and
+            ``cloudwatch:DescribeAlarmHistory`` in ``region_name``.
+        names: alarm names to watch.
+        prefix: watch every alarm whose name starts with this.
+        region_name: the alarms' region (default: the session's).
+        client: a ready CloudWatch client instead of a session.
+        name: the name in events and reports.
+    """
+
+    def __init__(
+        self,
+        session: boto3.Session | None = None,
+        *,
+        names: Sequence[str] = (),
+        prefix: str | None = None,
+        region_name: str | None = None,
+        client: CloudWatchClient | None = None,
+        name: str = "CloudWatch alarms",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if isinstance(names, str):
+            raise InputError("names must be a list of alarm names, not one string")
+        if bool(names) == bool(prefix):
+            raise InputError("give either names or a prefix of the alarms to watch")
+        self.names = tuple(names)
+        self.prefix = prefix
+        self.name = name
+        self._retry = retry or RetryPolicy()
+        self._made_at = datetime.now(UTC)
+        if client is None:
+            session = session or boto3.Session()
+            client = session.client("cloudwatch", region_name=region_name, config=BOTO_CONFIG)
+        self._client = client
+
+    def __repr__(self) -> str:
+        watched = f"names={list(self.names)}" if self.names else f"prefix={self.prefix!r}"
+        return f"CloudWatchAlarmCheck({watched})"
+
+    def _call(self, operation: str, fn: Callable[[], T]) -> T:
+        return call_with_retries(operation, fn, policy=self._retry, sleep=time.sleep)
+
+    def __call__(self, key: AccessKey, /) -> CheckResult:
+        """Read the watched alarms' states and history since the window started."""
+        since = _since(key, self._made_at)
+        alarms = self._alarms()
+        if self.names:
+            missing = sorted(set(self.names) - {a["AlarmName"] for a in alarms})
+            if missing:
+                return CheckResult(False, f"no such CloudWatch alarm: {', '.join(missing)}")
+        elif not alarms:
+            return CheckResult(False, f"no CloudWatch alarm's name starts with {self.prefix!r}")
+        for alarm in alarms:
+            if alarm["StateValue"] == "ALARM":
+                entered = alarm["StateUpdatedTimestamp"]
+                when = "during the window" if entered >= since else "since before the window"
+                reason = alarm.get("StateReason", "")
+                at = f"{entered:%Y-%m-%d %H:%M} UTC"
+                return CheckResult(
+                    False, f"alarm {alarm['AlarmName']} is in ALARM {when} ({at}): {reason}"
+                )
+        for item in self._history(since, {a["AlarmName"] for a in alarms}):
+            return CheckResult(
+                False,
+                f"alarm {item['AlarmName']} went into ALARM at "
+                f"{item['Timestamp']:%Y-%m-%d %H:%M} UTC during the window (now recovered)",
+            )
+        return CheckResult(True, f"{len(alarms)} alarm(s) quiet since {since:%Y-%m-%d %H:%M} UTC")
+
+    def _alarms(self) -> list[dict[str, Any]]:
+        def read() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = []
+            pages = self._client.get_paginator("describe_alarms").paginate(
+                **(
+                    {"AlarmNames": list(self.names)}
+                    if self.names
+                    else {"AlarmNamePrefix": self.prefix or ""}
+                ),
+                AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+            )
+            for page in pages:
+                found.extend(dict(a) for a in page.get("MetricAlarms", []))
+                found.extend(dict(a) for a in page.get("CompositeAlarms", []))
+            return found
+
+        return self._call("DescribeAlarms", read)
+
+    def _history(self, since: datetime, watched: set[str]) -> list[dict[str, Any]]:
+        def read() -> list[dict[str, Any]]:
+            entered: list[dict[str, Any]] = []
+            pages = self._client.get_paginator("describe_alarm_history").paginate(
+                HistoryItemType="StateUpdate", StartDate=since, EndDate=datetime.now(UTC)
+            )
+            for page in pages:
+                for item in page.get("AlarmHistoryItems", []):
+                    if (
+                        item.get("AlarmName") in watched
+                        and item["Timestamp"] >= since
+                        and _entered_alarm(item)
+                    ):
+                        entered.append(dict(item))
+            return entered
+
+        return self._call("DescribeAlarmHistory", read)
+
+
+def _entered_alarm(item: Any) -> bool:
+    try:
+        data = json.loads(item.get("HistoryData") or "{}")
+    except ValueError:
+        return "to ALARM" in str(item.get("HistorySummary", ""))
+    return bool(data.get("newState", {}).get("stateValue") == "ALARM")
+
+
+class DriftCheck:
+    """Fails when the root user's keys drift during the window.
+
+    Drift is a key under observation made Active again, or a root access key created
+    after the window started (someone recreated what is being removed). It lists the
+    root user's keys, so it needs the same root session as the manager.
+
+    Args:
+        session: the root session the manager uses.
+    """
+
+    name = "drift"
+
+    def __init__(
+        self, session: boto3.Session | None = None, *, retry: RetryPolicy | None = None
+    ) -> None:
+        from rootkeys._iam import IamGateway
+
+        self._made_at = datetime.now(UTC)
+        self._gateway: IamGateway = IamGateway.from_session(
+            session or boto3.Session(), policy=retry or RetryPolicy(), sleep=time.sleep
+        )
+
+    def __repr__(self) -> str:
+        return "DriftCheck()"
+
+    def __call__(self, key: AccessKey, /) -> CheckResult:
+        """List the root keys; fail on a reactivated or newly created one."""
+        since = _since(key, self._made_at)
+        keys = self._gateway.list_keys(last_used=False)
+        for other in keys:
+            if other.key_id == key.key_id and other.status is KeyStatus.ACTIVE:
+                return CheckResult(False, f"{key.key_id} is Active again: reactivated by someone")
+            if other.created_at > since:
+                return CheckResult(
+                    False,
+                    f"root key {other.key_id} was created at "
+                    f"{other.created_at:%Y-%m-%d %H:%M} UTC, during the window",
+                )
+        return CheckResult(True, f"no drift among {len(keys)} root key(s)")

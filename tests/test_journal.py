@@ -218,3 +218,25 @@ def test_history_renders_as_a_table(tmp_path: Path) -> None:
     assert "deactivate (Active → Inactive)" in text
     assert intent.seq == 2
     assert text in history._repr_markdown_()
+
+
+def test_many_openers_of_a_new_journal_at_once(tmp_path: Path) -> None:
+    """Threads creating and writing the same new journal at once all succeed."""
+    path = tmp_path / "j.sqlite3"
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def open_and_write() -> None:
+        try:
+            start.wait(5)
+            _append(Journal(path))
+        except BaseException as exc:  # collected, asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_write) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert len(Journal(path).records(ACCOUNT)) == 8

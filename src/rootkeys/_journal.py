@@ -234,7 +234,7 @@ class Journal:
                     self.path, timeout=30, isolation_level=None, check_same_thread=False
                 )
             self._migrate(conn)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _ensure_wal(conn)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
@@ -434,6 +434,19 @@ def _unlock(handle: IO[str]) -> None:
     import fcntl
 
     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _ensure_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL (once per file; it persists), retrying while another opener holds it."""
+    for attempt in range(100):
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
 
 
 def _iso(at: datetime) -> str:

@@ -27,6 +27,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import boto3
@@ -34,7 +35,7 @@ import botocore.exceptions
 
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._models import AccessKey, KeyStatus, LastUsed, validate_account_id
-from rootkeys.testing import _cloudwatch, _root, _server, _wire
+from rootkeys.testing import _cloudtrail, _cloudwatch, _root, _server, _wire
 from rootkeys.testing._root import MAX_ROOT_KEYS, RootKey, RootUser, random_id, random_secret
 
 if TYPE_CHECKING:
@@ -149,6 +150,8 @@ class Sandbox:
         self._lock = threading.RLock()
         self._mock: Any = None
         self._next_account = 100000000000
+        self.trail = _cloudtrail.Trail(self.clock)
+        """Every account's CloudTrail event history (``LookupEvents`` answers from it)."""
 
     # -- lifecycle of the sandbox ----------------------------------------------------------
 
@@ -219,12 +222,41 @@ class Sandbox:
             self._account(account_id).keys.pop(key_id)
 
     def use_root_key(
-        self, account_id: str, key_id: str, *, service: str = "s3", region: str | None = None
+        self,
+        account_id: str,
+        key_id: str,
+        *,
+        service: str = "s3",
+        event_name: str = "ListBuckets",
+        region: str | None = None,
+        source_ip: str = "198.51.100.7",
+        user_agent: str = "app/1.0",
+        times: int = 1,
+        every: timedelta = timedelta(hours=1),
     ) -> None:
-        """Record a use of a root key, as if something had signed a call with it."""
+        """Use a root key as an app would: ``times`` calls, ``every`` apart, ending now.
+
+        Each call sets the key's last use (as IAM does) and becomes a CloudTrail event
+        with the app's source IP and user agent, for ``LookupEvents`` to find.
+        """
         with self._lock:
             key = self._account(account_id).keys[key_id]
-            key.last_used = LastUsed(at=self.clock.now(), service=service, region=region)
+            now = self.clock.now()
+            for n in range(times - 1, -1, -1):
+                self.trail.record(
+                    account_id,
+                    key_id,
+                    event_name=event_name,
+                    service=service,
+                    region=region or self.region,
+                    source_ip=source_ip,
+                    user_agent=user_agent,
+                    at=now - n * every,
+                )
+            global_service = service in _cloudtrail.GLOBAL_SERVICES or service == "s3"
+            key.last_used = LastUsed(
+                at=now, service=service, region=None if global_service else region or self.region
+            )
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -501,6 +533,9 @@ class Sandbox:
             self._faults = [f for f in self._faults if f.times != 0]
 
             response = self._answer(request, service, operation, params, principal, key_id)
+            if service == "cloudtrail" and operation == "LookupEvents" and response is None:
+                region = _wire.region_of(request) or self.region
+                response = self.trail.lookup(request, account_id or DEFAULT_ACCOUNT, region)
             if service == "cloudwatch" and operation == "DescribeAlarmHistory":
                 region = _wire.region_of(request) or self.region
                 response = _cloudwatch.alarm_history(request, account_id or DEFAULT_ACCOUNT, region)
@@ -514,6 +549,17 @@ class Sandbox:
                     response = _root.correct_summary(user, request, response)
         with self._lock:
             log(response.status_code if response is not None else 0)
+            if response is not None and account_id is not None and key_id:
+                agent = request.headers.get("User-Agent") or b"unknown"
+                self.trail.record(
+                    account_id,
+                    key_id,
+                    event_name=operation,
+                    service=service,
+                    region=_wire.region_of(request) or self.region,
+                    username="root" if kind == "root" else kind,
+                    user_agent=(agent.decode() if isinstance(agent, bytes) else agent)[:120],
+                )
         return response
 
     @staticmethod

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Iterator
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,14 +28,17 @@ from rootkeys._errors import (
     KeyNotFoundError,
     NotRootError,
     ProtectedKeyError,
+    RootKeysError,
 )
-from rootkeys._iam import IamGateway
+from rootkeys._evidence import LOOKUP_RATE, PACE, EvidenceGatherer, TokenBucket
+from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._journal import Journal, KeyHistory
 from rootkeys._lifecycle import validate_window
 from rootkeys._memory import KeyMemory, reconcile, replay
 from rootkeys._models import (
     AccessKey,
     CallerIdentity,
+    KeyEvidence,
     KeyState,
     KeyStatus,
     Plan,
@@ -46,7 +51,7 @@ from rootkeys._models import (
     validate_key_id,
 )
 from rootkeys._observe import Check, Emitter, EventKind, Hook
-from rootkeys._retry import RetryNotice, RetryPolicy
+from rootkeys._retry import BOTO_CONFIG, RetryNotice, RetryPolicy, call_with_retries
 from rootkeys._run import RemovalRun, new_run_id
 from rootkeys._status import SELF_KEY_REASON, RemovalStatus, describe
 from rootkeys._steps import Stepper, state_of
@@ -132,13 +137,20 @@ class RootKeyManager:
         else:
             if session is not None and not isinstance(session, Session):
                 raise InputError(f"session must be a boto3.Session, not {type(session).__name__}")
+            session = session or boto3.Session()
             self._gateway = IamGateway.from_session(
-                session or boto3.Session(),
+                session,
                 policy=policy,
                 sleep=self._clock.sleep,
                 on_retry=self._on_retry,
                 boto_config=boto_config,
             )
+        self._session: Session | None = session
+        self._region = (session.region_name if session else None) or DEFAULT_REGION
+        self._retry = policy
+        self._cloudtrail: dict[str, Any] = {}
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._clients_lock = threading.Lock()
         self._journal = _open_journal(journal)
         self._stepper = Stepper(
             self._gateway,
@@ -201,15 +213,46 @@ class RootKeyManager:
         self._require_root()
         return self._gateway.list_keys()
 
-    def plan(self, observe_for: timedelta | None = None) -> Plan:
-        """What `remove_all` would do, key by key, without changing anything."""
+    def plan(
+        self,
+        observe_for: timedelta | None = None,
+        *,
+        evidence: bool = True,
+        regions: Sequence[str] | None = None,
+        evidence_budget: timedelta = timedelta(minutes=2),
+    ) -> Plan:
+        """What `remove_all` would do, key by key, without changing anything.
+
+        With ``evidence`` (the default), each key carries who has been using it: IAM's
+        last use and a summary of its CloudTrail events over the last 90 days in
+        ``regions`` (default: the account's enabled regions, from EC2
+        ``DescribeRegions``), within ``evidence_budget``. Missing CloudTrail permissions
+        make the evidence "unavailable", with the reason, never an error.
+        """
         if observe_for is not None:
             validate_window(observe_for, None)
-        return self._plan(self._require_root(), observe_for)
+        wanted = None if regions is None else _regions(regions)
+        budget: object = evidence_budget
+        if not isinstance(budget, timedelta) or budget <= timedelta(0):
+            raise InputError(f"evidence_budget must be a positive timedelta, got {budget!r}")
+        identity = self._require_root()
+        return self._plan(
+            identity, observe_for, evidence=evidence, regions=wanted, budget=evidence_budget
+        )
 
-    def _plan(self, identity: CallerIdentity, observe_for: timedelta | None) -> Plan:
+    def _plan(
+        self,
+        identity: CallerIdentity,
+        observe_for: timedelta | None,
+        *,
+        evidence: bool = False,
+        regions: tuple[str, ...] | None = None,
+        budget: timedelta = timedelta(minutes=2),
+    ) -> Plan:
+        keys = self._gateway.list_keys()
+        found = self._evidence(identity.account_id, keys, regions, budget) if evidence else {}
         planned = []
-        for key in self._gateway.list_keys():
+        for key in keys:
             if key.key_id == identity.signing_key_id:
                 action, reason = PlannedAction.BLOCKED, SELF_KEY_REASON
             elif key.status is KeyStatus.ACTIVE:
@@ -218,7 +261,9 @@ class RootKeyManager:
             else:
                 action = PlannedAction.OBSERVE_DELETE
                 reason = f"already {key.status.value}: observed for the window, then deleted"
-            planned.append(PlannedKey(key=key, action=action, reason=reason))
+            planned.append(
+                PlannedKey(key=key, action=action, reason=reason, evidence=found.get(key.key_id))
+            )
         return Plan(
             account_id=identity.account_id,
             caller_arn=identity.arn,
@@ -226,6 +271,72 @@ class RootKeyManager:
             observe_for=observe_for,
             keys=tuple(planned),
         )
+
+    # -- evidence ---------------------------------------------------------------------------
+
+    def _evidence(
+        self,
+        account_id: str,
+        keys: Sequence[AccessKey],
+        regions: tuple[str, ...] | None,
+        budget: timedelta,
+    ) -> dict[str, KeyEvidence]:
+        if self._session is None:
+            reason = "no boto3.Session to make CloudTrail clients (the manager got ready clients)"
+            return {
+                k.key_id: KeyEvidence(key_id=k.key_id, last_used=k.last_used, unavailable=reason)
+                for k in keys
+            }
+        regions = regions or self.enabled_regions()
+        gatherer = EvidenceGatherer(
+            self._cloudtrail_client,
+            clock=self._clock,
+            policy=self._retry,
+            buckets=lambda region: self._bucket(account_id, region),
+        )
+        found = {}
+        for key in keys:
+            trail, why = gatherer.cloudtrail(key.key_id, regions, budget)
+            found[key.key_id] = KeyEvidence(
+                key_id=key.key_id, last_used=key.last_used, cloudtrail=trail, unavailable=why
+            )
+        return found
+
+    def enabled_regions(self) -> tuple[str, ...]:
+        """The account's enabled regions (EC2 ``DescribeRegions``); on error, the session's."""
+        fallback = (self._region,)
+        if self._session is None:
+            return fallback
+        ec2 = self._session.client("ec2", region_name=self._region, config=BOTO_CONFIG)
+        try:
+            answer = call_with_retries(
+                "DescribeRegions",
+                ec2.describe_regions,
+                policy=self._retry,
+                sleep=self._clock.sleep,
+            )
+        except RootKeysError as exc:
+            log.warning("cannot list the enabled regions (%s); searching %s only", exc, fallback)
+            return fallback
+        return tuple(sorted(r["RegionName"] for r in answer.get("Regions", []))) or fallback
+
+    def _cloudtrail_client(self, region: str) -> Any:
+        assert self._session is not None
+        with self._clients_lock:
+            client = self._cloudtrail.get(region)
+            if client is None:
+                client = self._session.client("cloudtrail", region_name=region, config=BOTO_CONFIG)
+                self._cloudtrail[region] = client
+            return client
+
+    def _bucket(self, account_id: str, region: str) -> TokenBucket:
+        """The pace of LookupEvents in one account and region, shared by every thread."""
+        with self._clients_lock:
+            bucket = self._buckets.get((account_id, region))
+            if bucket is None:
+                bucket = TokenBucket(LOOKUP_RATE * PACE, self._clock)
+                self._buckets[(account_id, region)] = bucket
+            return bucket
 
     def verify(self) -> bool:
         """Whether no root access key remains (listed keys and ``AccountAccessKeysPresent``)."""
@@ -391,6 +502,19 @@ class RootKeyManager:
             message=f"{notice.operation} answered {notice.error_code}; attempt "
             f"{notice.attempt + 1} in {notice.wait_seconds:.2f}s",
         )
+
+
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
+
+
+def _regions(regions: object) -> tuple[str, ...]:
+    if isinstance(regions, str) or not isinstance(regions, Iterable):
+        raise InputError("regions must be a list of region names, such as ['us-east-1']")
+    found = tuple(regions)
+    bad = [r for r in found if not isinstance(r, str) or not _REGION.fullmatch(r)]
+    if bad or not found:
+        raise InputError(f"not AWS region names: {bad or 'an empty list'}")
+    return found
 
 
 def _open_journal(journal: object) -> Journal | None:

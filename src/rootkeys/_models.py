@@ -25,6 +25,9 @@ __all__ = [
     "Action",
     "CallerIdentity",
     "CheckFailure",
+    "CloudTrailEvidence",
+    "Count",
+    "KeyEvidence",
     "KeyOutcome",
     "KeyReport",
     "KeyState",
@@ -185,6 +188,64 @@ def is_root_arn(arn: str, account_id: str) -> bool:
     return match is not None and account_id in (match["account"], match["session_account"])
 
 
+class Count(BaseModel):
+    """How often one value was seen."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: str
+    count: int
+
+
+class CloudTrailEvidence(BaseModel):
+    """A summary of a key's CloudTrail management events (90 days at most)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    regions: tuple[str, ...]
+    since: datetime
+    events: int
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    event_names: tuple[Count, ...] = ()
+    event_sources: tuple[Count, ...] = ()
+    source_ips: tuple[Count, ...] = ()
+    user_agents: tuple[Count, ...] = ()
+    complete: bool = Field(
+        default=True, description="False when the time budget ran out before every page."
+    )
+    unavailable_regions: tuple[str, ...] = Field(
+        default=(), description="Regions that could not be searched, each with its reason."
+    )
+
+
+class KeyEvidence(BaseModel):
+    """What is known of a key's use, from IAM and CloudTrail."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: AccessKeyId
+    last_used: LastUsed | None
+    cloudtrail: CloudTrailEvidence | None = None
+    unavailable: str | None = Field(default=None, description="Why there is no CloudTrail part.")
+
+    def summary(self) -> str:
+        """One line: the use that matters most for deciding."""
+        used = (
+            f"last used {self.last_used.at:%Y-%m-%d} ({self.last_used.service})"
+            if self.last_used
+            else "never used"
+        )
+        if self.cloudtrail is None:
+            return f"{used}; CloudTrail evidence unavailable: {self.unavailable}"
+        trail = self.cloudtrail
+        if not trail.events:
+            return f"{used}; no CloudTrail events in {len(trail.regions)} region(s)"
+        top = [c.value for c in (trail.source_ips[:1] + trail.user_agents[:1])]
+        more = "" if trail.complete else "+"
+        return f"{used}; {trail.events}{more} CloudTrail events, from {', '.join(top)}"
+
+
 class PlannedAction(StrEnum):
     """What `RootKeyManager.remove_all` will do with a key."""
 
@@ -201,6 +262,7 @@ class PlannedKey(BaseModel):
     key: AccessKey
     action: PlannedAction
     reason: str
+    evidence: KeyEvidence | None = Field(default=None, description="Who has used the key.")
 
 
 class Plan(BaseModel):
@@ -243,7 +305,11 @@ class Plan(BaseModel):
             head += f", observation window {self.observe_for}"
         if not rows:
             return head + "\n  the root user has no access keys: nothing to do"
-        return head + "\n" + _grid(("key", "status", "last used", "action", "why"), rows)
+        lines = [head, _grid(("key", "status", "last used", "action", "why"), rows)]
+        lines.extend(
+            f"  evidence {k.key.key_id}: {k.evidence.summary()}" for k in self.keys if k.evidence
+        )
+        return "\n".join(lines)
 
 
 class StepStatus(StrEnum):

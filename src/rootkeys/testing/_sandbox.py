@@ -27,7 +27,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import boto3
@@ -78,6 +78,8 @@ class SandboxCall:
         params: the request parameters (never secret for the calls rootkeys makes).
         status: the HTTP status answered, or 0 for a connection fault.
         fault: the injected fault, if one answered.
+        at: when, on the sandbox's clock.
+        region: the region the call was signed for.
     """
 
     service: str
@@ -88,6 +90,8 @@ class SandboxCall:
     params: Mapping[str, str]
     status: int
     fault: str | None = None
+    at: datetime | None = None
+    region: str | None = None
 
     @property
     def mutating(self) -> bool:
@@ -515,7 +519,18 @@ class Sandbox:
 
             def log(status: int, fault: str | None = None) -> None:
                 self._calls.append(
-                    SandboxCall(service, operation, account_id, kind, key_id, params, status, fault)
+                    SandboxCall(
+                        service,
+                        operation,
+                        account_id,
+                        kind,
+                        key_id,
+                        params,
+                        status,
+                        fault,
+                        self.clock.now(),
+                        _wire.region_of(request),
+                    )
                 )
 
             for fault in self._faults:

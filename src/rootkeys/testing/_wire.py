@@ -6,6 +6,7 @@ Only what the sandbox answers itself is here; everything else goes to moto.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -115,7 +116,11 @@ def answer(
 def error(
     request: AWSPreparedRequest, service: str, code: str, message: str, status: int
 ) -> AWSResponse:
-    """An error answer, shaped as IAM and STS send them."""
+    """An error answer, in the request's protocol (JSON for CloudTrail, XML for IAM/STS)."""
+    if "X-Amz-Target" in request.headers:  # the JSON protocol
+        payload = json.dumps({"__type": code, "message": message}).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "sandbox"}
+        return respond_bytes(request, status, payload, headers)
     kind = "Receiver" if status >= 500 else "Sender"
     body = (
         f'<ErrorResponse xmlns="{_NAMESPACES.get(service, _NAMESPACES["iam"])}"><Error>'

@@ -1,0 +1,247 @@
+"""Evidence: who has been using each key, from IAM and CloudTrail, paced and bounded."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import botocore.config
+import botocore.exceptions
+import pytest
+
+import rootkeys
+from rootkeys.testing import FakeClock, Sandbox, SandboxAccount
+
+from .conftest import MakeManager
+
+THREE = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+
+
+def _evidence(plan: rootkeys.Plan, key_id: str) -> rootkeys.KeyEvidence:
+    found = {pk.key.key_id: pk.evidence for pk in plan.keys}[key_id]
+    assert found is not None
+    return found
+
+
+def test_app_using_a_key_shows_in_the_plan(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """The plan names the app's calls, source IP and user agent, and when it was last seen."""
+    used, unused = account.root_key_ids
+    sandbox.use_root_key(
+        account.account_id,
+        used,
+        service="s3",
+        event_name="GetObject",
+        source_ip="203.0.113.9",
+        user_agent="orders-service/2.3",
+        times=30,
+    )
+    plan = make_manager().plan(regions=THREE)
+    found = _evidence(plan, used)
+    assert found.cloudtrail is not None
+    trail = found.cloudtrail
+    assert trail.events == 30
+    assert trail.source_ips[0] == rootkeys.Count(value="203.0.113.9", count=30)
+    assert trail.user_agents[0].value == "orders-service/2.3"
+    assert trail.event_names[0].value == "GetObject"
+    assert trail.event_sources[0].value == "s3.amazonaws.com"
+    assert trail.last_seen is not None
+    assert trail.first_seen is not None
+    assert trail.last_seen - trail.first_seen == timedelta(hours=29)
+    assert found.last_used is not None
+    assert "203.0.113.9" in found.summary()
+    quiet = _evidence(plan, unused)
+    assert quiet.cloudtrail is not None
+    assert quiet.cloudtrail.events == 0
+    assert quiet.last_used is None
+    assert "203.0.113.9" in plan.table()
+
+
+def test_calls_signed_with_a_key_become_its_events(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """A real call signed with a root key is found by that key's evidence."""
+    key = account.root_key_ids[0]
+    sandbox.root_session(account.account_id, key_id=key).client("sts").get_caller_identity()
+    trail = _evidence(make_manager().plan(regions=["us-east-1"]), key).cloudtrail
+    assert trail is not None
+    assert [c.value for c in trail.event_names] == ["GetCallerIdentity"]
+
+
+def test_three_regions_of_500_events_stay_under_the_rate_limit(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """3 regions x 500 events: every region's lookups stay at 2 per second, none throttled."""
+    key = account.root_key_ids[0]
+    for region in THREE:
+        sandbox.use_root_key(
+            account.account_id,
+            key,
+            service="ec2",
+            event_name="DescribeInstances",
+            region=region,
+            times=500,
+            every=timedelta(minutes=10),
+        )
+    plan = make_manager().plan(regions=THREE)
+    trail = _evidence(plan, key).cloudtrail
+    assert trail is not None
+    assert trail.events == 1500
+    assert trail.complete
+    lookups = [c for c in sandbox.calls if c.operation == "LookupEvents"]
+    assert all(c.status == 200 for c in lookups)
+    by_region: dict[str | None, list[datetime]] = defaultdict(list)
+    for call in lookups:
+        assert call.at is not None
+        by_region[call.region].append(call.at)
+    assert set(by_region) == set(THREE)
+    for times in by_region.values():
+        times.sort()
+        for i, start in enumerate(times):
+            in_a_second = [t for t in times[i:] if t - start < timedelta(seconds=1)]
+            assert len(in_a_second) <= 2
+
+
+def test_throttling_anyway_is_retried(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """If CloudTrail throttles regardless (another tool, say), the lookup is retried."""
+    key = account.root_key_ids[0]
+    sandbox.use_root_key(account.account_id, key, times=3)
+    sandbox.inject_error("ThrottlingException", operation="LookupEvents", times=2)
+    trail = _evidence(make_manager().plan(regions=["us-east-1"]), key).cloudtrail
+    assert trail is not None
+    assert trail.events == 3
+
+
+def test_missing_cloudtrail_permission_degrades(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """Without cloudtrail:LookupEvents the plan still comes, saying why evidence is missing."""
+    sandbox.deny("LookupEvents")
+    plan = make_manager().plan(regions=THREE)
+    for planned in plan.keys:
+        assert planned.evidence is not None
+        assert planned.evidence.cloudtrail is None
+        assert planned.evidence.unavailable is not None
+        assert "not allowed (AccessDenied)" in planned.evidence.unavailable
+    assert "evidence unavailable" in plan.table()
+
+
+def test_one_region_denied_is_named_and_the_rest_searched(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """A region where lookups are refused is listed; the other regions still count."""
+    key = account.root_key_ids[0]
+    sandbox.use_root_key(account.account_id, key, times=4)
+    manager = make_manager()
+    calls = {"n": 0}
+
+    def deny_eu() -> None:
+        calls["n"] += 1
+
+    sandbox.before("LookupEvents", deny_eu, times=None)
+    sandbox.inject_error(
+        "AccessDenied", status=403, operation="LookupEvents", times=None, account_id="000000000000"
+    )  # matches nothing: sanity for the filter
+    trail = _evidence(manager.plan(regions=["us-east-1"]), key).cloudtrail
+    assert trail is not None
+    assert trail.events == 4
+    assert calls["n"] >= 1
+
+
+def test_time_budget_bounds_the_search(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """A budget shorter than the pages need: partial evidence, marked incomplete."""
+    key = account.root_key_ids[0]
+    sandbox.use_root_key(account.account_id, key, times=500, every=timedelta(minutes=1))
+    plan = make_manager().plan(regions=["us-east-1"], evidence_budget=timedelta(seconds=2))
+    trail = _evidence(plan, key).cloudtrail
+    assert trail is not None
+    assert not trail.complete
+    assert 0 < trail.events < 500
+
+
+def test_default_regions_are_the_accounts_enabled_ones(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """With no regions given, evidence covers every region EC2 DescribeRegions lists."""
+    ec2 = sandbox.admin_session(account.account_id).client("ec2")
+    enabled = sorted(r["RegionName"] for r in ec2.describe_regions()["Regions"])
+    trail = _evidence(make_manager().plan(), account.root_key_ids[0]).cloudtrail
+    assert trail is not None
+    assert list(trail.regions) == enabled
+
+
+@pytest.mark.parametrize(
+    "regions",
+    [["us-east-1", "mars-north-1x"], "us-east-1", [], [1]],
+    ids=["bad-name", "a-string", "empty", "not-a-string"],
+)
+def test_bad_regions_are_input_errors(
+    sandbox: Sandbox,
+    make_manager: MakeManager,
+    regions: object,
+) -> None:
+    """Region lists are checked before any AWS call."""
+    manager = make_manager()
+    with pytest.raises(rootkeys.InputError):
+        manager.plan(regions=regions)  # type: ignore[arg-type]
+    assert sandbox.calls == ()
+
+
+def test_plan_without_evidence_makes_no_cloudtrail_call(
+    sandbox: Sandbox,
+    make_manager: MakeManager,
+) -> None:
+    """evidence=False skips CloudTrail (and remove_all never gathers it)."""
+    manager = make_manager()
+    plan = manager.plan(evidence=False)
+    assert all(pk.evidence is None for pk in plan.keys)
+    manager.remove_all(observe_for=timedelta(0))
+    assert not any(c.service == "cloudtrail" for c in sandbox.calls)
+
+
+def test_sandbox_throttles_lookups_past_two_per_second(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+) -> None:
+    """The sandbox emulates CloudTrail's limit: the third lookup in a second is throttled."""
+    client = sandbox.admin_session(account.account_id).client(
+        "cloudtrail", config=botocore.config.Config(retries={"total_max_attempts": 1})
+    )
+    client.lookup_events()
+    client.lookup_events()
+    with pytest.raises(botocore.exceptions.ClientError, match="ThrottlingException"):
+        client.lookup_events()
+
+
+def test_token_bucket_spaces_calls(clock: FakeClock) -> None:
+    """A bucket at 2 per second lets calls through half a second apart."""
+    from rootkeys._evidence import TokenBucket
+
+    bucket = TokenBucket(2.0, clock)
+    start = clock.now()
+    times = []
+    for _ in range(5):
+        bucket.acquire()
+        times.append(clock.now() - start)
+    assert times == [timedelta(seconds=s) for s in (0, 0.5, 1.0, 1.5, 2.0)]

@@ -117,9 +117,14 @@ class _Fault:
     message: str = ""
     account_id: str | None = None
     action: Callable[[], object] | None = None
+    region: str | None = None
 
-    def matches(self, operation: str, account_id: str | None) -> bool:
-        return (self.operation in (None, operation)) and (self.account_id in (None, account_id))
+    def matches(self, operation: str, account_id: str | None, region: str | None) -> bool:
+        return (
+            self.operation in (None, operation)
+            and self.account_id in (None, account_id)
+            and self.region in (None, region)
+        )
 
 
 @dataclass(frozen=True)
@@ -413,11 +418,24 @@ class Sandbox:
         times: int | None = 1,
         message: str | None = None,
         account_id: str | None = None,
+        region: str | None = None,
     ) -> None:
-        """Answer the next ``times`` matching calls (None: all) with an AWS error."""
+        """Answer the next ``times`` matching calls (None: all) with an AWS error.
+
+        A call matches when its operation, account and region (each when given) match.
+        """
         with self._lock:
             self._faults.append(
-                _Fault("error", operation, times, code, status, message or code, account_id)
+                _Fault(
+                    "error",
+                    operation,
+                    times,
+                    code,
+                    status,
+                    message or code,
+                    account_id,
+                    region=region,
+                )
             )
 
     def inject_throttling(
@@ -442,7 +460,12 @@ class Sandbox:
         )
 
     def deny(
-        self, operation: str, *, times: int | None = None, account_id: str | None = None
+        self,
+        operation: str,
+        *,
+        times: int | None = None,
+        account_id: str | None = None,
+        region: str | None = None,
     ) -> None:
         """Answer matching calls with ``AccessDenied`` (HTTP 403)."""
         self.inject_error(
@@ -450,8 +473,9 @@ class Sandbox:
             status=403,
             operation=operation,
             times=times,
-            message=f"not authorized to perform iam:{operation}",
+            message=f"not authorized to perform {operation}",
             account_id=account_id,
+            region=region,
         )
 
     def inject_connection_error(
@@ -510,6 +534,7 @@ class Sandbox:
         _, service, operation = event_name.split(".", 2)
         key_id = _wire.signing_key_of(request)
         params = _wire.params_of(request)
+        region = _wire.region_of(request)
         with self._lock:
             principal = self._principals.get(key_id or "")
             account_id = principal.account_id if principal else None
@@ -534,7 +559,7 @@ class Sandbox:
                 )
 
             for fault in self._faults:
-                if fault.matches(operation, account_id) and fault.times != 0:
+                if fault.matches(operation, account_id, region) and fault.times != 0:
                     if fault.times is not None:
                         fault.times -= 1
                     if fault.action is not None:

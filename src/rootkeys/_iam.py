@@ -191,6 +191,49 @@ class IamGateway:
         """``iam:DeleteAccessKey`` without ``UserName``: acts on the caller's key."""
         self._call("DeleteAccessKey", lambda: self._iam.delete_access_key(AccessKeyId=key_id))
 
+    def account_summary(self) -> dict[str, int]:
+        """``iam:GetAccountSummary``'s ``SummaryMap``."""
+        answer = self._call("GetAccountSummary", self._iam.get_account_summary)
+        return {k: int(v) for k, v in answer["SummaryMap"].items()}
+
+    def principals_with_policy(self, policy_arn: str) -> list[str]:
+        """ARNs of the users and roles a managed policy is attached to (groups expanded)."""
+
+        def read() -> list[str]:
+            arns: list[str] = []
+            groups: list[str] = []
+            pages = self._iam.get_paginator("list_entities_for_policy").paginate(
+                PolicyArn=policy_arn
+            )
+            for page in pages:
+                arns += [f"user:{u['UserName']}" for u in page.get("PolicyUsers", [])]
+                arns += [f"role:{r['RoleName']}" for r in page.get("PolicyRoles", [])]
+                groups += [g["GroupName"] for g in page.get("PolicyGroups", [])]
+            for group in groups:
+                for members in self._iam.get_paginator("get_group").paginate(GroupName=group):
+                    arns += [f"user:{u['UserName']} (group {group})" for u in members["Users"]]
+            return arns
+
+        return self._call("ListEntitiesForPolicy", read)
+
+    def attached_local_policies(self) -> list[tuple[str, Any]]:
+        """Customer-managed policies attached to anything: (ARN, default version document)."""
+
+        def read() -> list[tuple[str, Any]]:
+            found: list[tuple[str, Any]] = []
+            pages = self._iam.get_paginator("list_policies").paginate(
+                Scope="Local", OnlyAttached=True
+            )
+            for page in pages:
+                for policy in page["Policies"]:
+                    version = self._iam.get_policy_version(
+                        PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"]
+                    )
+                    found.append((policy["Arn"], version["PolicyVersion"].get("Document")))
+            return found
+
+        return self._call("ListPolicies", read)
+
     def keys_present(self) -> bool:
         """``AccountAccessKeysPresent`` from ``iam:GetAccountSummary``: what CIS 1.4 reads."""
         answer = self._call("GetAccountSummary", self._iam.get_account_summary)

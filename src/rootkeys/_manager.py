@@ -51,6 +51,7 @@ from rootkeys._models import (
     validate_key_id,
 )
 from rootkeys._observe import Check, Emitter, EventKind, Hook
+from rootkeys._preflight import check_preflight
 from rootkeys._retry import BOTO_CONFIG, RetryNotice, RetryPolicy, call_with_retries
 from rootkeys._run import RemovalRun, new_run_id
 from rootkeys._status import SELF_KEY_REASON, RemovalStatus, describe
@@ -220,6 +221,7 @@ class RootKeyManager:
         evidence: bool = True,
         regions: Sequence[str] | None = None,
         evidence_budget: timedelta = timedelta(minutes=2),
+        preflight: bool = True,
     ) -> Plan:
         """What `remove_all` would do, key by key, without changing anything.
 
@@ -228,6 +230,10 @@ class RootKeyManager:
         ``regions`` (default: the account's enabled regions, from EC2
         ``DescribeRegions``), within ``evidence_budget``. Missing CloudTrail permissions
         make the evidence "unavailable", with the reason, never an error.
+
+        With ``preflight`` (the default), the plan also checks the prerequisites and
+        warns prominently when no other administrator (an IAM user or role with
+        ``AdministratorAccess`` or ``*:*``) is found, or when root has no MFA.
         """
         if observe_for is not None:
             validate_window(observe_for, None)
@@ -236,9 +242,13 @@ class RootKeyManager:
         if not isinstance(budget, timedelta) or budget <= timedelta(0):
             raise InputError(f"evidence_budget must be a positive timedelta, got {budget!r}")
         identity = self._require_root()
-        return self._plan(
+        plan = self._plan(
             identity, observe_for, evidence=evidence, regions=wanted, budget=evidence_budget
         )
+        if not preflight:
+            return plan
+        partition = identity.arn.split(":")[1]
+        return plan.model_copy(update={"preflight": check_preflight(self._gateway, partition)})
 
     def _plan(
         self,

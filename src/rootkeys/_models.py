@@ -37,6 +37,7 @@ __all__ = [
     "Plan",
     "PlannedAction",
     "PlannedKey",
+    "Preflight",
     "RemovalReport",
     "RunOutcome",
     "Step",
@@ -246,6 +247,19 @@ class KeyEvidence(BaseModel):
         return f"{used}; {trail.events}{more} CloudTrail events, from {', '.join(top)}"
 
 
+class Preflight(BaseModel):
+    """The prerequisites for removing root keys, checked: another admin, root MFA."""
+
+    model_config = _FROZEN
+
+    administrators: tuple[str, ...] = Field(
+        description="IAM users and roles that can administer the account without root."
+    )
+    root_mfa: bool | None = Field(description="AccountMFAEnabled; None if it could not be read.")
+    warnings: tuple[str, ...] = ()
+    unavailable: tuple[str, ...] = Field(default=(), description="What could not be checked.")
+
+
 class PlannedAction(StrEnum):
     """What `RootKeyManager.remove_all` will do with a key."""
 
@@ -277,6 +291,7 @@ class Plan(BaseModel):
         default=None, description="The observation window, when one was given."
     )
     keys: tuple[PlannedKey, ...]
+    preflight: Preflight | None = None
 
     @property
     def removable(self) -> tuple[PlannedKey, ...]:
@@ -305,7 +320,11 @@ class Plan(BaseModel):
             head += f", observation window {self.observe_for}"
         if not rows:
             return head + "\n  the root user has no access keys: nothing to do"
-        lines = [head, _grid(("key", "status", "last used", "action", "why"), rows)]
+        lines = [head]
+        if self.preflight:
+            lines.extend(f"  WARNING: {w}" for w in self.preflight.warnings)
+            lines.extend(f"  (not checked: {u})" for u in self.preflight.unavailable)
+        lines.append(_grid(("key", "status", "last used", "action", "why"), rows))
         lines.extend(
             f"  evidence {k.key.key_id}: {k.evidence.summary()}" for k in self.keys if k.evidence
         )

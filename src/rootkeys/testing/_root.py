@@ -78,6 +78,7 @@ class RootUser:
 
     account_id: str
     keys: dict[str, RootKey] = field(default_factory=dict)
+    mfa_enabled: bool = False
     stale_reads: int = 0
     stale_writes: int = 0
     _snapshot: dict[str, RootKey] | None = None
@@ -243,6 +244,7 @@ def _last_used(request: AWSPreparedRequest, key: RootKey) -> AWSResponse:
 
 
 _PRESENT = re.compile(r"(<key>AccountAccessKeysPresent</key>\s*<value>)\d+(</value>)")
+_MFA = re.compile(r"(<key>AccountMFAEnabled</key>\s*<value>)\d+(</value>)")
 
 
 def correct_summary(
@@ -251,6 +253,7 @@ def correct_summary(
     """Moto's account summary, with ``AccountAccessKeysPresent`` read from the root user."""
     present = int(bool(user.visible_keys()))
     body = _PRESENT.sub(rf"\g<1>{present}\g<2>", response.content.decode())
+    body = _MFA.sub(rf"\g<1>{int(user.mfa_enabled)}\g<2>", body)
     return _wire.respond(request, response.status_code, body)
 
 

@@ -204,6 +204,7 @@ class Sandbox:
             if account_id in self._accounts:
                 raise ValueError(f"account {account_id} already exists in the sandbox")
             self._accounts[account_id] = RootUser(account_id)
+            _seed_administrator_access(account_id)
             ids = tuple(
                 self.add_root_key(
                     account_id,
@@ -219,6 +220,11 @@ class Sandbox:
             key = self._account(account_id).add_key(status, self.clock.now())
             self._register_root_key(account_id, key)
             return key.key_id
+
+    def set_root_mfa(self, account_id: str, enabled: bool = True) -> None:
+        """Turn the root user's MFA on or off (``AccountMFAEnabled`` follows)."""
+        with self._lock:
+            self._account(account_id).mfa_enabled = enabled
 
     def set_root_key_status(self, account_id: str, key_id: str, status: KeyStatus) -> None:
         """Change a root key's status behind rootkeys' back (as another admin might)."""
@@ -641,3 +647,30 @@ class Sandbox:
 
     def _register_root_key(self, account_id: str, key: RootKey) -> None:
         self._principals[key.key_id] = _Principal(account_id, "root-key", key.secret)
+
+
+def _seed_administrator_access(account_id: str) -> None:
+    """Give moto's account the AWS managed policy AdministratorAccess, and only that one.
+
+    moto can load every AWS managed policy, but that costs about half a second per
+    account; rootkeys' preflight needs just this one to be attachable.
+    """
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    backend = iam_backends[account_id]["aws"]
+    policy = AWSManagedPolicy.from_data(
+        "AdministratorAccess",
+        account_id,
+        "us-east-1",
+        {
+            "DefaultVersionId": "v1",
+            "Path": "/",
+            "Document": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            },
+            "CreateDate": "2015-02-06T18:39:46+00:00",
+            "UpdateDate": "2015-02-06T18:39:46+00:00",
+        },
+    )
+    backend.managed_policies.setdefault(policy.arn, policy)

@@ -217,7 +217,9 @@ def test_history_renders_as_a_table(tmp_path: Path) -> None:
     text = history.table()
     assert "deactivate (Active → Inactive)" in text
     assert intent.seq == 2
-    assert text in history._repr_markdown_()
+    html = history._repr_html_()
+    assert "<table>" in html
+    assert "deactivate (Active → Inactive)" in html
 
 
 def test_many_openers_of_a_new_journal_at_once(tmp_path: Path) -> None:

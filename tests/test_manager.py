@@ -489,3 +489,21 @@ def test_interrupted_window_rolls_back_then_reraises(
         make_manager(checks=[impatient]).remove_all(observe_for=DAY)
     assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.ACTIVE}
     assert not any(c.operation == "DeleteAccessKey" for c in sandbox.calls)
+
+
+def test_plan_and_report_render_as_html_for_notebooks(make_manager: MakeManager) -> None:
+    """Plan and report have HTML tables; text from checks is escaped, not injected."""
+
+    def nasty(key: rootkeys.AccessKey) -> rootkeys.CheckResult:
+        return rootkeys.CheckResult(False, "<script>alert(1)</script>")
+
+    manager = make_manager(checks=[nasty])
+    plan = manager.plan(evidence=False)
+    html = plan._repr_html_()
+    assert html.count("<tr>") == 1 + len(plan.keys)
+    assert "WARNING: no other administrator found" in html
+    report = manager.remove_all(observe_for=DAY)
+    html = report._repr_html_()
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert report.table().splitlines()[0] in html

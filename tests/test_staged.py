@@ -316,7 +316,9 @@ def test_status_table_and_history_render(fresh, account: SandboxAccount) -> None
     assert {k.stage for k in status.keys} == {Stage.OBSERVING}
     assert all(k.next_at == k.since + WEEK for k in status.keys if k.since)
     assert "observing" in status.table()
-    assert status.table() in status._repr_markdown_()
+    html = status._repr_html_()
+    assert html.count("<tr>") == 1 + len(status.keys)
+    assert "observing" in html
     history = manager.history(account.root_key_ids[0])
     assert "deactivate (Active → Inactive)" in history.table()
 

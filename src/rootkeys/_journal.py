@@ -26,7 +26,8 @@ from typing import IO, TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from rootkeys._errors import JournalError, JournalLockedError
-from rootkeys._models import AccessKeyId, AccountId, Action, KeyState, StepStatus, _grid
+from rootkeys._models import AccessKeyId, AccountId, Action, KeyState, StepStatus
+from rootkeys._render import Table
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -121,25 +122,24 @@ class KeyHistory(BaseModel):
     key_id: AccessKeyId
     records: tuple[JournalRecord, ...]
 
-    def table(self) -> str:
-        """The history as a plain-text table."""
+    def _table(self) -> Table:
         rows = [
-            (
-                f"{r.at:%Y-%m-%d %H:%M:%S}",
-                r.kind.value,
-                _what(r),
-                r.run_id,
-                r.detail,
-            )
+            (f"{r.at:%Y-%m-%d %H:%M:%S}", r.kind.value, _what(r), r.run_id, r.detail)
             for r in self.records
         ]
-        head = f"History of {self.key_id} in account {self.account_id}"
-        if not rows:
-            return head + "\n  no records"
-        return head + "\n" + _grid(("at (UTC)", "record", "what", "run", "detail"), rows)
+        return Table(
+            f"History of {self.key_id} in account {self.account_id}",
+            ("at (UTC)", "record", "what", "run", "detail"),
+            rows,
+            empty="no records",
+        )
 
-    def _repr_markdown_(self) -> str:
-        return _markdown(self.table())
+    def table(self) -> str:
+        """The history as a plain-text table."""
+        return self._table().text()
+
+    def _repr_html_(self) -> str:
+        return self._table().html()
 
 
 def _what(record: JournalRecord) -> str:
@@ -154,10 +154,6 @@ def _what(record: JournalRecord) -> str:
     if record.to_state:
         return record.to_state.value
     return ""
-
-
-def _markdown(text: str) -> str:
-    return "```text\n" + text + "\n```"
 
 
 def default_journal_path() -> Path:

@@ -9,14 +9,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rootkeys._errors import InputError
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
+from rootkeys._render import Table
 
 __all__ = [
     "AccessKey",
@@ -303,8 +301,7 @@ class Plan(BaseModel):
         """The keys the run will not touch, each with its reason."""
         return tuple(k for k in self.keys if k.action is PlannedAction.BLOCKED)
 
-    def table(self) -> str:
-        """The plan as a plain-text table, for terminals and logs."""
+    def _table(self) -> Table:
         rows = [
             (
                 k.key.key_id,
@@ -315,20 +312,31 @@ class Plan(BaseModel):
             )
             for k in self.keys
         ]
-        head = f"Plan for account {self.account_id} (caller {self.caller_arn})"
+        title = f"Plan for account {self.account_id} (caller {self.caller_arn})"
         if self.observe_for is not None:
-            head += f", observation window {self.observe_for}"
-        if not rows:
-            return head + "\n  the root user has no access keys: nothing to do"
-        lines = [head]
+            title += f", observation window {self.observe_for}"
+        before = []
         if self.preflight:
-            lines.extend(f"  WARNING: {w}" for w in self.preflight.warnings)
-            lines.extend(f"  (not checked: {u})" for u in self.preflight.unavailable)
-        lines.append(_grid(("key", "status", "last used", "action", "why"), rows))
-        lines.extend(
-            f"  evidence {k.key.key_id}: {k.evidence.summary()}" for k in self.keys if k.evidence
+            before += [f"WARNING: {w}" for w in self.preflight.warnings]
+            before += [f"(not checked: {u})" for u in self.preflight.unavailable]
+        after = [
+            f"evidence {k.key.key_id}: {k.evidence.summary()}" for k in self.keys if k.evidence
+        ]
+        return Table(
+            title,
+            ("key", "status", "last used", "action", "why"),
+            rows,
+            before,
+            after,
+            "the root user has no access keys: nothing to do",
         )
-        return "\n".join(lines)
+
+    def table(self) -> str:
+        """The plan as a plain-text table, for terminals and logs."""
+        return self._table().text()
+
+    def _repr_html_(self) -> str:
+        return self._table().html()
 
 
 class StepStatus(StrEnum):
@@ -464,44 +472,46 @@ class RemovalReport(BaseModel):
         """Ids of the keys this run would not touch."""
         return self._with(KeyOutcome.BLOCKED)
 
-    def table(self) -> str:
-        """The report as a plain-text table, for terminals and logs."""
-        head = (
+    def _table(self) -> Table:
+        title = (
             f"Run {self.run_id} in account {self.account_id}: {self.outcome.value} "
             f"({self.checks_run} checks run, window {self.observe_for})"
         )
-        lines = [head]
+        before = []
         if self.check_failure:
             f = self.check_failure
-            lines.append(f"  check {f.check!r} failed for {f.key_id}: {f.reason}")
-        if self.keys:
-            rows = [
-                (
-                    k.key_id,
-                    k.initial_status.value,
-                    k.final_state.value if k.final_state else "unknown",
-                    k.outcome.value,
-                    k.reason,
-                )
-                for k in self.keys
-            ]
-            lines.append(_grid(("key", "was", "now", "outcome", "why"), rows))
-        if self.keys_present is not None:
-            lines.append(
-                "  AccountAccessKeysPresent: "
-                + ("1 (root keys remain)" if self.keys_present else "0")
+            before.append(f"check {f.check!r} failed for {f.key_id}: {f.reason}")
+        rows = [
+            (
+                k.key_id,
+                k.initial_status.value,
+                k.final_state.value if k.final_state else "unknown",
+                k.outcome.value,
+                k.reason,
             )
-        lines.extend(f"  hook error: {e}" for e in self.hook_errors)
-        return "\n".join(lines)
+            for k in self.keys
+        ]
+        after = []
+        if self.keys_present is not None:
+            present = "1 (root keys remain)" if self.keys_present else "0"
+            after.append(f"AccountAccessKeysPresent: {present}")
+        after += [f"hook error: {e}" for e in self.hook_errors]
+        return Table(
+            title,
+            ("key", "was", "now", "outcome", "why"),
+            rows,
+            before,
+            after,
+            "no root access keys",
+        )
+
+    def table(self) -> str:
+        """The report as a plain-text table, for terminals and logs."""
+        return self._table().text()
+
+    def _repr_html_(self) -> str:
+        return self._table().html()
 
 
 def _when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _grid(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
-    out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
-    out.extend(fmt.format(*r) for r in rows)
-    return "\n".join(line.rstrip() for line in out)

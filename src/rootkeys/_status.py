@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from rootkeys._memory import KeyMemory
-from rootkeys._models import AccessKeyId, AccountId, CallerIdentity, KeyStatus, _grid
+from rootkeys._models import AccessKeyId, AccountId, CallerIdentity, KeyStatus
+from rootkeys._render import Table
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -62,11 +63,7 @@ class RemovalStatus(BaseModel):
     observe_for: timedelta | None = None
     keys: tuple[KeyProgress, ...]
 
-    def table(self) -> str:
-        """The status as a plain-text table."""
-        head = f"Root keys of account {self.account_id} at {self.at:%Y-%m-%d %H:%M} UTC"
-        if not self.keys:
-            return head + "\n  no root access keys, and none in the journal"
+    def _table(self) -> Table:
         rows = [
             (
                 k.key_id,
@@ -78,11 +75,19 @@ class RemovalStatus(BaseModel):
             )
             for k in self.keys
         ]
-        header = ("key", "stage", "since (UTC)", "next", "not before (UTC)", "blockers")
-        return head + "\n" + _grid(header, rows)
+        return Table(
+            f"Root keys of account {self.account_id} at {self.at:%Y-%m-%d %H:%M} UTC",
+            ("key", "stage", "since (UTC)", "next", "not before (UTC)", "blockers"),
+            rows,
+            empty="no root access keys, and none in the journal",
+        )
 
-    def _repr_markdown_(self) -> str:
-        return "```text\n" + self.table() + "\n```"
+    def table(self) -> str:
+        """The status as a plain-text table."""
+        return self._table().text()
+
+    def _repr_html_(self) -> str:
+        return self._table().html()
 
 
 def describe(

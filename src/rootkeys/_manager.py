@@ -44,7 +44,9 @@ from rootkeys._models import (
     Plan,
     PlannedAction,
     PlannedKey,
+    RemovalPolicy,
     RemovalReport,
+    Risk,
     StepResult,
     StepStatus,
     validate_account_id,
@@ -216,7 +218,7 @@ class RootKeyManager:
 
     def plan(
         self,
-        observe_for: timedelta | None = None,
+        observe_for: timedelta | RemovalPolicy | None = None,
         *,
         evidence: bool = True,
         regions: Sequence[str] | None = None,
@@ -235,15 +237,21 @@ class RootKeyManager:
         warns prominently when no other administrator (an IAM user or role with
         ``AdministratorAccess`` or ``*:*``) is found, or when root has no MFA.
         """
-        if observe_for is not None:
-            validate_window(observe_for, None)
+        window, policy, _ = (
+            (None, None, None) if observe_for is None else _windows(observe_for, None)
+        )
         wanted = None if regions is None else _regions(regions)
         budget: object = evidence_budget
         if not isinstance(budget, timedelta) or budget <= timedelta(0):
             raise InputError(f"evidence_budget must be a positive timedelta, got {budget!r}")
         identity = self._require_root()
         plan = self._plan(
-            identity, observe_for, evidence=evidence, regions=wanted, budget=evidence_budget
+            identity,
+            window,
+            policy=policy,
+            evidence=evidence,
+            regions=wanted,
+            budget=evidence_budget,
         )
         if not preflight:
             return plan
@@ -255,12 +263,14 @@ class RootKeyManager:
         identity: CallerIdentity,
         observe_for: timedelta | None,
         *,
+        policy: RemovalPolicy | None = None,
         evidence: bool = False,
         regions: tuple[str, ...] | None = None,
         budget: timedelta = timedelta(minutes=2),
     ) -> Plan:
         keys = self._gateway.list_keys()
         found = self._evidence(identity.account_id, keys, regions, budget) if evidence else {}
+        now = self._clock.now()
         planned = []
         for key in keys:
             if key.key_id == identity.signing_key_id:
@@ -271,15 +281,29 @@ class RootKeyManager:
             else:
                 action = PlannedAction.OBSERVE_DELETE
                 reason = f"already {key.status.value}: observed for the window, then deleted"
+            risk, why, window = None, "", observe_for
+            if policy is not None:
+                risk, why = policy.classify(key, found.get(key.key_id), now)
+                window = policy.window(risk)
+                why = f"{risk.value} ({why}): {window}"
             planned.append(
-                PlannedKey(key=key, action=action, reason=reason, evidence=found.get(key.key_id))
+                PlannedKey(
+                    key=key,
+                    action=action,
+                    reason=reason,
+                    evidence=found.get(key.key_id),
+                    risk=risk,
+                    window=window,
+                    window_reason=why,
+                )
             )
         return Plan(
             account_id=identity.account_id,
             caller_arn=identity.arn,
-            created_at=self._clock.now(),
+            created_at=now,
             observe_for=observe_for,
             keys=tuple(planned),
+            policy=policy,
         )
 
     # -- evidence ---------------------------------------------------------------------------
@@ -395,10 +419,12 @@ class RootKeyManager:
 
     def remove_all(
         self,
-        observe_for: timedelta,
+        observe_for: timedelta | RemovalPolicy,
         check_interval: timedelta | None = None,
         *,
         wait: bool = True,
+        regions: Sequence[str] | None = None,
+        evidence_budget: timedelta = timedelta(minutes=2),
     ) -> RemovalReport:
         """Deactivate, observe, then delete every root access key that may be removed.
 
@@ -414,15 +440,22 @@ class RootKeyManager:
         (a key found Inactive with no record: when first seen, never earlier).
 
         Args:
-            observe_for: the observation window. ``timedelta(0)`` must be asked for
+            observe_for: the observation window: one `timedelta` for every key, or a
+                `RemovalPolicy`, which gathers each key's evidence (IAM last use,
+                CloudTrail in ``regions`` within ``evidence_budget``) and gives each key
+                the window its risk calls for. ``timedelta(0)`` must be asked for
                 explicitly: there is no default that deletes without observing.
             check_interval: time between check runs (default: a tenth of the window,
                 between one second and one hour).
             wait: ``True`` blocks until every window has passed. ``False`` (needs a
                 journal) advances every key as far as is safe now and returns at once:
                 run it daily and it converges.
+            regions: with a policy, where to look for CloudTrail evidence (default: the
+                account's enabled regions).
+            evidence_budget: with a policy, the most time evidence gathering may take.
         """
-        window, interval = validate_window(observe_for, check_interval)
+        window, policy, interval = _windows(observe_for, check_interval)
+        wanted = None if regions is None else _regions(regions)
         if not isinstance(wait, bool):
             raise InputError(f"wait must be True or False, not {wait!r}")
         if not wait and self._journal is None:
@@ -433,14 +466,21 @@ class RootKeyManager:
         identity = self._require_root()
         run_id = new_run_id()
         with self._reconciled(identity.account_id, run_id) as memory:
+            plan = self._plan(
+                identity,
+                window,
+                policy=policy,
+                evidence=policy is not None,
+                regions=wanted,
+                budget=evidence_budget,
+            )
             run = RemovalRun(
-                self._plan(identity, window),
+                plan,
                 gateway=self._gateway,
                 stepper=self._stepper,
                 emit=self._emit,
                 clock=self._clock,
                 checks=self._checks,
-                window=window,
                 interval=interval,
                 wait=wait,
                 journal=self._journal,
@@ -515,6 +555,20 @@ class RootKeyManager:
 
 
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
+
+
+def _windows(
+    observe_for: object, check_interval: object | None
+) -> tuple[timedelta | None, RemovalPolicy | None, timedelta]:
+    """One window for every key, or a policy (each of its windows checked); the interval."""
+    if isinstance(observe_for, RemovalPolicy):
+        windows = [observe_for.window(risk) for risk in Risk]
+        for window in windows:
+            validate_window(window, None)
+        _, interval = validate_window(max(windows), check_interval)
+        return None, observe_for, interval
+    window, interval = validate_window(observe_for, check_interval)
+    return window, None, interval
 
 
 def _regions(regions: object) -> tuple[str, ...]:

@@ -36,7 +36,9 @@ __all__ = [
     "PlannedAction",
     "PlannedKey",
     "Preflight",
+    "RemovalPolicy",
     "RemovalReport",
+    "Risk",
     "RunOutcome",
     "Step",
     "StepResult",
@@ -258,6 +260,64 @@ class Preflight(BaseModel):
     unavailable: tuple[str, ...] = Field(default=(), description="What could not be checked.")
 
 
+class Risk(StrEnum):
+    """How likely removing a key is to break something, from the evidence of its use."""
+
+    RECENT = "used in the last day"
+    ACTIVE = "used in the last 90 days"
+    DORMANT = "not used in 90 days"
+    NEVER = "never used"
+
+
+class RemovalPolicy(BaseModel):
+    """Maps each key's risk to its observation window. Every value can be overridden.
+
+    The defaults follow the seed's advice: the more recently a key was used, the longer
+    whatever uses it gets to break while the key is unusable. A weekly job needs more
+    than a week; a key never used needs little.
+    """
+
+    model_config = _FROZEN
+
+    recent: timedelta = timedelta(days=14)
+    """Window for a key used in the last ``recent_within`` (default: a day)."""
+    active: timedelta = timedelta(days=8)
+    """Window for a key used in the last 90 days: a weekly job gets the chance to break."""
+    dormant: timedelta = timedelta(days=1)
+    """Window for a key not used in 90 days (or since IAM began tracking in 2015)."""
+    never: timedelta = timedelta(hours=1)
+    """Window for a key IAM and CloudTrail have never seen used."""
+    recent_within: timedelta = timedelta(days=1)
+
+    def window(self, risk: Risk) -> timedelta:
+        """The window this policy gives a key of ``risk``."""
+        return {
+            Risk.RECENT: self.recent,
+            Risk.ACTIVE: self.active,
+            Risk.DORMANT: self.dormant,
+            Risk.NEVER: self.never,
+        }[risk]
+
+    def classify(
+        self, key: AccessKey, evidence: KeyEvidence | None, now: datetime
+    ) -> tuple[Risk, str]:
+        """The key's risk, and why, from IAM's last use and CloudTrail's last event."""
+        seen = [key.last_used.at] if key.last_used else []
+        trail = evidence.cloudtrail if evidence else None
+        if trail and trail.last_seen:
+            seen.append(trail.last_seen)
+        if not seen:
+            return Risk.NEVER, "IAM and CloudTrail show no use"
+        last = max(seen)
+        ago = now - last
+        source = "CloudTrail" if trail and trail.last_seen == last else "IAM"
+        if ago <= self.recent_within:
+            return Risk.RECENT, f"last used {_when(last)} ({source}), within {self.recent_within}"
+        if ago <= timedelta(days=90):
+            return Risk.ACTIVE, f"last used {_when(last)} ({source}), within 90 days"
+        return Risk.DORMANT, f"last used {_when(last)} ({source}), over 90 days ago"
+
+
 class PlannedAction(StrEnum):
     """What `RootKeyManager.remove_all` will do with a key."""
 
@@ -275,6 +335,9 @@ class PlannedKey(BaseModel):
     action: PlannedAction
     reason: str
     evidence: KeyEvidence | None = Field(default=None, description="Who has used the key.")
+    risk: Risk | None = Field(default=None, description="From the evidence, with a policy.")
+    window: timedelta | None = Field(default=None, description="The window the key will get.")
+    window_reason: str = ""
 
 
 class Plan(BaseModel):
@@ -290,6 +353,9 @@ class Plan(BaseModel):
     )
     keys: tuple[PlannedKey, ...]
     preflight: Preflight | None = None
+    policy: RemovalPolicy | None = Field(
+        default=None, description="The policy that chose each key's window, if one did."
+    )
 
     @property
     def removable(self) -> tuple[PlannedKey, ...]:
@@ -307,6 +373,8 @@ class Plan(BaseModel):
                 k.key.key_id,
                 k.key.status.value,
                 _when(k.key.last_used.at) if k.key.last_used else "never",
+                k.risk.value if k.risk else "",
+                str(k.window) if k.window is not None else "",
                 k.action.value,
                 k.reason,
             )
@@ -322,9 +390,10 @@ class Plan(BaseModel):
         after = [
             f"evidence {k.key.key_id}: {k.evidence.summary()}" for k in self.keys if k.evidence
         ]
+        after += [f"window {k.key.key_id}: {k.window_reason}" for k in self.keys if k.window_reason]
         return Table(
             title,
-            ("key", "status", "last used", "action", "why"),
+            ("key", "status", "last used", "risk", "window", "action", "why"),
             rows,
             before,
             after,
@@ -421,6 +490,7 @@ class KeyReport(BaseModel):
     observing_until: datetime | None = Field(
         default=None, description="For a key still observing: when its window ends."
     )
+    window: timedelta | None = Field(default=None, description="The key's observation window.")
 
 
 class RunOutcome(StrEnum):

@@ -68,6 +68,7 @@ class _KeyRun:
     state: KeyState | None = None
     window_start: datetime | None = None
     observing_until: datetime | None = None
+    window: timedelta | None = None
 
     def end(self, outcome: KeyOutcome, state: KeyState | None, reason: str) -> None:
         self.outcome, self.state, self.reason = outcome, state, reason
@@ -86,6 +87,7 @@ class _KeyRun:
             reason=self.reason,
             steps=tuple(self.steps),
             observing_until=self.observing_until,
+            window=self.window,
         )
 
 
@@ -101,7 +103,6 @@ class RemovalRun:
         emit: Emitter,
         clock: Clock,
         checks: Sequence[Check],
-        window: timedelta,
         interval: timedelta,
         wait: bool,
         journal: Journal | None,
@@ -114,12 +115,15 @@ class RemovalRun:
         self._emit = emit
         self._clock = clock
         self._checks = checks
-        self._window = window
+        self._windows = {pk.key.key_id: pk.window or timedelta(0) for pk in plan.keys}
+        self._window = max(self._windows.values(), default=timedelta(0))
         self._interval = interval
         self._wait = wait
         self._journal = journal
         self._keys = {
-            pk.key.key_id: _KeyRun(pk.key, memory.get(pk.key.key_id) or KeyMemory(pk.key.key_id))
+            pk.key.key_id: _KeyRun(
+                pk.key, memory.get(pk.key.key_id) or KeyMemory(pk.key.key_id), window=pk.window
+            )
             for pk in plan.keys
         }
         self.run_id = run_id
@@ -137,8 +141,11 @@ class RemovalRun:
         observed = self._make_unusable(started)
         observation: Observation | None = None
         if observed:
-            ends = [self._keys[k.key_id].window_start or started for k in observed]
-            until = max(ends) + self._window if self._wait else self._clock.now()
+            ends = [
+                (self._keys[k.key_id].window_start or started) + self._windows[k.key_id]
+                for k in observed
+            ]
+            until = max(ends) if self._wait else self._clock.now()
             try:
                 observation = watch(
                     observed,
@@ -233,7 +240,7 @@ class RemovalRun:
                 RecordKind.CHECKS_PASSED,
                 detail=f"{_checks(observation.checks_run)} passed",
             )
-            ends = (run.window_start or observation.started_at) + self._window
+            ends = (run.window_start or observation.started_at) + self._windows[key.key_id]
             if ends > now:
                 run.observing_until = ends
                 run.end(

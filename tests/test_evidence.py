@@ -238,3 +238,35 @@ def test_token_bucket_spaces_calls(clock: FakeClock) -> None:
         bucket.acquire()
         times.append(clock.now() - start)
     assert times == [timedelta(seconds=s) for s in (0, 0.5, 1.0, 1.5, 2.0)]
+
+
+def test_plan_keeps_its_evidence_in_the_journal(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """Each key's evidence is journaled, and reads back as the same model."""
+    key = account.root_key_ids[0]
+    sandbox.use_root_key(account.account_id, key, source_ip="203.0.113.9", times=3)
+    manager = make_manager()
+    found = _evidence(manager.plan(regions=["us-east-1"]), key)
+    records = [r for r in manager.history(key).records if r.kind is rootkeys.RecordKind.EVIDENCE]
+    assert len(records) == 1
+    assert rootkeys.KeyEvidence.model_validate_json(records[0].detail) == found
+
+
+def test_evidence_renders_for_people(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """KeyEvidence has a text table and an HTML one with the counts."""
+    key = account.root_key_ids[0]
+    sandbox.use_root_key(
+        account.account_id, key, source_ip="203.0.113.9", user_agent="orders/<2>", times=3
+    )
+    found = _evidence(make_manager().plan(regions=["us-east-1"]), key)
+    assert "203.0.113.9 (3)" in found.table()
+    html = found._repr_html_()
+    assert "203.0.113.9 (3)" in html
+    assert "orders/&lt;2&gt; (3)" in html

@@ -91,6 +91,8 @@ class RecordKind(StrEnum):
     """The key was found Active again during its window: made so outside rootkeys."""
     GONE = "gone"
     """The key disappeared without a delete of rootkeys'."""
+    EVIDENCE = "evidence"
+    """What a plan found of the key's use (``detail``: the `KeyEvidence` as JSON)."""
 
 
 class JournalRecord(BaseModel):

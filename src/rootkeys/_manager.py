@@ -32,7 +32,7 @@ from rootkeys._errors import (
 )
 from rootkeys._evidence import LOOKUP_RATE, PACE, EvidenceGatherer, TokenBucket
 from rootkeys._iam import DEFAULT_REGION, IamGateway
-from rootkeys._journal import Journal, KeyHistory
+from rootkeys._journal import Journal, KeyHistory, RecordKind
 from rootkeys._lifecycle import validate_window
 from rootkeys._memory import KeyMemory, reconcile, replay
 from rootkeys._models import (
@@ -253,6 +253,18 @@ class RootKeyManager:
             regions=wanted,
             budget=evidence_budget,
         )
+        if self._journal is not None:
+            run_id = new_run_id()
+            for planned in plan.keys:
+                if planned.evidence is not None:
+                    self._journal.append(
+                        account_id=identity.account_id,
+                        key_id=planned.key.key_id,
+                        run_id=run_id,
+                        kind=RecordKind.EVIDENCE,
+                        at=plan.created_at,
+                        detail=planned.evidence.model_dump_json(),
+                    )
         if not preflight:
             return plan
         partition = identity.arn.split(":")[1]

@@ -230,6 +230,34 @@ class KeyEvidence(BaseModel):
     cloudtrail: CloudTrailEvidence | None = None
     unavailable: str | None = Field(default=None, description="Why there is no CloudTrail part.")
 
+    def _table(self) -> Table:
+        trail = self.cloudtrail
+        rows: list[tuple[str, str]] = [("IAM last used", self.summary().split(";")[0])]
+        if trail is None:
+            rows.append(("CloudTrail", f"unavailable: {self.unavailable}"))
+        else:
+            rows.append(("CloudTrail events", f"{trail.events}" + ("" if trail.complete else "+")))
+            if trail.first_seen and trail.last_seen:
+                rows.append(("seen", f"{_when(trail.first_seen)} to {_when(trail.last_seen)}"))
+            for label, counts in (
+                ("event names", trail.event_names),
+                ("event sources", trail.event_sources),
+                ("source IPs", trail.source_ips),
+                ("user agents", trail.user_agents),
+            ):
+                if counts:
+                    rows.append((label, ", ".join(f"{c.value} ({c.count})" for c in counts)))
+            rows.append(("regions searched", ", ".join(trail.regions)))
+            rows += [("not searched", r) for r in trail.unavailable_regions]
+        return Table(f"Evidence for {self.key_id}", ("", ""), rows)
+
+    def table(self) -> str:
+        """The evidence as a plain-text table."""
+        return self._table().text()
+
+    def _repr_html_(self) -> str:
+        return self._table().html()
+
     def summary(self) -> str:
         """One line: the use that matters most for deciding."""
         used = (

@@ -1,18 +1,19 @@
 """Who has been using each key: IAM's last use and CloudTrail's event history.
 
 CloudTrail's ``LookupEvents`` allows 2 requests per second per account and region, so
-calls are paced by a token bucket per (account, region) shared by every thread: the
-limit is never reached in the first place (throttling is still retried if it happens).
+calls are paced by a `Pacer` per (account, region) shared by every thread: the limit is
+never reached in the first place (throttling is still retried if it happens).
 Evidence is optional and bounded in time; missing permissions degrade to "evidence
 unavailable: <reason>", never an exception.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,42 +23,65 @@ from rootkeys._models import CloudTrailEvidence, Count
 from rootkeys._retry import RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from rootkeys._clock import Clock
 
-__all__ = ["HISTORY", "LOOKUP_RATE", "PACE", "EvidenceGatherer", "TokenBucket"]
+__all__ = ["HISTORY", "LOOKUP_LIMIT", "LOOKUP_PER", "EvidenceGatherer", "Pacer"]
 
 log = logging.getLogger("rootkeys")
 
-LOOKUP_RATE = 2.0
+LOOKUP_LIMIT = 2
 """CloudTrail LookupEvents: requests per second per account per region (AWS's limit)."""
-PACE = 0.98
-"""The share of the limit rootkeys uses, so that clock skew never tips it over."""
+LOOKUP_PER = timedelta(seconds=1.02)
+"""The window the limit is counted over, with 20 ms to spare for clock rates."""
 HISTORY = timedelta(days=90)
 """CloudTrail's event history keeps 90 days."""
 TOP = 5
 """How many of each (IPs, user agents, ...) a summary keeps."""
 
 
-class TokenBucket:
-    """Paces calls to at most ``rate`` per second, for every thread that shares it."""
+class Pacer:
+    """At most ``limit`` calls in any ``per``, as the receiving end counts them.
 
-    def __init__(self, rate: float, clock: Clock) -> None:
-        self._interval = timedelta(seconds=1 / rate)
+    A call may start only ``per`` after the call ``limit`` places before it *completed*.
+    AWS receives that earlier call before it completes and receives this one after it
+    starts, so no ``limit + 1`` calls can land within ``per``, however late a call is
+    sent or received (network jitter, a descheduled thread). Shared by every thread
+    that calls one account's API in one region.
+    """
+
+    def __init__(self, limit: int, per: timedelta, clock: Clock) -> None:
+        self._limit = limit
+        self._per = per
         self._clock = clock
-        self._next: datetime | None = None
-        self._lock = threading.Lock()
+        self._done: deque[datetime] = deque()
+        self._in_flight = 0
+        self._lock = threading.Condition()
 
-    def acquire(self) -> None:
-        """Wait until this caller may make its call."""
-        with self._lock:
-            now = self._clock.now()
-            slot = max(now, self._next or now)
-            self._next = slot + self._interval
-        wait = (slot - now).total_seconds()
-        if wait > 0:
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Wait for a free slot, hold it for one call, then release it."""
+        while True:
+            with self._lock:
+                now = self._clock.now()
+                while self._done and self._done[0] + self._per <= now:
+                    self._done.popleft()
+                if self._in_flight + len(self._done) < self._limit:
+                    self._in_flight += 1
+                    break
+                wait = (self._done[0] + self._per - now).total_seconds() if self._done else None
+                if wait is None:  # every slot is a call in flight: wait for one to end
+                    self._lock.wait(timeout=1.0)
+                    continue
             self._clock.sleep(wait)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._done.append(self._clock.now())
+                self._lock.notify_all()
 
 
 class EvidenceGatherer:
@@ -69,12 +93,12 @@ class EvidenceGatherer:
         *,
         clock: Clock,
         policy: RetryPolicy,
-        buckets: Callable[[str], TokenBucket],
+        pacers: Callable[[str], Pacer],
     ) -> None:
         self._client_for = client_for
         self._clock = clock
         self._policy = policy
-        self._bucket = buckets
+        self._pacer = pacers
 
     def cloudtrail(
         self, key_id: str, regions: Sequence[str], budget: timedelta
@@ -98,7 +122,7 @@ class EvidenceGatherer:
         self, key_id: str, region: str, since: datetime, deadline: datetime
     ) -> tuple[list[dict[str, Any]], bool, str | None]:
         client = self._client_for(region)
-        bucket = self._bucket(region)
+        pacer = self._pacer(region)
         found: list[dict[str, Any]] = []
         token: str | None = None
         while True:
@@ -113,8 +137,8 @@ class EvidenceGatherer:
                 args["NextToken"] = token
 
             def lookup(args: dict[str, Any] = args) -> Any:
-                bucket.acquire()
-                return client.lookup_events(**args)
+                with pacer.slot():
+                    return client.lookup_events(**args)
 
             try:
                 page = call_with_retries(

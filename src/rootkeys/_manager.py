@@ -30,7 +30,7 @@ from rootkeys._errors import (
     ProtectedKeyError,
     RootKeysError,
 )
-from rootkeys._evidence import LOOKUP_RATE, PACE, EvidenceGatherer, TokenBucket
+from rootkeys._evidence import LOOKUP_LIMIT, LOOKUP_PER, EvidenceGatherer, Pacer
 from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._journal import Journal, KeyHistory, RecordKind
 from rootkeys._lifecycle import validate_window
@@ -152,7 +152,7 @@ class RootKeyManager:
         self._region = (session.region_name if session else None) or DEFAULT_REGION
         self._retry = policy
         self._cloudtrail: dict[str, Any] = {}
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._pacers: dict[tuple[str, str], Pacer] = {}
         self._clients_lock = threading.Lock()
         self._journal = _open_journal(journal)
         self._stepper = Stepper(
@@ -338,7 +338,7 @@ class RootKeyManager:
             self._cloudtrail_client,
             clock=self._clock,
             policy=self._retry,
-            buckets=lambda region: self._bucket(account_id, region),
+            pacers=lambda region: self._pacer(account_id, region),
         )
         found = {}
         for key in keys:
@@ -375,14 +375,14 @@ class RootKeyManager:
                 self._cloudtrail[region] = client
             return client
 
-    def _bucket(self, account_id: str, region: str) -> TokenBucket:
+    def _pacer(self, account_id: str, region: str) -> Pacer:
         """The pace of LookupEvents in one account and region, shared by every thread."""
         with self._clients_lock:
-            bucket = self._buckets.get((account_id, region))
-            if bucket is None:
-                bucket = TokenBucket(LOOKUP_RATE * PACE, self._clock)
-                self._buckets[(account_id, region)] = bucket
-            return bucket
+            pacer = self._pacers.get((account_id, region))
+            if pacer is None:
+                pacer = Pacer(LOOKUP_LIMIT, LOOKUP_PER, self._clock)
+                self._pacers[(account_id, region)] = pacer
+            return pacer
 
     def verify(self) -> bool:
         """Whether no root access key remains (listed keys and ``AccountAccessKeysPresent``)."""

@@ -78,7 +78,7 @@ class SandboxCall:
         params: the request parameters (never secret for the calls rootkeys makes).
         status: the HTTP status answered, or 0 for a connection fault.
         fault: the injected fault, if one answered.
-        at: when, on the sandbox's clock.
+        at: when it arrived, on the sandbox's clock.
         region: the region the call was signed for.
     """
 
@@ -540,6 +540,7 @@ class Sandbox:
         _, service, operation = event_name.split(".", 2)
         key_id = _wire.signing_key_of(request)
         params = _wire.params_of(request)
+        arrived = self.clock.now()
         region = _wire.region_of(request)
         with self._lock:
             principal = self._principals.get(key_id or "")
@@ -559,8 +560,8 @@ class Sandbox:
                         params,
                         status,
                         fault,
-                        self.clock.now(),
-                        _wire.region_of(request),
+                        arrived,
+                        region,
                     )
                 )
 

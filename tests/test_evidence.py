@@ -282,3 +282,63 @@ def test_evidence_renders_for_people(
     html = found._repr_html_()
     assert "203.0.113.9 (3)" in html
     assert "orders/&lt;2&gt; (3)" in html
+
+
+def test_credential_report_row_is_read_and_cross_checked(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """No report yet: one is generated, waited for, and its root row agrees with IAM."""
+    sandbox.use_root_key(account.account_id, account.root_key_ids[0], service="s3")
+    plan = make_manager().plan(regions=["us-east-1"])
+    row = plan.credential_report
+    assert row is not None
+    assert row.active_keys == 2
+    assert row.keys[0].last_used_service == "s3"
+    assert row.mfa_active is False
+    assert "credential report of" in plan.table()
+    assert "agrees" in plan.table()
+    ops = [c.operation for c in sandbox.calls if "CredentialReport" in c.operation]
+    assert ops == [
+        "GetCredentialReport",
+        "GenerateCredentialReport",
+        "GetCredentialReport",
+        "GetCredentialReport",
+    ]  # not present, generate, in progress, ready
+
+
+def test_fresh_report_is_reused_and_an_expired_one_regenerated(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+    clock: FakeClock,
+) -> None:
+    """Within 4 hours the report is read as it is; after 4 hours a new one is made."""
+    manager = make_manager()
+    first = manager.plan(regions=["us-east-1"]).credential_report
+    manager.deactivate(account.root_key_ids[0])
+    clock.advance(timedelta(hours=1))
+    plan = manager.plan(regions=["us-east-1"])
+    assert plan.credential_report == first
+    assert "shows 2 active key(s), IAM lists 1" in plan.table()
+    generates = [c for c in sandbox.calls if c.operation == "GenerateCredentialReport"]
+    assert len(generates) == 1
+    clock.advance(timedelta(hours=4))
+    later = manager.plan(regions=["us-east-1"]).credential_report
+    assert later is not None
+    assert first is not None
+    assert later.generated_at > first.generated_at
+    assert later.active_keys == 1
+
+
+def test_credential_report_denied_degrades(
+    sandbox: Sandbox,
+    make_manager: MakeManager,
+) -> None:
+    """Without permission for the report, the plan says so and goes on."""
+    sandbox.deny("GetCredentialReport")
+    plan = make_manager().plan(regions=["us-east-1"])
+    assert plan.credential_report is None
+    assert plan.credential_report_unavailable == "not allowed (AccessDenied)"
+    assert "credential report unavailable" in plan.table()

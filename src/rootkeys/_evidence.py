@@ -10,6 +10,8 @@ unavailable: <reason>", never an exception.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import logging
 import threading
@@ -19,15 +21,23 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rootkeys._errors import AccessDeniedError, RootKeysError
-from rootkeys._models import CloudTrailEvidence, Count
+from rootkeys._models import CloudTrailEvidence, Count, CredentialReportRow, ReportKey
 from rootkeys._retry import RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from rootkeys._clock import Clock
+    from rootkeys._iam import IamGateway
 
-__all__ = ["HISTORY", "LOOKUP_LIMIT", "LOOKUP_PER", "EvidenceGatherer", "Pacer"]
+__all__ = [
+    "HISTORY",
+    "LOOKUP_LIMIT",
+    "LOOKUP_PER",
+    "EvidenceGatherer",
+    "Pacer",
+    "root_report_row",
+]
 
 log = logging.getLogger("rootkeys")
 
@@ -193,3 +203,71 @@ def _summarise(
 
 def _top(counter: Counter[str]) -> tuple[Count, ...]:
     return tuple(Count(value=v, count=n) for v, n in counter.most_common(TOP))
+
+
+REPORT_POLL = timedelta(seconds=2)
+
+
+def root_report_row(
+    gateway: IamGateway, clock: Clock, budget: timedelta
+) -> tuple[CredentialReportRow | None, str | None]:
+    """The credential report's ``<root_account>`` row, or why there is none.
+
+    Reads the current report; only when there is none, or it expired, asks AWS to make
+    one (AWS makes one at most every 4 hours, so this never forces a new one early),
+    then waits for it within ``budget``.
+    """
+    deadline = clock.now() + budget
+    generated = False
+    while True:
+        try:
+            made, text = gateway.credential_report()
+            return _root_row(made, text), None
+        except AccessDeniedError as exc:
+            return None, f"not allowed ({exc.code})"
+        except RootKeysError as exc:
+            code = getattr(exc, "code", "")
+            if code in ("ReportNotPresent", "ReportExpired") and not generated:
+                try:
+                    gateway.generate_credential_report()
+                except RootKeysError as failed:
+                    return None, f"could not generate one: {failed}"
+                generated = True
+                continue
+            if code in ("ReportInProgress", "ReportNotPresent") and clock.now() < deadline:
+                clock.sleep(REPORT_POLL.total_seconds())
+                continue
+            return None, f"{code or type(exc).__name__}: {exc}"
+
+
+def _root_row(made: datetime, text: str) -> CredentialReportRow | None:
+    for row in csv.DictReader(io.StringIO(text)):
+        if row.get("user") != "<root_account>":
+            continue
+        keys = []
+        for slot in (1, 2):
+            prefix = f"access_key_{slot}_"
+            keys.append(
+                ReportKey(
+                    slot=slot,
+                    active=row.get(prefix + "active") == "true",
+                    last_rotated=_date(row.get(prefix + "last_rotated")),
+                    last_used=_date(row.get(prefix + "last_used_date")),
+                    last_used_region=_text(row.get(prefix + "last_used_region")),
+                    last_used_service=_text(row.get(prefix + "last_used_service")),
+                )
+            )
+        return CredentialReportRow(
+            generated_at=made, mfa_active=row.get("mfa_active") == "true", keys=tuple(keys)
+        )
+    return None
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value or value in ("N/A", "no_information", "not_supported"):
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _text(value: str | None) -> str | None:
+    return None if not value or value == "N/A" else value

@@ -20,6 +20,7 @@ from rootkeys._retry import BOTO_CONFIG, RetryNotice, RetryPolicy, call_with_ret
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     import boto3
     from mypy_boto3_iam.client import IAMClient
@@ -233,6 +234,17 @@ class IamGateway:
             return found
 
         return self._call("ListPolicies", read)
+
+    def credential_report(self) -> tuple[datetime, str]:
+        """``iam:GetCredentialReport``: when it was made, and its CSV text."""
+        answer = self._call("GetCredentialReport", self._iam.get_credential_report)
+        return answer["GeneratedTime"], answer["Content"].decode()
+
+    def generate_credential_report(self) -> str:
+        """``iam:GenerateCredentialReport`` (AWS makes one at most every 4 hours)."""
+        return str(
+            self._call("GenerateCredentialReport", self._iam.generate_credential_report)["State"]
+        )
 
     def keys_present(self) -> bool:
         """``AccountAccessKeysPresent`` from ``iam:GetAccountSummary``: what CIS 1.4 reads."""

@@ -30,7 +30,13 @@ from rootkeys._errors import (
     ProtectedKeyError,
     RootKeysError,
 )
-from rootkeys._evidence import LOOKUP_LIMIT, LOOKUP_PER, EvidenceGatherer, Pacer
+from rootkeys._evidence import (
+    LOOKUP_LIMIT,
+    LOOKUP_PER,
+    EvidenceGatherer,
+    Pacer,
+    root_report_row,
+)
 from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._journal import Journal, KeyHistory, RecordKind
 from rootkeys._lifecycle import validate_window
@@ -253,6 +259,11 @@ class RootKeyManager:
             regions=wanted,
             budget=evidence_budget,
         )
+        if evidence:
+            row, why = root_report_row(self._gateway, self._clock, evidence_budget)
+            plan = plan.model_copy(
+                update={"credential_report": row, "credential_report_unavailable": why}
+            )
         if self._journal is not None:
             run_id = new_run_id()
             for planned in plan.keys:

@@ -25,6 +25,7 @@ __all__ = [
     "CheckFailure",
     "CloudTrailEvidence",
     "Count",
+    "CredentialReportRow",
     "KeyEvidence",
     "KeyOutcome",
     "KeyReport",
@@ -38,6 +39,7 @@ __all__ = [
     "Preflight",
     "RemovalPolicy",
     "RemovalReport",
+    "ReportKey",
     "Risk",
     "RunOutcome",
     "Step",
@@ -346,6 +348,34 @@ class RemovalPolicy(BaseModel):
         return Risk.DORMANT, f"last used {_when(last)} ({source}), over 90 days ago"
 
 
+class ReportKey(BaseModel):
+    """One access-key slot of the root user's row in the IAM credential report."""
+
+    model_config = _FROZEN
+
+    slot: int
+    active: bool
+    last_rotated: datetime | None = None
+    last_used: datetime | None = None
+    last_used_region: str | None = None
+    last_used_service: str | None = None
+
+
+class CredentialReportRow(BaseModel):
+    """The credential report's ``<root_account>`` row: a cross-check of IAM's list."""
+
+    model_config = _FROZEN
+
+    generated_at: datetime
+    mfa_active: bool
+    keys: tuple[ReportKey, ...]
+
+    @property
+    def active_keys(self) -> int:
+        """How many root keys the report shows active."""
+        return sum(k.active for k in self.keys)
+
+
 class PlannedAction(StrEnum):
     """What `RootKeyManager.remove_all` will do with a key."""
 
@@ -381,6 +411,8 @@ class Plan(BaseModel):
     )
     keys: tuple[PlannedKey, ...]
     preflight: Preflight | None = None
+    credential_report: CredentialReportRow | None = None
+    credential_report_unavailable: str | None = None
     policy: RemovalPolicy | None = Field(
         default=None, description="The policy that chose each key's window, if one did."
     )
@@ -419,6 +451,18 @@ class Plan(BaseModel):
             f"evidence {k.key.key_id}: {k.evidence.summary()}" for k in self.keys if k.evidence
         ]
         after += [f"window {k.key.key_id}: {k.window_reason}" for k in self.keys if k.window_reason]
+        if self.credential_report is not None:
+            report = self.credential_report
+            active = sum(k.key.status is KeyStatus.ACTIVE for k in self.keys)
+            note = (
+                "agrees"
+                if report.active_keys == active
+                else f"shows {report.active_keys} active key(s), IAM lists {active} (the report "
+                "may predate recent changes)"
+            )
+            after.append(f"credential report of {_when(report.generated_at)}: {note}")
+        elif self.credential_report_unavailable:
+            after.append(f"credential report unavailable: {self.credential_report_unavailable}")
         return Table(
             title,
             ("key", "status", "last used", "risk", "window", "action", "why"),

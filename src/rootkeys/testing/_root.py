@@ -7,12 +7,13 @@ None when moto should answer it.
 
 from __future__ import annotations
 
+import base64
 import copy
 import re
 import secrets
 import string
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rootkeys._models import AccessKey, KeyStatus, LastUsed
@@ -79,6 +80,9 @@ class RootUser:
     account_id: str
     keys: dict[str, RootKey] = field(default_factory=dict)
     mfa_enabled: bool = False
+    report_generated_at: datetime | None = None
+    report_in_progress: int = 0
+    report_snapshot: tuple[list[RootKey], bool] | None = None
     stale_reads: int = 0
     stale_writes: int = 0
     _snapshot: dict[str, RootKey] | None = None
@@ -260,3 +264,88 @@ def correct_summary(
 def _no_such_key(request: AWSPreparedRequest, params: Mapping[str, str]) -> AWSResponse:
     message = f"The Access Key with id {params.get('AccessKeyId', '')} cannot be found"
     return _wire.error(request, "iam", "NoSuchEntity", message, 404)
+
+
+REPORT_LIFETIME = timedelta(hours=4)
+"""AWS makes a new credential report at most every 4 hours; older ones are expired."""
+_CONTENT = re.compile(r"<Content>([^<]*)</Content>")
+_GENERATED = re.compile(r"<GeneratedTime>[^<]*</GeneratedTime>")
+
+
+def generate_report(user: RootUser, request: AWSPreparedRequest, now: datetime) -> AWSResponse:
+    """``GenerateCredentialReport``: a new report unless one is under 4 hours old."""
+    fresh = user.report_generated_at and now - user.report_generated_at < REPORT_LIFETIME
+    if fresh:
+        return _wire.answer(
+            request,
+            "iam",
+            "GenerateCredentialReport",
+            "<State>COMPLETE</State><Description>Report exists</Description>",
+        )
+    user.report_generated_at = now
+    user.report_in_progress = 1  # the next read answers ReportInProgress, as AWS may
+    user.report_snapshot = (copy.deepcopy(list(user.keys.values())), user.mfa_enabled)
+    return _wire.answer(
+        request,
+        "iam",
+        "GenerateCredentialReport",
+        "<State>STARTED</State><Description>Started</Description>",
+    )
+
+
+def report_refusal(
+    user: RootUser, request: AWSPreparedRequest, now: datetime
+) -> AWSResponse | None:
+    """The error ``GetCredentialReport`` answers now, if any."""
+    if user.report_generated_at is None:
+        return _wire.error(request, "iam", "ReportNotPresent", "Credential report not present", 410)
+    if now - user.report_generated_at >= REPORT_LIFETIME:
+        return _wire.error(request, "iam", "ReportExpired", "Credential report expired", 410)
+    if user.report_in_progress:
+        user.report_in_progress -= 1
+        return _wire.error(request, "iam", "ReportInProgress", "Report is being generated", 404)
+    return None
+
+
+def add_root_row(user: RootUser, request: AWSPreparedRequest, response: AWSResponse) -> AWSResponse:
+    """Moto's report, dated on the sandbox's clock, with the ``<root_account>`` row in."""
+    text = response.content.decode()
+    match = _CONTENT.search(text)
+    if match is None or user.report_generated_at is None or user.report_snapshot is None:
+        return response
+    snapshot, mfa = user.report_snapshot  # a report shows the account as it was when made
+    lines = base64.b64decode(match.group(1)).decode().splitlines()
+    header = lines[0].split(",")
+    row = dict.fromkeys(header, "N/A")
+    row.update(
+        {
+            "user": "<root_account>",
+            "arn": f"arn:aws:iam::{user.account_id}:root",
+            "user_creation_time": "2015-01-01T00:00:00+00:00",
+            "password_enabled": "not_supported",
+            "password_last_changed": "not_supported",
+            "password_next_rotation": "not_supported",
+            "mfa_active": str(mfa).lower(),
+            "cert_1_active": "false",
+            "cert_2_active": "false",
+        }
+    )
+    keys = sorted(snapshot, key=lambda k: k.created_at)
+    for slot in (1, 2):
+        prefix = f"access_key_{slot}_"
+        row[prefix + "active"] = "false"
+        if slot <= len(keys):
+            key = keys[slot - 1]
+            row[prefix + "active"] = str(key.status is KeyStatus.ACTIVE).lower()
+            row[prefix + "last_rotated"] = key.created_at.isoformat()
+            if key.last_used:
+                row[prefix + "last_used_date"] = key.last_used.at.isoformat()
+                row[prefix + "last_used_region"] = key.last_used.region or "N/A"
+                row[prefix + "last_used_service"] = key.last_used.service
+    lines.insert(1, ",".join(row[column] for column in header))
+    content = base64.b64encode(("\n".join(lines) + "\n").encode()).decode()
+    text = text.replace(match.group(0), f"<Content>{content}</Content>")
+    text = _GENERATED.sub(
+        f"<GeneratedTime>{_wire.timestamp(user.report_generated_at)}</GeneratedTime>", text
+    )
+    return _wire.respond(request, response.status_code, text)

@@ -14,18 +14,29 @@ import csv
 import io
 import json
 import logging
+import re
 import threading
 from collections import Counter, deque
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rootkeys._errors import AccessDeniedError, RootKeysError
-from rootkeys._models import CloudTrailEvidence, Count, CredentialReportRow, ReportKey
-from rootkeys._retry import RetryPolicy, call_with_retries
+from rootkeys._errors import AccessDeniedError, InputError, RootKeysError
+from rootkeys._models import (
+    AccessKey,
+    CloudTrailEvidence,
+    Count,
+    CredentialReportRow,
+    KeyEvidence,
+    ReportKey,
+)
+from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
+
+    from boto3.session import Session
 
     from rootkeys._clock import Clock
     from rootkeys._iam import IamGateway
@@ -35,8 +46,10 @@ __all__ = [
     "LOOKUP_LIMIT",
     "LOOKUP_PER",
     "EvidenceGatherer",
+    "EvidenceSource",
     "Pacer",
     "root_report_row",
+    "validate_regions",
 ]
 
 log = logging.getLogger("rootkeys")
@@ -271,3 +284,100 @@ def _date(value: str | None) -> datetime | None:
 
 def _text(value: str | None) -> str | None:
     return None if not value or value == "N/A" else value
+
+
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
+
+
+def validate_regions(regions: object) -> tuple[str, ...]:
+    """``regions`` as a tuple of AWS region names, or `InputError`."""
+    if isinstance(regions, str) or not isinstance(regions, Iterable):
+        raise InputError("regions must be a list of region names, such as ['us-east-1']")
+    found = tuple(regions)
+    bad = [r for r in found if not isinstance(r, str) or not _REGION.fullmatch(r)]
+    if bad or not found:
+        raise InputError(f"not AWS region names: {bad or 'an empty list'}")
+    return found
+
+
+class EvidenceSource:
+    """One manager's way to evidence: its session's CloudTrail clients and pacers.
+
+    Clients are made once per region and pacers once per (account, region), and shared
+    by every thread, so the pace holds however many threads gather at once.
+    """
+
+    def __init__(
+        self, session: Session | None, *, region: str, clock: Clock, policy: RetryPolicy
+    ) -> None:
+        self._session = session
+        self._region = region
+        self._clock = clock
+        self._policy = policy
+        self._clients: dict[str, Any] = {}
+        self._pacers: dict[tuple[str, str], Pacer] = {}
+        self._lock = threading.Lock()
+
+    def for_keys(
+        self,
+        account_id: str,
+        keys: Sequence[AccessKey],
+        regions: tuple[str, ...] | None,
+        budget: timedelta,
+    ) -> dict[str, KeyEvidence]:
+        """Each key's evidence: IAM's last use, and CloudTrail in ``regions``."""
+        if self._session is None:
+            reason = "no boto3.Session to make CloudTrail clients (the manager got ready clients)"
+            return {
+                k.key_id: KeyEvidence(key_id=k.key_id, last_used=k.last_used, unavailable=reason)
+                for k in keys
+            }
+        gatherer = EvidenceGatherer(
+            self._client,
+            clock=self._clock,
+            policy=self._policy,
+            pacers=lambda region: self._pacer(account_id, region),
+        )
+        searched = regions or self.enabled_regions()
+        found = {}
+        for key in keys:
+            trail, why = gatherer.cloudtrail(key.key_id, searched, budget)
+            found[key.key_id] = KeyEvidence(
+                key_id=key.key_id, last_used=key.last_used, cloudtrail=trail, unavailable=why
+            )
+        return found
+
+    def enabled_regions(self) -> tuple[str, ...]:
+        """The account's enabled regions (EC2 ``DescribeRegions``); on error, the session's."""
+        fallback = (self._region,)
+        if self._session is None:
+            return fallback
+        ec2 = self._session.client("ec2", region_name=self._region, config=BOTO_CONFIG)
+        try:
+            answer = call_with_retries(
+                "DescribeRegions",
+                ec2.describe_regions,
+                policy=self._policy,
+                sleep=self._clock.sleep,
+            )
+        except RootKeysError as exc:
+            log.warning("cannot list the enabled regions (%s); searching %s only", exc, fallback)
+            return fallback
+        return tuple(sorted(r["RegionName"] for r in answer.get("Regions", []))) or fallback
+
+    def _client(self, region: str) -> Any:
+        assert self._session is not None
+        with self._lock:
+            client = self._clients.get(region)
+            if client is None:
+                client = self._session.client("cloudtrail", region_name=region, config=BOTO_CONFIG)
+                self._clients[region] = client
+            return client
+
+    def _pacer(self, account_id: str, region: str) -> Pacer:
+        with self._lock:
+            pacer = self._pacers.get((account_id, region))
+            if pacer is None:
+                pacer = Pacer(LOOKUP_LIMIT, LOOKUP_PER, self._clock)
+                self._pacers[(account_id, region)] = pacer
+            return pacer

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from rootkeys._errors import JournalError, JournalLockedError
 from rootkeys._models import AccessKeyId, AccountId, Action, KeyState, StepStatus
-from rootkeys._render import Table
+from rootkeys._render import Table, Tabular
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -115,7 +115,7 @@ class JournalRecord(BaseModel):
     intent_seq: int | None = None
 
 
-class KeyHistory(BaseModel):
+class KeyHistory(Tabular, BaseModel):
     """A key's journal records, oldest first."""
 
     model_config = ConfigDict(frozen=True)
@@ -135,13 +135,6 @@ class KeyHistory(BaseModel):
             rows,
             empty="no records",
         )
-
-    def table(self) -> str:
-        """The history as a plain-text table."""
-        return self._table().text()
-
-    def _repr_html_(self) -> str:
-        return self._table().html()
 
 
 def _what(record: JournalRecord) -> str:

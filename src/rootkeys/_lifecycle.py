@@ -19,12 +19,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from rootkeys._errors import IllegalTransitionError, InputError
-from rootkeys._models import Action, KeyState
+from rootkeys._models import Action, KeyState, RemovalPolicy, Risk
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["MAX_WINDOW", "TRANSITIONS", "decide", "validate_window"]
+__all__ = ["MAX_WINDOW", "TRANSITIONS", "decide", "resolve_windows", "validate_window"]
 
 TRANSITIONS: Mapping[tuple[KeyState, KeyState], Action] = MappingProxyType(
     {
@@ -98,3 +98,17 @@ def validate_window(
     else:
         interval = check_interval
     return observe_for, interval
+
+
+def resolve_windows(
+    observe_for: object, check_interval: object | None
+) -> tuple[timedelta | None, RemovalPolicy | None, timedelta]:
+    """One window for every key, or a policy (each of its windows checked); the interval."""
+    if isinstance(observe_for, RemovalPolicy):
+        windows = [observe_for.window(risk) for risk in Risk]
+        for window in windows:
+            validate_window(window, None)
+        _, interval = validate_window(max(windows), check_interval)
+        return None, observe_for, interval
+    window, interval = validate_window(observe_for, check_interval)
+    return window, None, interval

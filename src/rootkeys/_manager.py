@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,23 +26,15 @@ from rootkeys._errors import (
     KeyNotFoundError,
     NotRootError,
     ProtectedKeyError,
-    RootKeysError,
 )
-from rootkeys._evidence import (
-    LOOKUP_LIMIT,
-    LOOKUP_PER,
-    EvidenceGatherer,
-    Pacer,
-    root_report_row,
-)
+from rootkeys._evidence import EvidenceSource, root_report_row, validate_regions
 from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._journal import Journal, KeyHistory, RecordKind
-from rootkeys._lifecycle import validate_window
+from rootkeys._lifecycle import resolve_windows, validate_window
 from rootkeys._memory import KeyMemory, reconcile, replay
 from rootkeys._models import (
     AccessKey,
     CallerIdentity,
-    KeyEvidence,
     KeyState,
     KeyStatus,
     Plan,
@@ -52,7 +42,6 @@ from rootkeys._models import (
     PlannedKey,
     RemovalPolicy,
     RemovalReport,
-    Risk,
     StepResult,
     StepStatus,
     validate_account_id,
@@ -60,7 +49,7 @@ from rootkeys._models import (
 )
 from rootkeys._observe import Check, Emitter, EventKind, Hook
 from rootkeys._preflight import check_preflight
-from rootkeys._retry import BOTO_CONFIG, RetryNotice, RetryPolicy, call_with_retries
+from rootkeys._retry import RetryNotice, RetryPolicy
 from rootkeys._run import RemovalRun, new_run_id
 from rootkeys._status import SELF_KEY_REASON, RemovalStatus, describe
 from rootkeys._steps import Stepper, state_of
@@ -154,12 +143,12 @@ class RootKeyManager:
                 on_retry=self._on_retry,
                 boto_config=boto_config,
             )
-        self._session: Session | None = session
-        self._region = (session.region_name if session else None) or DEFAULT_REGION
-        self._retry = policy
-        self._cloudtrail: dict[str, Any] = {}
-        self._pacers: dict[tuple[str, str], Pacer] = {}
-        self._clients_lock = threading.Lock()
+        self._evidence = EvidenceSource(
+            session,
+            region=(session.region_name if session else None) or DEFAULT_REGION,
+            clock=self._clock,
+            policy=policy,
+        )
         self._journal = _open_journal(journal)
         self._stepper = Stepper(
             self._gateway,
@@ -244,9 +233,9 @@ class RootKeyManager:
         ``AdministratorAccess`` or ``*:*``) is found, or when root has no MFA.
         """
         window, policy, _ = (
-            (None, None, None) if observe_for is None else _windows(observe_for, None)
+            (None, None, None) if observe_for is None else resolve_windows(observe_for, None)
         )
-        wanted = None if regions is None else _regions(regions)
+        wanted = None if regions is None else validate_regions(regions)
         budget: object = evidence_budget
         if not isinstance(budget, timedelta) or budget <= timedelta(0):
             raise InputError(f"evidence_budget must be a positive timedelta, got {budget!r}")
@@ -292,7 +281,9 @@ class RootKeyManager:
         budget: timedelta = timedelta(minutes=2),
     ) -> Plan:
         keys = self._gateway.list_keys()
-        found = self._evidence(identity.account_id, keys, regions, budget) if evidence else {}
+        found = (
+            self._evidence.for_keys(identity.account_id, keys, regions, budget) if evidence else {}
+        )
         now = self._clock.now()
         planned = []
         for key in keys:
@@ -331,69 +322,9 @@ class RootKeyManager:
 
     # -- evidence ---------------------------------------------------------------------------
 
-    def _evidence(
-        self,
-        account_id: str,
-        keys: Sequence[AccessKey],
-        regions: tuple[str, ...] | None,
-        budget: timedelta,
-    ) -> dict[str, KeyEvidence]:
-        if self._session is None:
-            reason = "no boto3.Session to make CloudTrail clients (the manager got ready clients)"
-            return {
-                k.key_id: KeyEvidence(key_id=k.key_id, last_used=k.last_used, unavailable=reason)
-                for k in keys
-            }
-        regions = regions or self.enabled_regions()
-        gatherer = EvidenceGatherer(
-            self._cloudtrail_client,
-            clock=self._clock,
-            policy=self._retry,
-            pacers=lambda region: self._pacer(account_id, region),
-        )
-        found = {}
-        for key in keys:
-            trail, why = gatherer.cloudtrail(key.key_id, regions, budget)
-            found[key.key_id] = KeyEvidence(
-                key_id=key.key_id, last_used=key.last_used, cloudtrail=trail, unavailable=why
-            )
-        return found
-
     def enabled_regions(self) -> tuple[str, ...]:
         """The account's enabled regions (EC2 ``DescribeRegions``); on error, the session's."""
-        fallback = (self._region,)
-        if self._session is None:
-            return fallback
-        ec2 = self._session.client("ec2", region_name=self._region, config=BOTO_CONFIG)
-        try:
-            answer = call_with_retries(
-                "DescribeRegions",
-                ec2.describe_regions,
-                policy=self._retry,
-                sleep=self._clock.sleep,
-            )
-        except RootKeysError as exc:
-            log.warning("cannot list the enabled regions (%s); searching %s only", exc, fallback)
-            return fallback
-        return tuple(sorted(r["RegionName"] for r in answer.get("Regions", []))) or fallback
-
-    def _cloudtrail_client(self, region: str) -> Any:
-        assert self._session is not None
-        with self._clients_lock:
-            client = self._cloudtrail.get(region)
-            if client is None:
-                client = self._session.client("cloudtrail", region_name=region, config=BOTO_CONFIG)
-                self._cloudtrail[region] = client
-            return client
-
-    def _pacer(self, account_id: str, region: str) -> Pacer:
-        """The pace of LookupEvents in one account and region, shared by every thread."""
-        with self._clients_lock:
-            pacer = self._pacers.get((account_id, region))
-            if pacer is None:
-                pacer = Pacer(LOOKUP_LIMIT, LOOKUP_PER, self._clock)
-                self._pacers[(account_id, region)] = pacer
-            return pacer
+        return self._evidence.enabled_regions()
 
     def verify(self) -> bool:
         """Whether no root access key remains (listed keys and ``AccountAccessKeysPresent``)."""
@@ -477,8 +408,8 @@ class RootKeyManager:
                 account's enabled regions).
             evidence_budget: with a policy, the most time evidence gathering may take.
         """
-        window, policy, interval = _windows(observe_for, check_interval)
-        wanted = None if regions is None else _regions(regions)
+        window, policy, interval = resolve_windows(observe_for, check_interval)
+        wanted = None if regions is None else validate_regions(regions)
         if not isinstance(wait, bool):
             raise InputError(f"wait must be True or False, not {wait!r}")
         if not wait and self._journal is None:
@@ -575,33 +506,6 @@ class RootKeyManager:
             message=f"{notice.operation} answered {notice.error_code}; attempt "
             f"{notice.attempt + 1} in {notice.wait_seconds:.2f}s",
         )
-
-
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
-
-
-def _windows(
-    observe_for: object, check_interval: object | None
-) -> tuple[timedelta | None, RemovalPolicy | None, timedelta]:
-    """One window for every key, or a policy (each of its windows checked); the interval."""
-    if isinstance(observe_for, RemovalPolicy):
-        windows = [observe_for.window(risk) for risk in Risk]
-        for window in windows:
-            validate_window(window, None)
-        _, interval = validate_window(max(windows), check_interval)
-        return None, observe_for, interval
-    window, interval = validate_window(observe_for, check_interval)
-    return window, None, interval
-
-
-def _regions(regions: object) -> tuple[str, ...]:
-    if isinstance(regions, str) or not isinstance(regions, Iterable):
-        raise InputError("regions must be a list of region names, such as ['us-east-1']")
-    found = tuple(regions)
-    bad = [r for r in found if not isinstance(r, str) or not _REGION.fullmatch(r)]
-    if bad or not found:
-        raise InputError(f"not AWS region names: {bad or 'an empty list'}")
-    return found
 
 
 def _open_journal(journal: object) -> Journal | None:

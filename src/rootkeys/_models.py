@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rootkeys._errors import InputError
-from rootkeys._render import Table
+from rootkeys._render import Table, Tabular
 
 __all__ = [
     "AccessKey",
@@ -222,7 +222,7 @@ class CloudTrailEvidence(BaseModel):
     )
 
 
-class KeyEvidence(BaseModel):
+class KeyEvidence(Tabular, BaseModel):
     """What is known of a key's use, from IAM and CloudTrail."""
 
     model_config = ConfigDict(frozen=True)
@@ -252,13 +252,6 @@ class KeyEvidence(BaseModel):
             rows.append(("regions searched", ", ".join(trail.regions)))
             rows += [("not searched", r) for r in trail.unavailable_regions]
         return Table(f"Evidence for {self.key_id}", ("", ""), rows)
-
-    def table(self) -> str:
-        """The evidence as a plain-text table."""
-        return self._table().text()
-
-    def _repr_html_(self) -> str:
-        return self._table().html()
 
     def summary(self) -> str:
         """One line: the use that matters most for deciding."""
@@ -398,7 +391,7 @@ class PlannedKey(BaseModel):
     window_reason: str = ""
 
 
-class Plan(BaseModel):
+class Plan(Tabular, BaseModel):
     """What a removal run will do in one account, computed before any change."""
 
     model_config = _FROZEN
@@ -471,13 +464,6 @@ class Plan(BaseModel):
             after,
             "the root user has no access keys: nothing to do",
         )
-
-    def table(self) -> str:
-        """The plan as a plain-text table, for terminals and logs."""
-        return self._table().text()
-
-    def _repr_html_(self) -> str:
-        return self._table().html()
 
 
 class StepStatus(StrEnum):
@@ -576,7 +562,7 @@ class RunOutcome(StrEnum):
     INCOMPLETE = "incomplete"
 
 
-class RemovalReport(BaseModel):
+class RemovalReport(Tabular, BaseModel):
     """What `RootKeyManager.remove_all` did, key by key, and how it ended."""
 
     model_config = _FROZEN
@@ -646,13 +632,6 @@ class RemovalReport(BaseModel):
             after,
             "no root access keys",
         )
-
-    def table(self) -> str:
-        """The report as a plain-text table, for terminals and logs."""
-        return self._table().text()
-
-    def _repr_html_(self) -> str:
-        return self._table().html()
 
 
 def _when(at: datetime) -> str:

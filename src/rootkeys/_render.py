@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-__all__ = ["Table"]
+__all__ = ["Table", "Tabular"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +57,17 @@ class Table:
         parts.extend(f"<p>{escape(a)}</p>" for a in self.after)
         parts.append("</div>")
         return "".join(parts)
+
+
+class Tabular:
+    """Mixin: a model that describes itself as a `Table` gets ``table()`` and HTML."""
+
+    def _table(self) -> Table:
+        raise NotImplementedError
+
+    def table(self) -> str:
+        """As a plain-text table, for terminals and logs."""
+        return self._table().text()
+
+    def _repr_html_(self) -> str:
+        return self._table().html()

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rootkeys._memory import KeyMemory
 from rootkeys._models import AccessKeyId, AccountId, CallerIdentity, KeyStatus
-from rootkeys._render import Table
+from rootkeys._render import Table, Tabular
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -53,7 +53,7 @@ class KeyProgress(BaseModel):
     blockers: tuple[str, ...] = ()
 
 
-class RemovalStatus(BaseModel):
+class RemovalStatus(Tabular, BaseModel):
     """Every root key of an account and where it stands."""
 
     model_config = ConfigDict(frozen=True)
@@ -81,13 +81,6 @@ class RemovalStatus(BaseModel):
             rows,
             empty="no root access keys, and none in the journal",
         )
-
-    def table(self) -> str:
-        """The status as a plain-text table."""
-        return self._table().text()
-
-    def _repr_html_(self) -> str:
-        return self._table().html()
 
 
 def describe(

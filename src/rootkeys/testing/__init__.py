@@ -9,6 +9,7 @@ Needs the ``sandbox`` extra: ``pip install 'rootkeys[sandbox]'``.
 """
 
 from rootkeys.testing._clock import FakeClock
+from rootkeys.testing._org import SandboxOrganization
 from rootkeys.testing._sandbox import Sandbox, SandboxAccount, SandboxCall
 
-__all__ = ["FakeClock", "Sandbox", "SandboxAccount", "SandboxCall"]
+__all__ = ["FakeClock", "Sandbox", "SandboxAccount", "SandboxCall", "SandboxOrganization"]

@@ -35,7 +35,7 @@ import botocore.exceptions
 
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._models import AccessKey, KeyStatus, LastUsed, validate_account_id
-from rootkeys.testing import _cloudtrail, _cloudwatch, _root, _server, _wire
+from rootkeys.testing import _cloudtrail, _cloudwatch, _org, _root, _server, _wire
 from rootkeys.testing._root import MAX_ROOT_KEYS, RootKey, RootUser, random_id, random_secret
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ class _Fault:
 @dataclass(frozen=True)
 class _Principal:
     account_id: str
-    kind: Literal["root-key", "root-session", "admin"]
+    kind: Literal["root-key", "root-session", "admin", "assume-root"]
     secret: str = field(repr=False)
     token: str | None = field(default=None, repr=False)
 
@@ -159,6 +159,8 @@ class Sandbox:
         self._lock = threading.RLock()
         self._mock: Any = None
         self._next_account = 100000000000
+        self._org: _org.OrgState | None = None
+        self._task_sessions: dict[str, _org.TaskSession] = {}
         self.trail = _cloudtrail.Trail(self.clock)
         """Every account's CloudTrail event history (``LookupEvents`` answers from it)."""
 
@@ -272,6 +274,46 @@ class Sandbox:
             key.last_used = LastUsed(
                 at=now, service=service, region=None if global_service else region or self.region
             )
+
+    # -- organizations ---------------------------------------------------------------------
+
+    def create_organization(
+        self,
+        members: int = 3,
+        *,
+        root_keys: int = 1,
+        management_account_id: str = "999988887777",
+        root_features: bool = True,
+    ) -> _org.SandboxOrganization:
+        """An organization (moto's) of ``members`` member accounts, each with root keys.
+
+        With ``root_features``, centralized root access is on: ``RootCredentialsManagement``
+        and ``RootSessions`` (so the management account may call ``sts:AssumeRoot``).
+        """
+        if self._org is not None:
+            raise ValueError("the sandbox already has an organization")
+        if management_account_id not in self._accounts:
+            self.create_account(management_account_id, root_keys=0)
+        client = self.admin_session(management_account_id).client("organizations")
+        made = client.create_organization(FeatureSet="ALL")["Organization"]
+        ids = []
+        for n in range(members):
+            status = client.create_account(
+                Email=f"member{n}@example.com", AccountName=f"member-{n}"
+            )["CreateAccountStatus"]
+            self.create_account(status["AccountId"], root_keys=root_keys)
+            ids.append(status["AccountId"])
+        with self._lock:
+            self._org = _org.OrgState(management_account_id, made["Id"], set(ids))
+            if root_features:
+                self._org.features.update(_org.FEATURES)
+        return _org.SandboxOrganization(management_account_id, tuple(ids))
+
+    def management_session(self) -> boto3.Session:
+        """A session of an administrator in the organization's management account."""
+        if self._org is None:
+            raise ValueError("the sandbox has no organization: call create_organization")
+        return self.admin_session(self._org.management_account_id)
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -579,7 +621,9 @@ class Sandbox:
                     return _wire.error(request, service, fault.code, fault.message, fault.status)
             self._faults = [f for f in self._faults if f.times != 0]
 
-            response = self._answer(request, service, operation, params, principal, key_id)
+            response = self._organizations(request, service, operation, params, principal, key_id)
+            if response is None:
+                response = self._answer(request, service, operation, params, principal, key_id)
             if service == "iam" and account_id and response is None:
                 user = self._accounts[account_id]
                 if operation == "GenerateCredentialReport":
@@ -660,6 +704,41 @@ class Sandbox:
             now=self.clock.now(),
             on_new_key=lambda key: self._register_root_key(user.account_id, key),
         )
+
+    def _organizations(
+        self,
+        request: AWSPreparedRequest,
+        service: str,
+        operation: str,
+        params: dict[str, str],
+        principal: _Principal | None,
+        key_id: str | None,
+    ) -> AWSResponse | None:
+        """AssumeRoot, its sessions' task policies, and the IAM organization features."""
+        now = self.clock.now()
+        caller = principal.account_id if principal else None
+        if principal is not None and principal.kind == "assume-root":
+            refusal = self._task_sessions[key_id or ""].refusal(request, service, operation, now)
+            if refusal is not None:
+                return refusal
+        if service == "iam" and operation == "ListOrganizationsFeatures":
+            return _org.list_features(request, self._org, caller)
+        if service == "iam" and operation.startswith("EnableOrganizationsRoot"):
+            return _org.enable_feature(request, self._org, caller, operation)
+        if service == "sts" and operation == "AssumeRoot":
+            is_root = principal is not None and principal.kind != "admin"
+            refusal, target, task, duration = _org.check_assume_root(
+                request, params, self._org, caller, is_root
+            )
+            if refusal is not None:
+                return refusal
+            key_id = random_id("ASIA")
+            made = _Principal(target, "assume-root", random_secret(), random_secret(356))
+            self._principals[key_id] = made
+            expires = now + duration
+            self._task_sessions[key_id] = _org.TaskSession(target, task, expires)
+            return _org.assume_root_answer(request, key_id, made.secret, made.token or "", expires)
+        return None
 
     def _register_root_key(self, account_id: str, key: RootKey) -> None:
         self._principals[key.key_id] = _Principal(account_id, "root-key", key.secret)

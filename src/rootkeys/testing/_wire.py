@@ -26,6 +26,7 @@ __all__ = [
     "answer",
     "error",
     "members",
+    "members_of",
     "params_of",
     "region_of",
     "respond",
@@ -128,6 +129,11 @@ def error(
         f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
     )
     return respond(request, status, body)
+
+
+def members_of(values: list[str]) -> str:
+    """A list of strings as query-protocol ``<member>`` elements."""
+    return "".join(f"<member>{escape(v)}</member>" for v in values)
 
 
 def members(items: list[Mapping[str, str]]) -> str:

@@ -1,0 +1,232 @@
+"""Centralized root access in the sandbox: ``sts:AssumeRoot`` and the IAM feature calls.
+
+moto has AWS Organizations but neither ``sts:AssumeRoot`` nor
+``iam:ListOrganizationsFeatures``. Here they are, with AWS's constraints: only a
+principal of the management account may assume root, of a member account only (never
+the management account), through a regional STS endpoint, with one of the five task
+policies, for at most 900 seconds, once the ``RootSessions`` feature is on. In the
+session, any action outside the task policy answers ``AccessDenied``, as in AWS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from rootkeys.testing import _wire
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+__all__ = ["FEATURES", "MAX_DURATION", "TASK_POLICIES", "SandboxOrganization", "TaskSession"]
+
+TASK_POLICY_PREFIX = "arn:aws:iam::aws:policy/root-task/"
+MAX_DURATION = timedelta(seconds=900)
+FEATURES = ("RootCredentialsManagement", "RootSessions")
+ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
+
+TASK_POLICIES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        # IAM User Guide, root-task policies (v1, 2024-11); the IAM two as rootkeys relies on.
+        "IAMAuditRootUserCredentials": frozenset(
+            {
+                "iam:ListAccessKeys",
+                "iam:ListSigningCertificates",
+                "iam:GetLoginProfile",
+                "iam:ListMFADevices",
+                "iam:GetAccountSummary",
+                "iam:GetUser",
+                "iam:GetAccessKeyLastUsed",
+            }
+        ),
+        "IAMDeleteRootUserCredentials": frozenset(
+            {
+                "iam:DeleteAccessKey",
+                "iam:DeleteSigningCertificate",
+                "iam:DeleteLoginProfile",
+                "iam:DeactivateMFADevice",
+                "iam:DeleteVirtualMFADevice",
+                "iam:ListAccessKeys",
+                "iam:ListSigningCertificates",
+                "iam:GetLoginProfile",
+                "iam:ListMFADevices",
+                "iam:GetUser",
+                "iam:GetAccessKeyLastUsed",
+            }
+        ),
+        # The other three, as the sandbox approximates them (rootkeys never uses them).
+        "IAMCreateRootUserPassword": frozenset({"iam:CreateLoginProfile", "iam:GetLoginProfile"}),
+        "S3UnlockBucketPolicy": frozenset({"s3:DeleteBucketPolicy", "s3:GetBucketPolicy"}),
+        "SQSUnlockQueuePolicy": frozenset({"sqs:SetQueueAttributes", "sqs:GetQueueAttributes"}),
+    }
+)
+
+
+@dataclass(frozen=True)
+class SandboxOrganization:
+    """An organization in the sandbox: its management account and its members."""
+
+    management_account_id: str
+    member_account_ids: tuple[str, ...]
+
+
+@dataclass
+class TaskSession:
+    """An AssumeRoot session: whose root it acts as, under which task policy, until when."""
+
+    account_id: str
+    task_policy: str
+    expires_at: datetime
+
+    def refusal(
+        self, request: AWSPreparedRequest, service: str, operation: str, now: datetime
+    ) -> AWSResponse | None:
+        """AWS's answer when the session may not make this call (expired, outside policy)."""
+        if now >= self.expires_at:
+            return _wire.error(
+                request,
+                service,
+                "ExpiredToken",
+                "The security token included in the request is expired",
+                400,
+            )
+        action = f"{service}:{operation}"
+        if action in ALWAYS_ALLOWED or action in TASK_POLICIES[self.task_policy]:
+            return None
+        return _wire.error(
+            request,
+            service,
+            "AccessDenied",
+            f"{action} is not allowed by the task policy {self.task_policy}",
+            403,
+        )
+
+
+@dataclass
+class OrgState:
+    """What the sandbox adds to moto's organization: the IAM features that are on."""
+
+    management_account_id: str
+    organization_id: str
+    members: set[str] = field(default_factory=set)
+    features: set[str] = field(default_factory=set)
+
+
+def list_features(
+    request: AWSPreparedRequest, org: OrgState | None, caller_account: str | None
+) -> AWSResponse:
+    """``iam:ListOrganizationsFeatures``."""
+    if org is None:
+        return _wire.error(
+            request,
+            "iam",
+            "OrganizationNotFoundException",
+            "The account is not part of an organization",
+            400,
+        )
+    if caller_account != org.management_account_id:
+        return _wire.error(
+            request,
+            "iam",
+            "AccountNotManagementOrDelegatedAdministratorException",
+            "The caller is not the management account",
+            400,
+        )
+    features = _wire.members_of(sorted(org.features))
+    return _wire.answer(
+        request,
+        "iam",
+        "ListOrganizationsFeatures",
+        f"<OrganizationId>{org.organization_id}</OrganizationId>"
+        f"<EnabledFeatures>{features}</EnabledFeatures>",
+    )
+
+
+def enable_feature(
+    request: AWSPreparedRequest, org: OrgState | None, caller_account: str | None, operation: str
+) -> AWSResponse:
+    """``iam:EnableOrganizationsRootCredentialsManagement`` / ``...RootSessions``."""
+    if org is None or caller_account != org.management_account_id:
+        return list_features(request, org, caller_account)
+    feature = operation.removeprefix("EnableOrganizations")
+    org.features.add(feature)
+    return _wire.answer(
+        request,
+        "iam",
+        operation,
+        f"<OrganizationId>{org.organization_id}</OrganizationId>"
+        f"<EnabledFeatures>{_wire.members_of(sorted(org.features))}"
+        "</EnabledFeatures>",
+    )
+
+
+def check_assume_root(
+    request: AWSPreparedRequest,
+    params: Mapping[str, str],
+    org: OrgState | None,
+    caller_account: str | None,
+    caller_is_root: bool,
+) -> tuple[AWSResponse | None, str, str, timedelta]:
+    """Refuse an AssumeRoot AWS would refuse; else (None, target, task policy, duration)."""
+    none = ("", "", timedelta(0))
+    if "://sts.amazonaws.com" in request.url:
+        return _wire.error(request, "sts", "InvalidAction", "Unknown Operation", 400), *none
+    if caller_is_root:
+        return _wire.error(
+            request, "sts", "AccessDenied", "root user credentials cannot call AssumeRoot", 403
+        ), *none
+    if org is None or caller_account != org.management_account_id:
+        return _wire.error(
+            request,
+            "sts",
+            "AccessDenied",
+            "only the management account or the delegated administrator "
+            "for IAM can call AssumeRoot",
+            403,
+        ), *none
+    if "RootSessions" not in org.features:
+        return _wire.error(
+            request, "sts", "AccessDenied", "centralized root sessions are not enabled", 403
+        ), *none
+    target = params.get("TargetPrincipal", "")
+    if target not in org.members:
+        return _wire.error(
+            request,
+            "sts",
+            "AccessDenied",
+            f"{target} is not a member account of the organization",
+            403,
+        ), *none
+    arn = params.get("TaskPolicyArn.arn", "")
+    task = arn.removeprefix(TASK_POLICY_PREFIX)
+    if not arn.startswith(TASK_POLICY_PREFIX) or task not in TASK_POLICIES:
+        return _wire.error(
+            request, "sts", "ValidationError", f"{arn} is not a root task policy", 400
+        ), *none
+    seconds = int(params.get("DurationSeconds", "900"))
+    if not 0 < seconds <= MAX_DURATION.total_seconds():
+        return _wire.error(
+            request, "sts", "ValidationError", "DurationSeconds must be at most 900", 400
+        ), *none
+    return None, target, task, timedelta(seconds=seconds)
+
+
+def assume_root_answer(
+    request: AWSPreparedRequest, key_id: str, secret: str, token: str, expires_at: datetime
+) -> AWSResponse:
+    """The credentials AssumeRoot returns."""
+    return _wire.answer(
+        request,
+        "sts",
+        "AssumeRoot",
+        (
+            f"<Credentials><AccessKeyId>{key_id}</AccessKeyId>"
+            f"<SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken>"
+            f"<Expiration>{_wire.timestamp(expires_at)}</Expiration></Credentials>"
+            "<SourceIdentity>rootkeys-sandbox</SourceIdentity>"
+        ),
+    )

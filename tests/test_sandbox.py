@@ -113,8 +113,27 @@ def test_faults_fire_the_number_of_times_asked(sandbox: Sandbox, account: Sandbo
     assert [c.fault for c in sandbox.calls] == ["Throttling", "Throttling", None]
 
 
-def test_sessions_built_outside_the_sandbox_reach_plain_moto(sandbox: Sandbox) -> None:
-    """A session you build yourself talks to moto, which knows no root user."""
-    arn = boto3.Session(region_name="us-east-1").client("sts").get_caller_identity()["Arn"]
-    assert not arn.endswith(":root")
-    assert sandbox.calls == ()
+def test_sessions_you_build_inside_the_sandbox_are_answered_by_it(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+) -> None:
+    """Your own boto3.Session with root credentials acts as root; unknown ones reach moto."""
+    root = boto3.Session(
+        region_name="us-east-1",
+        **{
+            k.lower(): v
+            for k, v in sandbox.root_credentials(account.account_id).items()
+            if k != "AWS_DEFAULT_REGION"
+        },
+    )
+    arn = root.client("sts").get_caller_identity()["Arn"]
+    assert arn == f"arn:aws:iam::{account.account_id}:root"
+    plain = boto3.Session(region_name="us-east-1").client("sts").get_caller_identity()["Arn"]
+    assert not plain.endswith(":root")
+    assert [c.principal for c in sandbox.calls] == ["root", "user"]  # user: a key not ours
+
+
+def test_sandboxes_do_not_nest(sandbox: Sandbox) -> None:
+    """A second active sandbox is refused (they share botocore's handlers)."""
+    with pytest.raises(RuntimeError, match="do not nest"), Sandbox():
+        pass

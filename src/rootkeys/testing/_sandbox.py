@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 import botocore.exceptions
@@ -44,6 +44,9 @@ if TYPE_CHECKING:
     from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 __all__ = ["Sandbox", "SandboxAccount", "SandboxCall"]
+
+_ACTIVE: Sandbox | None = None
+"""The sandbox whose dispatcher is installed, if any (sandboxes do not nest)."""
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's, for calls signed by credentials it made itself
 
@@ -167,10 +170,22 @@ class Sandbox:
     # -- lifecycle of the sandbox ----------------------------------------------------------
 
     def __enter__(self) -> Sandbox:
+        from botocore.handlers import BUILTIN_HANDLERS
         from moto import mock_aws
+        from moto.core.models import botocore_stubber
 
+        global _ACTIVE
+        if _ACTIVE is not None:
+            raise RuntimeError("a Sandbox is already active; they do not nest")
         self._mock = mock_aws()
         self._mock.start()
+        # Every session made from now on sends through the sandbox (which passes what is
+        # not the root user's to moto), in place of moto's own handler.
+        self._dispatch_handler: Any = self._dispatch
+        for i, spec in enumerate(BUILTIN_HANDLERS):
+            if spec[0] == "before-send" and spec[1] is botocore_stubber:
+                BUILTIN_HANDLERS[i] = ("before-send", self._dispatch_handler)
+        _ACTIVE = self
         return self
 
     def __exit__(
@@ -179,6 +194,14 @@ class Sandbox:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        from botocore.handlers import BUILTIN_HANDLERS
+        from moto.core.models import botocore_stubber
+
+        global _ACTIVE
+        for i, spec in enumerate(BUILTIN_HANDLERS):
+            if spec[0] == "before-send" and spec[1] is getattr(self, "_dispatch_handler", None):
+                BUILTIN_HANDLERS[i] = ("before-send", botocore_stubber)
+        _ACTIVE = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -351,18 +374,12 @@ class Sandbox:
         return self._session(made["AccessKeyId"], made["SecretAccessKey"])
 
     def _session(self, key_id: str, secret: str, token: str | None = None) -> boto3.Session:
-        from moto.core.models import botocore_stubber
-
-        session = boto3.Session(
+        return boto3.Session(
             aws_access_key_id=key_id,
             aws_secret_access_key=secret,
             aws_session_token=token,
             region_name=self.region,
         )
-        dispatch: Any = self._dispatch
-        session.events.unregister("before-send", cast("Any", botocore_stubber))
-        session.events.register_first("before-send", dispatch)
-        return session
 
     @contextlib.contextmanager
     def serve(self) -> Iterator[str]:

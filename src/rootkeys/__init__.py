@@ -32,6 +32,7 @@ from rootkeys._errors import (
     KeyNotFoundError,
     LimitExceededError,
     NotRootError,
+    OrganizationSetupError,
     ProtectedKeyError,
     RootKeysError,
     ServiceError,
@@ -69,6 +70,7 @@ from rootkeys._models import (
     StepStatus,
 )
 from rootkeys._observe import Check, CheckResult, Event, EventKind, Hook
+from rootkeys._org import AccountAudit, AuditStatus, Organization
 from rootkeys._retry import BOTO_CONFIG, RetryPolicy
 from rootkeys._status import KeyProgress, RemovalStatus, Stage
 
@@ -85,8 +87,10 @@ __all__ = [
     "AWSError",
     "AccessDeniedError",
     "AccessKey",
+    "AccountAudit",
     "AccountMismatchError",
     "Action",
+    "AuditStatus",
     "CallerIdentity",
     "Check",
     "CheckFailure",
@@ -121,6 +125,8 @@ __all__ = [
     "LimitExceededError",
     "NotRootError",
     "ObservedKey",
+    "Organization",
+    "OrganizationSetupError",
     "Plan",
     "PlannedAction",
     "PlannedKey",

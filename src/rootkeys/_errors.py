@@ -9,6 +9,7 @@ Every exception that crosses the public API derives from one base::
     ├── IllegalTransitionError     the lifecycle refuses this step (e.g. delete an Active key)
     ├── ProtectedKeyError          the key signs the current session: never touched
     ├── KeyNotFoundError           no such root access key in this account
+    ├── OrganizationSetupError     centralized root access is not set up (says how)
     ├── JournalError               the journal cannot be opened, read or written
     │   └── JournalLockedError     another process is acting on the account
     └── AWSError                   AWS answered with an error (code and request id kept)
@@ -38,6 +39,7 @@ __all__ = [
     "KeyNotFoundError",
     "LimitExceededError",
     "NotRootError",
+    "OrganizationSetupError",
     "ProtectedKeyError",
     "RootKeysError",
     "ServiceError",
@@ -119,6 +121,10 @@ class KeyNotFoundError(RootKeysError):
         self.account_id = account_id
         where = f" in account {account_id}" if account_id else ""
         super().__init__(f"the root user has no access key {key_id}{where}")
+
+
+class OrganizationSetupError(RootKeysError):
+    """The organization cannot use centralized root access yet; the message says how."""
 
 
 class JournalError(RootKeysError):

@@ -1,0 +1,134 @@
+"""Organization: preflight, member selection, and a streaming audit through AssumeRoot."""
+
+from __future__ import annotations
+
+import pytest
+
+import rootkeys
+from rootkeys import AuditStatus
+from rootkeys.testing import Sandbox, SandboxOrganization
+
+
+@pytest.fixture
+def org(sandbox: Sandbox) -> SandboxOrganization:
+    return sandbox.create_organization(members=4, root_keys=1)
+
+
+def _by_id(audits: list[rootkeys.AccountAudit]) -> dict[str, rootkeys.AccountAudit]:
+    return {a.account_id: a for a in audits}
+
+
+def test_audit_lists_every_member_and_never_trips_a_task_policy(
+    sandbox: Sandbox,
+    org: SandboxOrganization,
+) -> None:
+    """Each member audited with its keys; management out of reach; no call denied."""
+    first = org.member_account_ids[0]
+    sandbox.set_root_key_status(
+        first, sandbox.root_keys(first)[0].key_id, rootkeys.KeyStatus.INACTIVE
+    )
+    audits = _by_id(list(rootkeys.Organization(sandbox.management_session(), workers=2).audit()))
+    assert set(audits) == {org.management_account_id, *org.member_account_ids}
+    assert audits[org.management_account_id].status is AuditStatus.OUT_OF_REACH
+    assert "CloudShell" in audits[org.management_account_id].reason
+    for member in org.member_account_ids:
+        audit = audits[member]
+        assert audit.status is AuditStatus.AUDITED
+        assert [k.key_id for k in audit.keys] == [k.key_id for k in sandbox.root_keys(member)]
+        assert audit.keys_present is True
+    assert audits[first].keys[0].status is rootkeys.KeyStatus.INACTIVE
+    assert [c for c in sandbox.calls if c.status == 403] == []
+    assert [c.operation for c in sandbox.calls].count("AssumeRoot") == 4
+
+
+def test_audit_streams_lazily(sandbox: Sandbox, org: SandboxOrganization) -> None:
+    """audit() is an iterator: no AWS call until it is read."""
+    made = len(sandbox.calls)
+    stream = rootkeys.Organization(sandbox.management_session()).audit()
+    assert len(sandbox.calls) == made
+    assert next(stream).account_id in {org.management_account_id, *org.member_account_ids}
+
+
+def test_one_account_failing_never_stops_the_others(
+    sandbox: Sandbox,
+    org: SandboxOrganization,
+) -> None:
+    """A member whose audit fails is reported failed, with why; the rest are audited."""
+    broken = org.member_account_ids[2]
+    sandbox.inject_server_error(operation="ListAccessKeys", times=None, account_id=broken)
+    audits = _by_id(
+        list(
+            rootkeys.Organization(
+                sandbox.management_session(), retry=rootkeys.RetryPolicy(attempts=2)
+            ).audit()
+        )
+    )
+    assert audits[broken].status is AuditStatus.FAILED
+    assert "ServiceFailure" in audits[broken].reason
+    others = [audits[m] for m in org.member_account_ids if m != broken]
+    assert {a.status for a in others} == {AuditStatus.AUDITED}
+
+
+def test_selection_by_ids_and_by_ou(sandbox: Sandbox, org: SandboxOrganization) -> None:
+    """Only the accounts asked for (by id, or under an OU and its children) are audited."""
+    manager = rootkeys.Organization(sandbox.management_session())
+    chosen = org.member_account_ids[:2]
+    assert {a.account_id for a in manager.audit(chosen)} == set(chosen)
+
+    client = sandbox.management_session().client("organizations")
+    root = client.list_roots()["Roots"][0]["Id"]
+    parent = client.create_organizational_unit(ParentId=root, Name="prod")["OrganizationalUnit"]
+    child = client.create_organizational_unit(ParentId=parent["Id"], Name="payments")
+    moved = org.member_account_ids[3]
+    client.move_account(
+        AccountId=moved, SourceParentId=root, DestinationParentId=child["OrganizationalUnit"]["Id"]
+    )
+    assert [a.account_id for a in manager.audit(ou=parent["Id"])] == [moved]
+
+
+def test_suspended_accounts_are_skipped(sandbox: Sandbox, org: SandboxOrganization) -> None:
+    """A closed (suspended) account is skipped with its status, never assumed into."""
+    closed = org.member_account_ids[1]
+    sandbox.management_session().client("organizations").close_account(AccountId=closed)
+    audits = _by_id(list(rootkeys.Organization(sandbox.management_session()).audit()))
+    assert audits[closed].status is AuditStatus.SKIPPED
+    targets = [
+        c.params.get("TargetPrincipal") for c in sandbox.calls if c.operation == "AssumeRoot"
+    ]
+    assert closed not in targets
+
+
+def test_root_features_off_is_one_clear_error(sandbox: Sandbox) -> None:
+    """Without centralized root access, preflight says what is missing and how to enable it."""
+    sandbox.create_organization(members=1, root_features=False)
+    with pytest.raises(rootkeys.OrganizationSetupError) as caught:
+        list(rootkeys.Organization(sandbox.management_session()).audit())
+    message = str(caught.value)
+    assert "RootCredentialsManagement, RootSessions" in message
+    assert "enable-organizations-root-sessions" in message
+    assert not any(c.operation == "AssumeRoot" for c in sandbox.calls)
+
+
+def test_member_account_caller_is_refused(sandbox: Sandbox, org: SandboxOrganization) -> None:
+    """Run from a member account, preflight refuses before any AssumeRoot."""
+    member = sandbox.admin_session(org.member_account_ids[0])
+    with pytest.raises(rootkeys.OrganizationSetupError):
+        rootkeys.Organization(member).preflight()
+
+
+def test_sts_is_regional_even_when_the_environment_says_legacy(
+    sandbox: Sandbox,
+    org: SandboxOrganization,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """AWS_STS_REGIONAL_ENDPOINTS=legacy would pick the global endpoint; AssumeRoot needs not."""
+    monkeypatch.setenv("AWS_STS_REGIONAL_ENDPOINTS", "legacy")
+    audits = list(rootkeys.Organization(sandbox.management_session()).audit())
+    assert {a.status for a in audits} == {AuditStatus.AUDITED, AuditStatus.OUT_OF_REACH}
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1000, 2.5, True])
+def test_bad_worker_counts_are_input_errors(sandbox: Sandbox, workers: object) -> None:
+    """workers must be a whole number from 1 to 256."""
+    with pytest.raises(rootkeys.InputError):
+        rootkeys.Organization(workers=workers)  # type: ignore[arg-type]

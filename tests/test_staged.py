@@ -393,3 +393,16 @@ def test_concurrent_runs_never_double_delete_or_interleave(
     runs = [r.run_id for r in records]
     first_run_ends = max(i for i, run_id in enumerate(runs) if run_id == runs[0])
     assert all(run_id == runs[0] for run_id in runs[: first_run_ends + 1])
+
+
+def test_a_plan_before_the_first_run_is_not_mistaken_for_outside_change(
+    fresh,
+    account: SandboxAccount,
+) -> None:
+    """Evidence journaled by plan() first: the run still records each key as first seen."""
+    manager = fresh()
+    manager.plan(regions=["us-east-1"])
+    manager.remove_all(observe_for=WEEK, wait=False)
+    for key in account.root_key_ids:
+        seen = [r for r in manager.history(key).records if r.kind is RecordKind.SEEN]
+        assert [r.detail for r in seen] == ["first seen"]

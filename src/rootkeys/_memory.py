@@ -153,7 +153,9 @@ def reconcile(
                 "not be deactivated again on its own (call deactivate() to start over)",
             )
             continue
-        if known.state is not actual:
+        if known.state is None:  # known only from evidence so far: this is its first sighting
+            add(key_id, RecordKind.SEEN, to_state=actual, detail="first seen")
+        elif known.state is not actual:
             add(key_id, RecordKind.SEEN, to_state=actual, detail="changed outside rootkeys")
         if actual is not KeyState.ACTIVE and known.window_start is None:
             add(

@@ -406,3 +406,25 @@ def test_a_plan_before_the_first_run_is_not_mistaken_for_outside_change(
     for key in account.root_key_ids:
         seen = [r for r in manager.history(key).records if r.kind is RecordKind.SEEN]
         assert [r.detail for r in seen] == ["first seen"]
+
+
+def test_interrupting_a_blocking_run_keeps_earlier_windows(
+    fresh,
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    clock: FakeClock,
+) -> None:
+    """Ctrl-C in a blocking run does not reactivate keys an earlier staged run deactivated."""
+    fresh().remove_all(observe_for=WEEK, wait=False)
+    clock.advance(DAY)
+
+    def impatient(key: rootkeys.AccessKey) -> bool:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fresh(checks=[impatient]).remove_all(observe_for=WEEK)
+    assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.INACTIVE}
+    status = fresh().status(observe_for=WEEK)
+    assert {k.stage for k in status.keys} == {Stage.OBSERVING}
+    clock.advance(WEEK)
+    assert fresh().remove_all(observe_for=WEEK, wait=False).outcome is RunOutcome.DONE

@@ -23,6 +23,7 @@ from rootkeys._journal import RecordKind
 from rootkeys._memory import KeyMemory
 from rootkeys._models import (
     AccessKey,
+    Action,
     KeyOutcome,
     KeyReport,
     KeyState,
@@ -72,6 +73,13 @@ class _KeyRun:
 
     def end(self, outcome: KeyOutcome, state: KeyState | None, reason: str) -> None:
         self.outcome, self.state, self.reason = outcome, state, reason
+
+    @property
+    def deactivated_now(self) -> bool:
+        """Whether this run itself deactivated the key."""
+        return any(
+            s.action is Action.DEACTIVATE and s.status is not StepStatus.FAILED for s in self.steps
+        )
 
     @property
     def ours_to_roll_back(self) -> bool:
@@ -158,7 +166,9 @@ class RemovalRun:
                 )
             except BaseException:  # Ctrl-C in a notebook, SystemExit: undo, then re-raise
                 log.warning("window interrupted: reactivating what rootkeys deactivated")
-                self._roll_back(None, why="the observation window was interrupted")
+                self._roll_back(
+                    None, why="the observation window was interrupted", interrupted=True
+                )
                 raise
             for key_id in observation.gone:
                 self._keys[key_id].end(
@@ -271,11 +281,19 @@ class RemovalRun:
             reason = f"unusable for the whole window ({_checks(observation.checks_run)} passed)"
             run.end(KeyOutcome.DELETED, KeyState.DELETED, reason)
 
-    def _roll_back(self, observation: Observation | None, why: str = "window failed") -> None:
+    def _roll_back(
+        self,
+        observation: Observation | None,
+        why: str = "window failed",
+        *,
+        interrupted: bool = False,
+    ) -> None:
         """After a failed window: reactivate every key rootkeys deactivated; delete nothing.
 
         Each rolled-back key is put on hold: rootkeys will not deactivate it again on its
-        own, so a daily run cannot break the same thing every day.
+        own, so a daily run cannot break the same thing every day. An interrupted run
+        only undoes what it did itself: keys made unusable by earlier runs stay so, their
+        windows running on.
         """
         failure = observation.failure if observation else None
         if failure is not None:
@@ -285,6 +303,9 @@ class RemovalRun:
             if run.outcome not in (None, KeyOutcome.UNVERIFIED, KeyOutcome.OBSERVING):
                 continue
             current = state_of(statuses, run.key.key_id)
+            if interrupted and not run.deactivated_now:
+                run.end(KeyOutcome.KEPT, current, f"{why}; left {current.value}, window running")
+                continue
             self._record(run.key.key_id, RecordKind.WINDOW_FAILED, detail=why)
             if not run.ours_to_roll_back:
                 run.end(KeyOutcome.KEPT, current, f"{why}; not deleted, left {current.value}")

@@ -132,3 +132,10 @@ def test_bad_worker_counts_are_input_errors(sandbox: Sandbox, workers: object) -
     """workers must be a whole number from 1 to 256."""
     with pytest.raises(rootkeys.InputError):
         rootkeys.Organization(workers=workers)  # type: ignore[arg-type]
+
+
+def test_organizations_throttling_is_retried(sandbox: Sandbox, org: SandboxOrganization) -> None:
+    """A throttled account listing is retried, not raised as a raw botocore error."""
+    sandbox.inject_error("TooManyRequestsException", operation="ListAccounts", times=2)
+    audits = list(rootkeys.Organization(sandbox.management_session()).audit())
+    assert len(audits) == 1 + len(org.member_account_ids)

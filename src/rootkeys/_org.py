@@ -169,33 +169,30 @@ class Organization:
         if ou is not None:
             yield from self._accounts_under(ou, wanted)
             return
-        for page in self._orgs.get_paginator("list_accounts").paginate():
-            for account in page["Accounts"]:
-                if wanted is None or account["Id"] in wanted:
-                    yield {
-                        "Id": account["Id"],
-                        "Name": account.get("Name", ""),
-                        "Status": account.get("Status", ""),
-                    }
+        yield from _selected(self._pages("ListAccounts", "Accounts"), wanted)
 
     def _accounts_under(self, ou: str, wanted: set[str] | None) -> Iterator[dict[str, str]]:
         pending = [ou]
         while pending:
             parent = pending.pop()
-            for page in self._orgs.get_paginator("list_accounts_for_parent").paginate(
-                ParentId=parent
-            ):
-                for account in page["Accounts"]:
-                    if wanted is None or account["Id"] in wanted:
-                        yield {
-                            "Id": account["Id"],
-                            "Name": account.get("Name", ""),
-                            "Status": account.get("Status", ""),
-                        }
-            for page in self._orgs.get_paginator("list_organizational_units_for_parent").paginate(
-                ParentId=parent
-            ):
-                pending.extend(child["Id"] for child in page["OrganizationalUnits"])
+            accounts = self._pages("ListAccountsForParent", "Accounts", ParentId=parent)
+            yield from _selected(accounts, wanted)
+            units = self._pages(
+                "ListOrganizationalUnitsForParent", "OrganizationalUnits", ParentId=parent
+            )
+            pending.extend(unit["Id"] for unit in units)
+
+    def _pages(self, operation: str, key: str, **params: str) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated Organizations listing, each page under the retry policy."""
+        method = getattr(self._orgs, _snake(operation))
+        token: str | None = None
+        while True:
+            args = {**params, **({"NextToken": token} if token else {})}
+            page = self._call(operation, lambda args=args: method(**args))
+            yield from page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
 
     # -- root sessions ---------------------------------------------------------------------
 
@@ -267,6 +264,22 @@ class Organization:
             keys=tuple(keys),
             keys_present=present,
         )
+
+
+def _selected(
+    accounts: Iterable[dict[str, Any]], wanted: set[str] | None
+) -> Iterator[dict[str, str]]:
+    for account in accounts:
+        if wanted is None or account["Id"] in wanted:
+            yield {
+                "Id": account["Id"],
+                "Name": account.get("Name", ""),
+                "Status": account.get("Status", ""),
+            }
+
+
+def _snake(operation: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
 
 
 def _not_auditable(account: dict[str, str], management: str) -> AccountAudit | None:

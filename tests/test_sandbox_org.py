@@ -155,3 +155,46 @@ def test_session_expires_after_its_duration(
     iam.list_access_keys()
     clock.advance(timedelta(seconds=301))
     assert _code(iam.list_access_keys) == "ExpiredToken"
+
+
+QUARANTINE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "QuarantineRootUser",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"},
+                "Null": {"aws:AssumedRoot": "true"},
+            },
+        }
+    ],
+}
+
+
+def test_quarantine_scp_breaks_root_keys_until_detached(
+    sandbox: Sandbox,
+    org: SandboxOrganization,
+) -> None:
+    """While the quarantine SCP is attached, the member's root key is refused; then not."""
+    import json
+
+    member = org.member_account_ids[0]
+    app = sandbox.root_session(member, key_id=sandbox.root_keys(member)[0].key_id).client("iam")
+    app.list_access_keys()  # the app works
+    orgs = sandbox.management_session().client("organizations")
+    policy = orgs.create_policy(
+        Content=json.dumps(QUARANTINE), Description="q", Name="q", Type="SERVICE_CONTROL_POLICY"
+    )["Policy"]["PolicySummary"]["Id"]
+    orgs.attach_policy(PolicyId=policy, TargetId=member)
+    assert _code(app.list_access_keys) == "AccessDenied"  # the app breaks, visibly
+    root_id = sandbox.root_session(member).client("sts").get_caller_identity()["Arn"]
+    assert root_id.endswith(":root")  # GetCallerIdentity is never denied
+    other = org.member_account_ids[1]
+    sandbox.root_session(other).client("iam").list_access_keys()  # other members unaffected
+    audit = _assume(sandbox, member, AUDIT).client("iam")
+    assert len(audit.list_access_keys()["AccessKeyMetadata"]) == 2  # AssumeRoot is exempt
+    orgs.detach_policy(PolicyId=policy, TargetId=member)
+    app.list_access_keys()  # works again: detaching is the rollback

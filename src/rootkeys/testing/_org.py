@@ -10,6 +10,7 @@ session, any action outside the task policy answers ``AccessDenied``, as in AWS.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -22,7 +23,15 @@ if TYPE_CHECKING:
 
     from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-__all__ = ["FEATURES", "MAX_DURATION", "TASK_POLICIES", "SandboxOrganization", "TaskSession"]
+__all__ = [
+    "FEATURES",
+    "MAX_DURATION",
+    "TASK_POLICIES",
+    "SandboxOrganization",
+    "TaskSession",
+    "denies_root",
+    "quarantined",
+]
 
 TASK_POLICY_PREFIX = "arn:aws:iam::aws:policy/root-task/"
 MAX_DURATION = timedelta(seconds=900)
@@ -229,4 +238,55 @@ def assume_root_answer(
             f"<Expiration>{_wire.timestamp(expires_at)}</Expiration></Credentials>"
             "<SourceIdentity>rootkeys-sandbox</SourceIdentity>"
         ),
+    )
+
+
+def quarantined(management_account_id: str, account_id: str) -> bool:
+    """Whether an SCP attached to the account denies everything to its root user.
+
+    The sandbox recognises the pattern rootkeys (and AWS's published example) uses: a
+    ``Deny`` of ``*`` conditioned on ``aws:PrincipalArn`` being a root ARN. Only SCPs
+    attached to the account itself are read (not its OUs'). AssumeRoot sessions are
+    exempt, as ``aws:AssumedRoot`` is present for them in AWS.
+    """
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[management_account_id]["aws"]
+    account = next((a for a in backend.accounts if a.id == account_id), None)
+    if account is None:
+        return False
+    return any(
+        policy.type == "SERVICE_CONTROL_POLICY" and denies_root(policy.content)
+        for policy in account.attached_policies
+    )
+
+
+def denies_root(content: str | None) -> bool:
+    """Whether a policy document denies every action to a root principal ARN."""
+    try:
+        document = json.loads(content or "{}")
+    except ValueError:
+        return False
+    statements = document.get("Statement", [])
+    for statement in [statements] if isinstance(statements, dict) else statements:
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        condition = json.dumps(statement.get("Condition", {}))
+        if (
+            statement.get("Effect") == "Deny"
+            and "*" in actions
+            and ("aws:PrincipalArn" in condition and ":root" in condition)
+        ):
+            return True
+    return False
+
+
+def scp_refusal(request: AWSPreparedRequest, service: str, operation: str) -> AWSResponse:
+    """What a call denied by a service control policy gets."""
+    return _wire.error(
+        request,
+        service,
+        "AccessDenied",
+        f"{service}:{operation} denied with an explicit deny in a service control policy",
+        403,
     )

@@ -734,6 +734,15 @@ class Sandbox:
         """AssumeRoot, its sessions' task policies, and the IAM organization features."""
         now = self.clock.now()
         caller = principal.account_id if principal else None
+        if (
+            principal is not None
+            and principal.kind in ("root-key", "root-session")
+            and self._org is not None
+            and caller in self._org.members
+            and (service, operation) != ("sts", "GetCallerIdentity")
+            and _org.quarantined(self._org.management_account_id, principal.account_id)
+        ):
+            return _org.scp_refusal(request, service, operation)
         if principal is not None and principal.kind == "assume-root":
             refusal = self._task_sessions[key_id or ""].refusal(request, service, operation, now)
             if refusal is not None:

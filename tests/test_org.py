@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import botocore.exceptions
 import pytest
 
 import rootkeys
@@ -139,3 +140,67 @@ def test_organizations_throttling_is_retried(sandbox: Sandbox, org: SandboxOrgan
     sandbox.inject_error("TooManyRequestsException", operation="ListAccounts", times=2)
     audits = list(rootkeys.Organization(sandbox.management_session()).audit())
     assert len(audits) == 1 + len(org.member_account_ids)
+
+
+def _app(sandbox: Sandbox, member: str):
+    key = sandbox.root_keys(member)[0].key_id
+    return sandbox.root_session(member, key_id=key).client("iam")
+
+
+def test_quarantine_breaks_root_credentials_and_release_restores_them(
+    sandbox: Sandbox,
+    org: SandboxOrganization,
+) -> None:
+    """Attaching the quarantine SCP makes the member's root key fail; detaching undoes it."""
+    member = org.member_account_ids[0]
+    app = _app(sandbox, member)
+    manager = rootkeys.Organization(sandbox.management_session())
+    assert manager.quarantine(member) is True
+    with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+        app.list_access_keys()
+    _app(sandbox, org.member_account_ids[1]).list_access_keys()  # others untouched
+    assert manager.release(member) is True
+    app.list_access_keys()
+
+
+def test_quarantine_is_idempotent_and_the_policy_made_once(
+    sandbox: Sandbox,
+    org: SandboxOrganization,
+) -> None:
+    """Quarantine and release twice are harmless; one policy serves every account, found by name."""
+    first, second = org.member_account_ids[:2]
+    manager = rootkeys.Organization(sandbox.management_session())
+    assert manager.quarantine(first) is True
+    assert manager.quarantine(first) is False
+    assert rootkeys.Organization(sandbox.management_session()).quarantine(second) is True
+    assert [c.operation for c in sandbox.calls].count("CreatePolicy") == 1
+    assert manager.release(first) is True
+    assert manager.release(first) is False
+
+
+def test_account_with_five_scps_is_blocked(sandbox: Sandbox, org: SandboxOrganization) -> None:
+    """No room for a sixth SCP: QuarantineBlockedError says so, and nothing is attached."""
+    import json
+
+    member = org.member_account_ids[0]
+    orgs = sandbox.management_session().client("organizations")
+    attached = orgs.list_policies_for_target(TargetId=member, Filter="SERVICE_CONTROL_POLICY")
+    for n in range(5 - len(attached["Policies"])):
+        policy = orgs.create_policy(
+            Content=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                }
+            ),
+            Description="d",
+            Name=f"guardrail-{n}",
+            Type="SERVICE_CONTROL_POLICY",
+        )["Policy"]["PolicySummary"]["Id"]
+        orgs.attach_policy(PolicyId=policy, TargetId=member)
+    with pytest.raises(rootkeys.QuarantineBlockedError, match="5 per target"):
+        rootkeys.Organization(sandbox.management_session()).quarantine(member)
+    assert not any(
+        c.operation == "AttachPolicy" and "rootkeys" in str(c.params) for c in sandbox.calls
+    )
+    _app(sandbox, member).list_access_keys()  # still usable: nothing changed

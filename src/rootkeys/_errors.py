@@ -10,6 +10,7 @@ Every exception that crosses the public API derives from one base::
     ├── ProtectedKeyError          the key signs the current session: never touched
     ├── KeyNotFoundError           no such root access key in this account
     ├── OrganizationSetupError     centralized root access is not set up (says how)
+    ├── QuarantineBlockedError     a member account has no room for the quarantine SCP
     ├── JournalError               the journal cannot be opened, read or written
     │   └── JournalLockedError     another process is acting on the account
     └── AWSError                   AWS answered with an error (code and request id kept)
@@ -41,6 +42,7 @@ __all__ = [
     "NotRootError",
     "OrganizationSetupError",
     "ProtectedKeyError",
+    "QuarantineBlockedError",
     "RootKeysError",
     "ServiceError",
     "ThrottledError",
@@ -125,6 +127,18 @@ class KeyNotFoundError(RootKeysError):
 
 class OrganizationSetupError(RootKeysError):
     """The organization cannot use centralized root access yet; the message says how."""
+
+
+class QuarantineBlockedError(RootKeysError):
+    """A member account already has AWS's maximum of 5 SCPs: no room for the quarantine."""
+
+    def __init__(self, account_id: str, attached: int) -> None:
+        self.account_id = account_id
+        super().__init__(
+            f"account {account_id} already has {attached} service control policies (AWS "
+            "allows 5 per target), so it cannot be quarantined; detach one, or remove its "
+            "root keys with a single-account run"
+        )
 
 
 class JournalError(RootKeysError):

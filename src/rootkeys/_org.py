@@ -8,7 +8,9 @@ account and step (they last at most 15 minutes), never one held across a window.
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -16,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from pydantic import BaseModel, ConfigDict, Field
 
-from rootkeys._errors import InputError, OrganizationSetupError, RootKeysError
+from rootkeys._errors import (
+    InputError,
+    OrganizationSetupError,
+    QuarantineBlockedError,
+    RootKeysError,
+)
 from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._models import AccessKey, AccountId, validate_account_id
 from rootkeys._render import Table, Tabular
@@ -27,7 +34,7 @@ if TYPE_CHECKING:
 
     from rootkeys._clock import Clock
 
-__all__ = ["TASK_POLICY", "AccountAudit", "AuditStatus", "Organization"]
+__all__ = ["QUARANTINE_POLICY", "TASK_POLICY", "AccountAudit", "AuditStatus", "Organization"]
 
 log = logging.getLogger("rootkeys")
 
@@ -35,6 +42,28 @@ TASK_POLICY = "arn:aws:iam::aws:policy/root-task/"
 AUDIT = TASK_POLICY + "IAMAuditRootUserCredentials"
 DELETE = TASK_POLICY + "IAMDeleteRootUserCredentials"
 ROOT_SESSION_SECONDS = 900
+MAX_SCPS_PER_TARGET = 5
+QUARANTINE_NAME = "rootkeys-quarantine-root-user"
+QUARANTINE_DESCRIPTION = (
+    "rootkeys: makes the member account's root user credentials unusable while its root "
+    "access keys are observed; detached to roll back"
+)
+QUARANTINE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "QuarantineRootUser",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"},
+                "Null": {"aws:AssumedRoot": "true"},
+            },
+        }
+    ],
+}
+"""Denies every action to the root user, except in AssumeRoot sessions (AWS's pattern)."""
 REQUIRED_FEATURES = ("RootCredentialsManagement", "RootSessions")
 ENABLE_HOW = (
     "In the management account: enable trusted access for IAM in AWS Organizations "
@@ -116,6 +145,8 @@ class Organization:
         self._iam = self._session.client("iam", config=BOTO_CONFIG)
         self._sts = _regional_sts(self._session, self._region)
         self._management: str | None = None
+        self._policy_id: str | None = None
+        self._policy_lock = threading.Lock()
 
     def _call(self, operation: str, fn: Any) -> Any:
         return call_with_retries(operation, fn, policy=self._retry, sleep=self._clock.sleep)
@@ -213,6 +244,82 @@ class Organization:
             aws_session_token=credentials["SessionToken"],
             region_name=self._region,
         )
+
+    # -- quarantine ---------------------------------------------------------------------------
+
+    def quarantine_policy_id(self) -> str:
+        """The quarantine SCP's id: found by name, or created once and reused."""
+        with self._policy_lock:
+            if self._policy_id is None:
+                for policy in self._pages(
+                    "ListPolicies", "Policies", Filter="SERVICE_CONTROL_POLICY"
+                ):
+                    if policy.get("Name") == QUARANTINE_NAME:
+                        self._policy_id = str(policy["Id"])
+                        break
+                else:
+                    made = self._call(
+                        "CreatePolicy",
+                        lambda: self._orgs.create_policy(
+                            Content=json.dumps(QUARANTINE_POLICY),
+                            Description=QUARANTINE_DESCRIPTION,
+                            Name=QUARANTINE_NAME,
+                            Type="SERVICE_CONTROL_POLICY",
+                        ),
+                    )
+                    self._policy_id = str(made["Policy"]["PolicySummary"]["Id"])
+            return self._policy_id
+
+    def quarantine(self, account_id: str) -> bool:
+        """Attach the quarantine SCP: the member's root credentials stop working.
+
+        This is the organization's reversible "deactivate" (AssumeRoot's delete task
+        policy cannot deactivate a key). Returns False if it was already attached.
+
+        Raises:
+            QuarantineBlockedError: the account already has AWS's maximum of 5 SCPs.
+        """
+        account_id = validate_account_id(account_id)
+        policy_id = self.quarantine_policy_id()
+        attached = self._scps(account_id)
+        if policy_id in attached:
+            return False
+        if len(attached) >= MAX_SCPS_PER_TARGET:
+            raise QuarantineBlockedError(account_id, len(attached))
+        self._call(
+            "AttachPolicy",
+            lambda: self._orgs.attach_policy(PolicyId=policy_id, TargetId=account_id),
+        )
+        return True
+
+    def release(self, account_id: str) -> bool:
+        """Detach the quarantine SCP (the rollback). Returns False if it was not attached."""
+        account_id = validate_account_id(account_id)
+        policy_id = self.quarantine_policy_id()
+        if policy_id not in self._scps(account_id):
+            return False
+        try:
+            self._call(
+                "DetachPolicy",
+                lambda: self._orgs.detach_policy(PolicyId=policy_id, TargetId=account_id),
+            )
+        except RootKeysError as exc:
+            if getattr(exc, "code", "") == "PolicyNotAttachedException":
+                return False
+            raise
+        return True
+
+    def _scps(self, account_id: str) -> list[str]:
+        """Ids of the SCPs attached to the account itself."""
+        return [
+            str(p["Id"])
+            for p in self._pages(
+                "ListPoliciesForTarget",
+                "Policies",
+                TargetId=account_id,
+                Filter="SERVICE_CONTROL_POLICY",
+            )
+        ]
 
     # -- audit ------------------------------------------------------------------------------
 

@@ -194,7 +194,7 @@ def test_lock_waits_for_a_release_within_the_timeout(tmp_path: Path) -> None:
     held.wait(5)
     threading.Timer(0.1, release.set).start()
     with waiter.lock(ACCOUNT):
-        assert not thread.is_alive() or release.is_set()
+        assert release.is_set()  # the holder let go before the waiter got in
     thread.join(5)
 
 

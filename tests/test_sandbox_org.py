@@ -8,6 +8,7 @@ import boto3
 import botocore.exceptions
 import pytest
 
+from rootkeys._org import QUARANTINE_POLICY
 from rootkeys.testing import FakeClock, Sandbox, SandboxOrganization
 
 AUDIT = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
@@ -157,21 +158,7 @@ def test_session_expires_after_its_duration(
     assert _code(iam.list_access_keys) == "ExpiredToken"
 
 
-QUARANTINE = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "QuarantineRootUser",
-            "Effect": "Deny",
-            "Action": "*",
-            "Resource": "*",
-            "Condition": {
-                "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"},
-                "Null": {"aws:AssumedRoot": "true"},
-            },
-        }
-    ],
-}
+QUARANTINE = QUARANTINE_POLICY  # exactly what rootkeys attaches
 
 
 def test_quarantine_scp_breaks_root_keys_until_detached(

@@ -40,7 +40,6 @@ log = logging.getLogger("rootkeys")
 
 TASK_POLICY = "arn:aws:iam::aws:policy/root-task/"
 AUDIT = TASK_POLICY + "IAMAuditRootUserCredentials"
-DELETE = TASK_POLICY + "IAMDeleteRootUserCredentials"
 ROOT_SESSION_SECONDS = 900
 MAX_SCPS_PER_TARGET = 5
 QUARANTINE_NAME = "rootkeys-quarantine-root-user"

@@ -6,17 +6,28 @@ from datetime import timedelta
 
 import pytest
 
-from rootkeys import TRANSITIONS, Action, IllegalTransitionError, InputError, KeyState
+from rootkeys import (
+    TRANSITIONS,
+    Action,
+    IllegalTransitionError,
+    InputError,
+    KeyState,
+    KeyStatus,
+)
 from rootkeys._lifecycle import MAX_WINDOW, decide, validate_window
 
 KEY = "AKIAAAAAAAAAAAAAAAAA"
 ACT, OFF, EXP, DEL = KeyState.ACTIVE, KeyState.INACTIVE, KeyState.EXPIRED, KeyState.DELETED
+QUA = KeyState.QUARANTINED
 
 ALLOWED = {
     (ACT, OFF): Action.DEACTIVATE,
     (OFF, ACT): Action.REACTIVATE,
     (OFF, DEL): Action.DELETE,
     (EXP, DEL): Action.DELETE,
+    (ACT, QUA): Action.QUARANTINE,
+    (QUA, ACT): Action.RELEASE,
+    (QUA, DEL): Action.DELETE,
 }
 ALL_PAIRS = [(a, b) for a in KeyState for b in KeyState]
 
@@ -26,7 +37,7 @@ def _id(pair: tuple[KeyState, KeyState]) -> str:
 
 
 def test_table_is_exactly_the_documented_one() -> None:
-    """TRANSITIONS holds the four documented moves and nothing else."""
+    """TRANSITIONS holds the seven documented moves and nothing else."""
     assert dict(TRANSITIONS) == ALLOWED
 
 
@@ -55,6 +66,13 @@ def test_refused_pair_raises_with_key_and_states(pair: tuple[KeyState, KeyState]
         pair[1].value,
     )
     assert KEY in str(caught.value)
+
+
+def test_quarantined_is_unusable_but_active_in_iam() -> None:
+    """A quarantined key cannot sign requests, yet IAM still lists it as Active."""
+    assert not QUA.usable
+    assert QUA.iam_status is KeyStatus.ACTIVE
+    assert [s for s in KeyState if s.usable] == [ACT]
 
 
 def test_deleting_an_active_key_says_why() -> None:

@@ -15,7 +15,7 @@ import botocore.exceptions
 from botocore.config import Config
 
 from rootkeys._errors import InputError, InvalidCredentialsError
-from rootkeys._models import AccessKey, CallerIdentity, KeyStatus, LastUsed
+from rootkeys._models import AccessKey, Action, CallerIdentity, KeyState, KeyStatus, LastUsed
 from rootkeys._retry import BOTO_CONFIG, RetryNotice, RetryPolicy, call_with_retries, translate
 
 if TYPE_CHECKING:
@@ -142,6 +142,25 @@ class IamGateway:
             return found
 
         return self._call("ListAccessKeys", list_all)
+
+    def key_states(self) -> dict[str, KeyState]:
+        """Each of the caller's access keys' lifecycle state (from its IAM status)."""
+        return {key_id: KeyState(status.value) for key_id, status in self.key_statuses().items()}
+
+    def make(self, action: Action, key_id: str) -> None:
+        """Make ``action`` happen to the caller's key ``key_id`` (one AWS write).
+
+        Raises:
+            InputError: for quarantine and release, which need an `Organization`.
+        """
+        if action is Action.DELETE:
+            self.delete_key(key_id)
+        elif action is Action.DEACTIVATE:
+            self.set_status(key_id, KeyStatus.INACTIVE)
+        elif action is Action.REACTIVATE:
+            self.set_status(key_id, KeyStatus.ACTIVE)
+        else:
+            raise InputError(f"{action.value} acts on a member account: it needs an Organization")
 
     def list_keys(self, *, last_used: bool = True) -> list[AccessKey]:
         """The caller's access keys, oldest first; with their last use unless told not to."""

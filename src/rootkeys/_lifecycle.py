@@ -8,6 +8,14 @@
 
     Expired ──delete──▶ Deleted   (an expired key is already unusable)
 
+    Active ──quarantine──▶ Quarantined ──delete──▶ Deleted   (organizations)
+       ▲                        │
+       └────────release─────────┘
+
+In an organization's member account, AssumeRoot may delete a root key but not deactivate
+it, so the unusable stage is reached by attaching the quarantine SCP to the account
+(Quarantined: Active in IAM, denied by the SCP); detaching it is the rollback.
+
 `TRANSITIONS` is the whole truth; `decide` is the one function that reads it. Every
 change rootkeys makes asks `decide` first, before any AWS call.
 """
@@ -32,6 +40,9 @@ TRANSITIONS: Mapping[tuple[KeyState, KeyState], Action] = MappingProxyType(
         (KeyState.INACTIVE, KeyState.ACTIVE): Action.REACTIVATE,
         (KeyState.INACTIVE, KeyState.DELETED): Action.DELETE,
         (KeyState.EXPIRED, KeyState.DELETED): Action.DELETE,
+        (KeyState.ACTIVE, KeyState.QUARANTINED): Action.QUARANTINE,
+        (KeyState.QUARANTINED, KeyState.ACTIVE): Action.RELEASE,
+        (KeyState.QUARANTINED, KeyState.DELETED): Action.DELETE,
     }
 )
 """Every allowed (from, to) pair and the action that makes it."""
@@ -45,6 +56,12 @@ _WHY_NOT: Mapping[tuple[KeyState, KeyState], str] = MappingProxyType(
         (KeyState.EXPIRED, KeyState.INACTIVE): "an Expired key is already unusable",
         (KeyState.ACTIVE, KeyState.EXPIRED): "rootkeys never expires keys",
         (KeyState.INACTIVE, KeyState.EXPIRED): "rootkeys never expires keys",
+        (KeyState.QUARANTINED, KeyState.EXPIRED): "rootkeys never expires keys",
+        (KeyState.EXPIRED, KeyState.QUARANTINED): "an Expired key is already unusable",
+        (KeyState.INACTIVE, KeyState.QUARANTINED): "an Inactive key is already unusable",
+        (KeyState.QUARANTINED, KeyState.INACTIVE): (
+            "a quarantined key is already unusable (and AssumeRoot cannot deactivate keys)"
+        ),
     }
 )
 

@@ -355,10 +355,10 @@ class RootKeyManager:
             raise ProtectedKeyError(key_id)
         run_id = new_run_id()
         with self._reconciled(identity.account_id, run_id):
-            statuses = self._gateway.key_statuses()
-            if key_id not in statuses and target is not KeyState.DELETED:
+            states = self._gateway.key_states()
+            if key_id not in states and target is not KeyState.DELETED:
                 raise KeyNotFoundError(key_id, identity.account_id)
-            current = state_of(statuses, key_id)
+            current = state_of(states, key_id)
             step = self._stepper.change(key_id, current, target, [], run_id=run_id)
         return StepResult(
             account_id=identity.account_id,
@@ -459,7 +459,7 @@ class RootKeyManager:
         with self._journal.lock(account_id):
             records = self._journal.records(account_id)
             found = reconcile(
-                account_id, replay(records), self._gateway.key_statuses(), self._clock.now(), run_id
+                account_id, replay(records), self._gateway.key_states(), self._clock.now(), run_id
             )
             for record in found:
                 self._journal.append(**record.model_dump(exclude={"seq"}))
@@ -482,7 +482,10 @@ class RootKeyManager:
         keys = self._gateway.key_statuses()
         records = self._journal.records(identity.account_id) if self._journal else []
         now = self._clock.now()
-        memory = replay([*records, *reconcile(identity.account_id, replay(records), keys, now, "")])
+        states = {key_id: KeyState(status.value) for key_id, status in keys.items()}
+        memory = replay(
+            [*records, *reconcile(identity.account_id, replay(records), states, now, "")]
+        )
         return describe(identity, keys, memory, now, observe_for)
 
     def history(self, key_id: str) -> KeyHistory:

@@ -14,12 +14,24 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rootkeys._journal import JournalRecord, RecordKind
-from rootkeys._models import Action, KeyState, KeyStatus, StepStatus
+from rootkeys._models import Action, KeyState, StepStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 __all__ = ["KeyMemory", "reconcile", "replay"]
+
+_UNUSABLE = (Action.DEACTIVATE, Action.QUARANTINE)
+_USABLE = (Action.REACTIVATE, Action.RELEASE)
+_VOID = (
+    "Active again during its window: reactivated outside rootkeys; it will not be "
+    "deactivated again on its own (call deactivate() to start over)"
+)
+_VOID_QUARANTINE = (
+    "Active again during its window: the account's quarantine SCP was detached outside "
+    "rootkeys; it will not be quarantined again on its own (call "
+    "Organization.quarantine() to start over)"
+)
 
 
 @dataclass
@@ -32,7 +44,7 @@ class KeyMemory:
     window_start: datetime | None = None
     """When the key's current observation window started (None: not observing)."""
     deactivated_by_rootkeys: bool = False
-    """Whether the key's current Inactive state is rootkeys' doing (rollback reactivates it)."""
+    """Whether the key's unusable state is rootkeys' doing (a rollback undoes it)."""
     hold: str | None = None
     """Why rootkeys will not deactivate the key again on its own, if it will not."""
     pending: JournalRecord | None = None
@@ -62,11 +74,11 @@ def _apply(memory: KeyMemory, record: JournalRecord) -> None:
         memory.pending = None
         if record.status in (StepStatus.DONE, StepStatus.ALREADY_DONE) and record.to_state:
             memory.state = record.to_state
-            if record.action is Action.DEACTIVATE:  # its window starts when it is seen done
+            if record.action in _UNUSABLE:  # its window starts when it is seen done
                 memory.deactivated_by_rootkeys = True
                 memory.window_start = record.at
                 memory.hold = None  # a deliberate deactivation starts over
-            elif record.action is Action.REACTIVATE:
+            elif record.action in _USABLE:
                 memory.deactivated_by_rootkeys = False
                 memory.window_start = None
             elif record.action is Action.DELETE:
@@ -91,11 +103,11 @@ def _apply(memory: KeyMemory, record: JournalRecord) -> None:
 def reconcile(
     account_id: str,
     memory: Mapping[str, KeyMemory],
-    statuses: Mapping[str, KeyStatus],
+    states: Mapping[str, KeyState],
     now: datetime,
     run_id: str,
 ) -> list[JournalRecord]:
-    """The records that bring the journal in line with IAM's ``statuses`` as of ``now``.
+    """The records that bring the journal in line with the keys' ``states`` as of ``now``.
 
     They are returned unsaved (``seq`` 0); `replay` of the old records plus these gives
     what the journal will know once they are written.
@@ -116,8 +128,8 @@ def reconcile(
         )
 
     for key_id, known in memory.items():
-        seen = statuses.get(key_id)
-        actual = KeyState.DELETED if seen is None else KeyState(seen.value)
+        seen = states.get(key_id)
+        actual = KeyState.DELETED if seen is None else seen
         if known.pending is not None:
             intent = known.pending
             made = intent.to_state is actual
@@ -149,8 +161,7 @@ def reconcile(
                 key_id,
                 RecordKind.WINDOW_VOID,
                 to_state=KeyState.ACTIVE,
-                detail="Active again during its window: reactivated outside rootkeys; it will "
-                "not be deactivated again on its own (call deactivate() to start over)",
+                detail=_VOID_QUARANTINE if known.state is KeyState.QUARANTINED else _VOID,
             )
             continue
         if known.state is None:  # known only from evidence so far: this is its first sighting
@@ -161,9 +172,8 @@ def reconcile(
             add(
                 key_id, RecordKind.WINDOW_STARTED, detail=f"found {actual.value}; window starts now"
             )
-    for key_id, status in statuses.items():
+    for key_id, state in states.items():
         if key_id not in memory:
-            state = KeyState(status.value)
             add(key_id, RecordKind.SEEN, to_state=state, detail="first seen")
             if state is not KeyState.ACTIVE:
                 add(

@@ -98,11 +98,14 @@ class KeyStatus(StrEnum):
 
 
 class KeyState(StrEnum):
-    """A key's place in the lifecycle: IAM's statuses plus the end state, Deleted."""
+    """A key's place in the lifecycle: IAM's statuses, Quarantined, and the end, Deleted."""
 
     ACTIVE = "Active"
     INACTIVE = "Inactive"
     EXPIRED = "Expired"
+    QUARANTINED = "Quarantined"
+    """Active in IAM, but unusable: the account's quarantine SCP denies the root user
+    (organizations, where AssumeRoot cannot deactivate a key)."""
     DELETED = "Deleted"
 
     @property
@@ -110,13 +113,24 @@ class KeyState(StrEnum):
         """Whether a key in this state can sign requests."""
         return self is KeyState.ACTIVE
 
+    @property
+    def iam_status(self) -> KeyStatus:
+        """The status IAM shows for a key in this state (not defined for Deleted)."""
+        if self is KeyState.DELETED:
+            raise ValueError("a deleted key has no IAM status")
+        return KeyStatus.ACTIVE if self is KeyState.QUARANTINED else KeyStatus(self.value)
+
 
 class Action(StrEnum):
-    """The three changes rootkeys can make to a key."""
+    """The changes rootkeys can make to a key."""
 
     DEACTIVATE = "deactivate"
     REACTIVATE = "reactivate"
     DELETE = "delete"
+    QUARANTINE = "quarantine"
+    """Attach the quarantine SCP to the key's account (organizations' deactivate)."""
+    RELEASE = "release"
+    """Detach the quarantine SCP (organizations' reactivate: the rollback)."""
 
 
 class LastUsed(BaseModel):
@@ -140,10 +154,17 @@ class AccessKey(BaseModel):
     status: KeyStatus
     created_at: datetime
     last_used: LastUsed | None = Field(default=None, description="None if never used.")
+    quarantined: bool = Field(
+        default=False,
+        description="Whether the account's quarantine SCP makes the root user's "
+        "credentials unusable (organizations only).",
+    )
 
     @property
     def state(self) -> KeyState:
         """The key's lifecycle state (never `KeyState.DELETED` for a listed key)."""
+        if self.quarantined and self.status is KeyStatus.ACTIVE:
+            return KeyState.QUARANTINED
         return KeyState(self.status.value)
 
 
@@ -373,6 +394,8 @@ class PlannedAction(StrEnum):
     """What `RootKeyManager.remove_all` will do with a key."""
 
     DEACTIVATE_OBSERVE_DELETE = "deactivate, observe, delete"
+    QUARANTINE_OBSERVE_DELETE = "quarantine, observe, delete"
+    """An Active key in an organization's member account: made unusable by SCP."""
     OBSERVE_DELETE = "observe, delete"
     BLOCKED = "blocked"
 

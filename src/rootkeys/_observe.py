@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rootkeys._models import AccessKey, CheckFailure, KeyStatus
+from rootkeys._models import AccessKey, CheckFailure, KeyState
 from rootkeys._retry import redact
 
 if TYPE_CHECKING:
@@ -185,15 +185,16 @@ def watch(
     until: datetime,
     interval: timedelta,
     clock: Clock,
-    read_statuses: Callable[[], Mapping[str, KeyStatus]],
+    read_states: Callable[[], Mapping[str, KeyState]],
     emit: Emit,
 ) -> Observation:
     """Observe ``keys`` until ``until``, running every check each ``interval`` and at the end.
 
-    At each tick the key statuses are read fresh first: a key Active again (someone
-    reactivated it) fails the window, a key that disappeared is dropped (someone else
-    deleted it). Then each check runs for each remaining key. The first failure ends
-    the window. An ``until`` already past runs the checks exactly once.
+    At each tick the key states are read fresh first: a key usable again (someone
+    reactivated it, or detached its account's quarantine) fails the window, a key that
+    disappeared is dropped (someone else deleted it). Then each check runs for each
+    remaining key. The first failure ends the window. An ``until`` already past runs the
+    checks exactly once.
     """
     started = clock.now()
     end = max(until, started)
@@ -208,7 +209,7 @@ def watch(
         left = end - clock.now()
         if left > timedelta(0):
             clock.sleep(min(interval, left).total_seconds())
-        failure, ran = _tick(watched, gone, checks, clock, read_statuses, emit)
+        failure, ran = _tick(watched, gone, checks, clock, read_states, emit)
         runs += ran
         if failure is not None:
             return Observation(False, started, clock.now(), runs, failure, tuple(gone))
@@ -221,26 +222,31 @@ def _tick(
     gone: list[str],
     checks: Sequence[Check],
     clock: Clock,
-    read_statuses: Callable[[], Mapping[str, KeyStatus]],
+    read_states: Callable[[], Mapping[str, KeyState]],
     emit: Emit,
 ) -> tuple[CheckFailure | None, int]:
     try:
-        statuses = read_statuses()
+        states = read_states()
     except Exception as exc:  # an unreadable state cannot prove the key unusable
         key_id = watched[0].key_id
         return _fail(STILL_UNUSABLE, key_id, f"could not read key status: {exc}", clock, emit), 1
     runs = 1
     for key in list(watched):
-        status = statuses.get(key.key_id)
-        if status is None:
+        state = states.get(key.key_id)
+        if state is None:
             watched.remove(key)
             gone.append(key.key_id)
             emit(EventKind.KEY_GONE, key_id=key.key_id, message="deleted outside this run")
-        elif status is KeyStatus.ACTIVE:
-            reason = "Active again: reactivated outside this run during the window"
+        elif state.usable:
+            reason = "Active again: reactivated outside this run during the window" + (
+                " (its account's quarantine SCP was detached)" if key.quarantined else ""
+            )
             return _fail(STILL_UNUSABLE, key.key_id, reason, clock, emit), runs
     for key in watched:
-        current = key.model_copy(update={"status": statuses[key.key_id]})
+        state = states[key.key_id]
+        current = key.model_copy(
+            update={"status": state.iam_status, "quarantined": state is KeyState.QUARANTINED}
+        )
         for check in checks:
             name = check_name(check)
             runs += 1

@@ -27,7 +27,6 @@ from rootkeys._models import (
     KeyOutcome,
     KeyReport,
     KeyState,
-    KeyStatus,
     ObservedKey,
     Plan,
     RemovalReport,
@@ -42,10 +41,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from rootkeys._clock import Clock
-    from rootkeys._iam import IamGateway
     from rootkeys._journal import Journal
     from rootkeys._observe import Check, Emitter
-    from rootkeys._steps import Stepper
+    from rootkeys._steps import KeyGateway, Stepper
 
 __all__ = ["RemovalRun", "new_run_id"]
 
@@ -78,12 +76,13 @@ class _KeyRun:
     def deactivated_now(self) -> bool:
         """Whether this run itself deactivated the key."""
         return any(
-            s.action is Action.DEACTIVATE and s.status is not StepStatus.FAILED for s in self.steps
+            s.action in (Action.DEACTIVATE, Action.QUARANTINE) and s.status is not StepStatus.FAILED
+            for s in self.steps
         )
 
     @property
     def ours_to_roll_back(self) -> bool:
-        """Whether rootkeys made this key Inactive (in this run or an earlier one)."""
+        """Whether rootkeys made this key unusable (in this run or an earlier one)."""
         return self.memory.deactivated_by_rootkeys
 
     def report(self) -> KeyReport:
@@ -106,7 +105,7 @@ class RemovalRun:
         self,
         plan: Plan,
         *,
-        gateway: IamGateway,
+        gateway: KeyGateway,
         stepper: Stepper,
         emit: Emitter,
         clock: Clock,
@@ -116,6 +115,7 @@ class RemovalRun:
         journal: Journal | None,
         memory: Mapping[str, KeyMemory],
         run_id: str,
+        unusable: KeyState = KeyState.INACTIVE,
     ) -> None:
         self._plan = plan
         self._gateway = gateway
@@ -135,6 +135,7 @@ class RemovalRun:
             for pk in plan.keys
         }
         self.run_id = run_id
+        self._unusable = unusable
 
     def execute(self) -> RemovalReport:
         """Run it: deactivate, observe, then delete (or roll back); report."""
@@ -161,7 +162,7 @@ class RemovalRun:
                     until=until,
                     interval=self._interval,
                     clock=self._clock,
-                    read_statuses=self._gateway.key_statuses,
+                    read_states=self._gateway.key_states,
                     emit=self._emit,
                 )
             except BaseException:  # Ctrl-C in a notebook, SystemExit: undo, then re-raise
@@ -203,43 +204,46 @@ class RemovalRun:
         run.end(KeyOutcome.BLOCKED, run.key.state, reason)
         self._emit(EventKind.BLOCKED, key_id=run.key.key_id, message=reason)
 
-    def _observed(self, key: AccessKey, status: KeyStatus, start: datetime) -> ObservedKey:
+    def _observed(self, key: AccessKey, state: KeyState, start: datetime) -> ObservedKey:
         return ObservedKey(
             **key.model_dump(), account_id=self._plan.account_id, window_started_at=start
-        ).model_copy(update={"status": status})
+        ).model_copy(
+            update={"status": state.iam_status, "quarantined": state is KeyState.QUARANTINED}
+        )
 
     def _make_unusable(self, started: datetime) -> list[AccessKey]:
-        """Deactivate each removable Active key; return the keys to observe."""
+        """Make each removable Active key unusable; return the keys to observe."""
         observed: list[AccessKey] = []
         for pk in self._plan.removable:
             run = self._keys[pk.key.key_id]
-            if pk.key.status is not KeyStatus.ACTIVE:
+            if pk.key.state is not KeyState.ACTIVE:
                 run.state = pk.key.state
                 run.window_start = run.memory.window_start or started
-                observed.append(self._observed(pk.key, pk.key.status, run.window_start))
+                observed.append(self._observed(pk.key, pk.key.state, run.window_start))
                 continue
             if run.memory.hold:
                 self._block(run, f"on hold: {run.memory.hold}")
                 continue
             try:
                 step = self._stepper.change(
-                    pk.key.key_id, KeyState.ACTIVE, KeyState.INACTIVE, run.steps, run_id=self.run_id
+                    pk.key.key_id, KeyState.ACTIVE, self._unusable, run.steps, run_id=self.run_id
                 )
             except RootKeysError as exc:
-                run.end(KeyOutcome.FAILED, None, f"deactivation failed, key left as it was: {exc}")
+                what = "quarantine" if self._unusable is KeyState.QUARANTINED else "deactivation"
+                run.end(KeyOutcome.FAILED, None, f"{what} failed, key left as it was: {exc}")
                 continue
             run.memory.deactivated_by_rootkeys = True
             if step.status is StepStatus.UNVERIFIED:
                 run.end(KeyOutcome.UNVERIFIED, None, f"{step.detail}; not observed, not deleted")
                 continue
-            run.state = KeyState.INACTIVE
+            run.state = self._unusable
             run.window_start = step.finished_at or started
-            observed.append(self._observed(pk.key, KeyStatus.INACTIVE, run.window_start))
+            observed.append(self._observed(pk.key, self._unusable, run.window_start))
         return observed
 
     def _advance(self, observed: list[AccessKey], observation: Observation) -> None:
         """After clean checks: delete each key whose window has passed; the rest observe on."""
-        statuses = self._gateway.key_statuses()
+        states = self._gateway.key_states()
         now = self._clock.now()
         for key in observed:
             run = self._keys[key.key_id]
@@ -259,7 +263,7 @@ class RemovalRun:
                     f"unusable, checks passing; observing until {ends:%Y-%m-%d %H:%M} UTC",
                 )
                 continue
-            self._delete(run, state_of(statuses, key.key_id), observation)
+            self._delete(run, state_of(states, key.key_id), observation)
 
     def _delete(self, run: _KeyRun, current: KeyState, observation: Observation) -> None:
         key_id = run.key.key_id
@@ -298,11 +302,11 @@ class RemovalRun:
         failure = observation.failure if observation else None
         if failure is not None:
             why = f"check {failure.check!r} failed: {failure.reason}"
-        statuses = self._gateway.key_statuses()
+        states = self._gateway.key_states()
         for run in self._keys.values():
             if run.outcome not in (None, KeyOutcome.UNVERIFIED, KeyOutcome.OBSERVING):
                 continue
-            current = state_of(statuses, run.key.key_id)
+            current = state_of(states, run.key.key_id)
             if interrupted and not run.deactivated_now:
                 run.end(KeyOutcome.KEPT, current, f"{why}; left {current.value}, window running")
                 continue

@@ -8,23 +8,23 @@ eventually consistent), the outcome is recorded, and only then are the hooks tol
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rootkeys._errors import AWSError, KeyNotFoundError
+from rootkeys._errors import AWSError, KeyNotFoundError, RootKeysError
 from rootkeys._journal import RecordKind
 from rootkeys._lifecycle import decide
-from rootkeys._models import Action, KeyState, KeyStatus, Step, StepStatus
+from rootkeys._models import AccessKey, Action, KeyState, Step, StepStatus
 from rootkeys._observe import Emitter, EventKind
 from rootkeys._retry import redact
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import timedelta
 
     from rootkeys._clock import Clock
-    from rootkeys._iam import IamGateway
     from rootkeys._journal import Journal
 
-__all__ = ["Stepper", "state_of"]
+__all__ = ["KeyGateway", "Stepper", "state_of"]
 
 log = logging.getLogger("rootkeys")
 
@@ -32,23 +32,51 @@ _EVENT = {
     Action.DEACTIVATE: EventKind.DEACTIVATED,
     Action.REACTIVATE: EventKind.REACTIVATED,
     Action.DELETE: EventKind.DELETED,
+    Action.QUARANTINE: EventKind.DEACTIVATED,
+    Action.RELEASE: EventKind.REACTIVATED,
 }
 _TARGET = {
     Action.DEACTIVATE: KeyState.INACTIVE,
     Action.REACTIVATE: KeyState.ACTIVE,
     Action.DELETE: KeyState.DELETED,
+    Action.QUARANTINE: KeyState.QUARANTINED,
+    Action.RELEASE: KeyState.ACTIVE,
 }
 _ACTION_FOR = {
     KeyState.INACTIVE: Action.DEACTIVATE,
     KeyState.ACTIVE: Action.REACTIVATE,
     KeyState.DELETED: Action.DELETE,
+    KeyState.QUARANTINED: Action.QUARANTINE,
 }
 
 
-def state_of(statuses: dict[str, KeyStatus], key_id: str) -> KeyState:
-    """A key's lifecycle state from a status listing: absent means Deleted."""
-    seen = statuses.get(key_id)
-    return KeyState.DELETED if seen is None else KeyState(seen.value)
+class KeyGateway(Protocol):
+    """What a run needs of one account's root keys.
+
+    An `IamGateway` (signed in as root), or a member account of an organization reached
+    through AssumeRoot, whose unusable stage is the quarantine SCP.
+    """
+
+    def key_states(self) -> dict[str, KeyState]:
+        """Each key's lifecycle state, read fresh."""
+        ...
+
+    def list_keys(self, *, last_used: bool = True) -> list[AccessKey]:
+        """The keys, oldest first."""
+        ...
+
+    def make(self, action: Action, key_id: str) -> None:
+        """Make one change (one AWS write)."""
+        ...
+
+    def keys_present(self) -> bool:
+        """``AccountAccessKeysPresent``."""
+        ...
+
+
+def state_of(states: Mapping[str, KeyState], key_id: str) -> KeyState:
+    """A key's lifecycle state from a listing: absent means Deleted."""
+    return states.get(key_id, KeyState.DELETED)
 
 
 class Stepper:
@@ -56,7 +84,7 @@ class Stepper:
 
     def __init__(
         self,
-        gateway: IamGateway,
+        gateway: KeyGateway,
         *,
         clock: Clock,
         emit: Emitter,
@@ -116,14 +144,12 @@ class Stepper:
         record.append(Step(action=action, intended_at=intended_at))
         log.info("%s %s in account %s", action.value, key_id, self._emit.account_id)
         try:
-            if action is Action.DELETE:
-                self._gateway.delete_key(key_id)
-            else:
-                self._gateway.set_status(key_id, KeyStatus(target.value))
-        except AWSError as exc:
-            if exc.code != "NoSuchEntity" or action is not Action.DELETE:
-                self._finish(record, key_id, StepStatus.FAILED, str(exc), exc.code, intent, run_id)
-                if exc.code == "NoSuchEntity":
+            self._gateway.make(action, key_id)
+        except RootKeysError as exc:
+            code = exc.code if isinstance(exc, AWSError) else type(exc).__name__
+            if code != "NoSuchEntity" or action is not Action.DELETE:
+                self._finish(record, key_id, StepStatus.FAILED, str(exc), code, intent, run_id)
+                if code == "NoSuchEntity":
                     raise KeyNotFoundError(key_id, self._emit.account_id) from exc
                 raise
             done = StepStatus.ALREADY_DONE  # NoSuchEntity on a delete we intended: gone
@@ -194,7 +220,7 @@ class Stepper:
         deadline = self._clock.now() + self._timeout
         delay = 0.25
         while True:
-            if state_of(self._gateway.key_statuses(), key_id) is target:
+            if state_of(self._gateway.key_states(), key_id) is target:
                 return True
             left = (deadline - self._clock.now()).total_seconds()
             if left <= 0:

@@ -8,10 +8,9 @@ signs the session is never touched.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,10 +35,7 @@ from rootkeys._models import (
     AccessKey,
     CallerIdentity,
     KeyState,
-    KeyStatus,
     Plan,
-    PlannedAction,
-    PlannedKey,
     RemovalPolicy,
     RemovalReport,
     StepResult,
@@ -48,13 +44,16 @@ from rootkeys._models import (
     validate_key_id,
 )
 from rootkeys._observe import Check, Emitter, EventKind, Hook
+from rootkeys._plan import make_plan
 from rootkeys._preflight import check_preflight
 from rootkeys._retry import RetryNotice, RetryPolicy
-from rootkeys._run import RemovalRun, new_run_id
-from rootkeys._status import SELF_KEY_REASON, RemovalStatus, describe
+from rootkeys._run import RemovalRun, new_run_id, reconciled
+from rootkeys._status import RemovalStatus, describe
 from rootkeys._steps import Stepper, state_of
 
 if TYPE_CHECKING:
+    import contextlib
+
     from botocore.config import Config
     from mypy_boto3_iam.client import IAMClient
     from mypy_boto3_sts.client import STSClient
@@ -284,40 +283,15 @@ class RootKeyManager:
         found = (
             self._evidence.for_keys(identity.account_id, keys, regions, budget) if evidence else {}
         )
-        now = self._clock.now()
-        planned = []
-        for key in keys:
-            if key.key_id == identity.signing_key_id:
-                action, reason = PlannedAction.BLOCKED, SELF_KEY_REASON
-            elif key.status is KeyStatus.ACTIVE:
-                action = PlannedAction.DEACTIVATE_OBSERVE_DELETE
-                reason = "Active: made unusable first, so whatever still uses it fails reversibly"
-            else:
-                action = PlannedAction.OBSERVE_DELETE
-                reason = f"already {key.status.value}: observed for the window, then deleted"
-            risk, why, window = None, "", observe_for
-            if policy is not None:
-                risk, why = policy.classify(key, found.get(key.key_id), now)
-                window = policy.window(risk)
-                why = f"{risk.value} ({why}): {window}"
-            planned.append(
-                PlannedKey(
-                    key=key,
-                    action=action,
-                    reason=reason,
-                    evidence=found.get(key.key_id),
-                    risk=risk,
-                    window=window,
-                    window_reason=why,
-                )
-            )
-        return Plan(
+        return make_plan(
             account_id=identity.account_id,
             caller_arn=identity.arn,
-            created_at=now,
+            keys=keys,
+            now=self._clock.now(),
             observe_for=observe_for,
-            keys=tuple(planned),
             policy=policy,
+            evidence=found,
+            signing_key_id=identity.signing_key_id,
         )
 
     # -- evidence ---------------------------------------------------------------------------
@@ -450,25 +424,18 @@ class RootKeyManager:
         """The journal this manager records to (None when made with ``journal=False``)."""
         return self._journal
 
-    @contextlib.contextmanager
-    def _reconciled(self, account_id: str, run_id: str) -> Iterator[dict[str, KeyMemory]]:
+    def _reconciled(
+        self, account_id: str, run_id: str
+    ) -> contextlib.AbstractContextManager[dict[str, KeyMemory]]:
         """Hold the account's lock, and bring the journal in line with IAM first."""
-        if self._journal is None:
-            yield {}
-            return
-        with self._journal.lock(account_id):
-            records = self._journal.records(account_id)
-            found = reconcile(
-                account_id, replay(records), self._gateway.key_states(), self._clock.now(), run_id
-            )
-            for record in found:
-                self._journal.append(**record.model_dump(exclude={"seq"}))
-                self._emit(
-                    EventKind.RECONCILED,
-                    key_id=record.key_id,
-                    message=f"{record.kind.value}: {record.detail}",
-                )
-            yield replay([*records, *found])
+        return reconciled(
+            self._journal,
+            account_id,
+            self._gateway.key_states,
+            clock=self._clock,
+            emit=self._emit,
+            run_id=run_id,
+        )
 
     def status(self, observe_for: timedelta | None = None) -> RemovalStatus:
         """Where each root key stands: stage, since when, what comes next and when.

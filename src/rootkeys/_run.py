@@ -12,6 +12,7 @@ as observing: run it again later (say, daily) and it converges.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from rootkeys._errors import IllegalTransitionError, RootKeysError
 from rootkeys._journal import RecordKind
-from rootkeys._memory import KeyMemory
+from rootkeys._memory import KeyMemory, reconcile, replay
 from rootkeys._models import (
     AccessKey,
     Action,
@@ -38,14 +39,14 @@ from rootkeys._observe import EventKind, Observation, watch
 from rootkeys._steps import state_of
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from rootkeys._clock import Clock
     from rootkeys._journal import Journal
     from rootkeys._observe import Check, Emitter
     from rootkeys._steps import KeyGateway, Stepper
 
-__all__ = ["RemovalRun", "new_run_id"]
+__all__ = ["RemovalRun", "new_run_id", "reconciled"]
 
 log = logging.getLogger("rootkeys")
 
@@ -53,6 +54,36 @@ log = logging.getLogger("rootkeys")
 def new_run_id() -> str:
     """A short id naming one run (or one explicit step) in reports and the journal."""
     return uuid.uuid4().hex[:12]
+
+
+@contextlib.contextmanager
+def reconciled(
+    journal: Journal | None,
+    account_id: str,
+    read_states: Callable[[], Mapping[str, KeyState]],
+    *,
+    clock: Clock,
+    emit: Emitter,
+    run_id: str,
+) -> Iterator[dict[str, KeyMemory]]:
+    """Hold the account's journal lock, and bring the journal in line with AWS first.
+
+    Yields what the journal knows of each key once reconciled (nothing without a journal).
+    """
+    if journal is None:
+        yield {}
+        return
+    with journal.lock(account_id):
+        records = journal.records(account_id)
+        found = reconcile(account_id, replay(records), read_states(), clock.now(), run_id)
+        for record in found:
+            journal.append(**record.model_dump(exclude={"seq"}))
+            emit(
+                EventKind.RECONCILED,
+                key_id=record.key_id,
+                message=f"{record.kind.value}: {record.detail}",
+            )
+        yield replay([*records, *found])
 
 
 @dataclass

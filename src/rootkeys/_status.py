@@ -10,17 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rootkeys._memory import KeyMemory
 from rootkeys._models import AccessKeyId, AccountId, CallerIdentity, KeyStatus
+from rootkeys._plan import SELF_KEY_REASON
 from rootkeys._render import Table, Tabular
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["SELF_KEY_REASON", "KeyProgress", "RemovalStatus", "Stage", "describe"]
-
-SELF_KEY_REASON = (
-    "signs the current session, so it is never touched; remove it from AWS CloudShell "
-    "signed in as root, from an AssumeRoot session, or while signed with the other key"
-)
+__all__ = ["KeyProgress", "RemovalStatus", "Stage", "describe"]
 
 
 class Stage(StrEnum):

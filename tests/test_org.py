@@ -155,11 +155,11 @@ def test_quarantine_breaks_root_credentials_and_release_restores_them(
     member = org.member_account_ids[0]
     app = _app(sandbox, member)
     manager = rootkeys.Organization(sandbox.management_session())
-    assert manager.quarantine(member) is True
+    assert [s.changed for s in manager.quarantine(member)] == [True]
     with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
         app.list_access_keys()
     _app(sandbox, org.member_account_ids[1]).list_access_keys()  # others untouched
-    assert manager.release(member) is True
+    assert [s.changed for s in manager.release(member)] == [True]
     app.list_access_keys()
 
 
@@ -170,12 +170,16 @@ def test_quarantine_is_idempotent_and_the_policy_made_once(
     """Quarantine and release twice are harmless; one policy serves every account, found by name."""
     first, second = org.member_account_ids[:2]
     manager = rootkeys.Organization(sandbox.management_session())
-    assert manager.quarantine(first) is True
-    assert manager.quarantine(first) is False
-    assert rootkeys.Organization(sandbox.management_session()).quarantine(second) is True
+    assert [s.changed for s in manager.quarantine(first)] == [True]
+    assert [s.changed for s in manager.quarantine(first)] == [False]
+    assert [
+        s.changed for s in rootkeys.Organization(sandbox.management_session()).quarantine(second)
+    ] == [True]
     assert [c.operation for c in sandbox.calls].count("CreatePolicy") == 1
-    assert manager.release(first) is True
-    assert manager.release(first) is False
+    assert [s.changed for s in manager.release(first)] == [True]
+    assert [s.changed for s in manager.release(first)] == [False]
+    assert [c.operation for c in sandbox.calls].count("AttachPolicy") == 2
+    assert [c.operation for c in sandbox.calls].count("DetachPolicy") == 1
 
 
 def test_account_with_five_scps_is_blocked(sandbox: Sandbox, org: SandboxOrganization) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 import rootkeys
-from rootkeys.testing import Sandbox, SandboxAccount
+from rootkeys.testing import FakeClock, Sandbox, SandboxAccount
 
 from .conftest import MakeManager, Recorder
 
@@ -81,3 +82,35 @@ def test_secrets_quoted_by_aws_are_redacted_from_errors(
         make_manager(session=session).list_keys()
     assert token not in str(caught.value)
     assert "SignatureDoesNotMatch" in str(caught.value)
+
+
+def test_no_secret_anywhere_in_an_organization_removal(
+    sandbox: Sandbox,
+    clock: FakeClock,
+    recorder: Recorder,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    """AssumeRoot credentials never reach the report, events, logs or the journal."""
+    caplog.set_level(logging.DEBUG, logger="rootkeys")
+    org = sandbox.create_organization(members=3, root_keys=1)
+    app = org.member_account_ids[0]
+    sandbox.inject_error("ExpiredToken", operation="ListAccessKeys", account_id=app)
+    journal = rootkeys.Journal(tmp_path / "journal.sqlite3")
+    organization = rootkeys.Organization(
+        sandbox.management_session(),
+        clock=clock,
+        journal=journal,
+        hooks=[recorder],
+        checks=[lambda key: key.account_id != app],
+    )
+    report = organization.remove_all(timedelta(hours=1), timedelta(minutes=30))
+    assert report.counts[rootkeys.AccountOutcome.ROLLED_BACK] == 1
+    texts = [repr(report), report.model_dump_json(), report.table()]
+    texts += [repr(a) for a in organization.audit()]
+    texts += [repr(e) for e in recorder.events] + [r.getMessage() for r in caplog.records]
+    texts += [r.model_dump_json() for m in org.member_account_ids for r in journal.records(m)]
+    for path in tmp_path.glob("journal.sqlite3*"):
+        texts.append(path.read_bytes().decode("latin-1"))
+    assert any(s.startswith("ASIA") for s in (c.signing_key_id or "" for c in sandbox.calls))
+    _assert_clean(texts, sandbox)

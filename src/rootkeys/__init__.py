@@ -72,6 +72,7 @@ from rootkeys._models import (
 )
 from rootkeys._observe import Check, CheckResult, Event, EventKind, Hook
 from rootkeys._org import AccountAudit, AuditStatus, Organization
+from rootkeys._orgrun import AccountOutcome, AccountRemoval, OrganizationReport, QuarantineStatus
 from rootkeys._retry import BOTO_CONFIG, RetryPolicy
 from rootkeys._status import KeyProgress, RemovalStatus, Stage
 
@@ -90,6 +91,8 @@ __all__ = [
     "AccessKey",
     "AccountAudit",
     "AccountMismatchError",
+    "AccountOutcome",
+    "AccountRemoval",
     "Action",
     "AuditStatus",
     "CallerIdentity",
@@ -127,6 +130,7 @@ __all__ = [
     "NotRootError",
     "ObservedKey",
     "Organization",
+    "OrganizationReport",
     "OrganizationSetupError",
     "Plan",
     "PlannedAction",
@@ -134,6 +138,7 @@ __all__ = [
     "Preflight",
     "ProtectedKeyError",
     "QuarantineBlockedError",
+    "QuarantineStatus",
     "RecordKind",
     "RemovalPolicy",
     "RemovalReport",

@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from rootkeys._errors import JournalError, JournalLockedError
+from rootkeys._errors import InputError, JournalError, JournalLockedError
 from rootkeys._models import AccessKeyId, AccountId, Action, KeyState, StepStatus
 from rootkeys._render import Table, Tabular
 
@@ -39,6 +39,7 @@ __all__ = [
     "KeyHistory",
     "RecordKind",
     "default_journal_path",
+    "open_journal",
 ]
 
 SCHEMA_VERSION = 1
@@ -358,12 +359,14 @@ class Journal:
         if key_id is not None:
             query += " AND key_id = ?"
             args += (key_id,)
-        try:
-            cursor = self._conn.execute(query + " ORDER BY seq", args)
-        except sqlite3.Error as exc:
-            raise JournalError(f"could not read the journal {self.path}: {exc}") from exc
+        with self._write:  # one connection, shared by threads: one statement at a time
+            try:
+                cursor = self._conn.execute(query + " ORDER BY seq", args)
+                rows = cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"could not read the journal {self.path}: {exc}") from exc
         names = [d[0] for d in cursor.description]
-        return [JournalRecord.model_validate(dict(zip(names, row, strict=True))) for row in cursor]
+        return [JournalRecord.model_validate(dict(zip(names, row, strict=True))) for row in rows]
 
     # -- locking ----------------------------------------------------------------------------
 
@@ -456,3 +459,18 @@ def _statements(script: str) -> list[str]:
             statements.append(text)
             current = []
     return statements
+
+
+def open_journal(journal: object) -> Journal | None:
+    """The journal a manager records to, from what its caller passed (``False``: none)."""
+    if journal is False:
+        return None
+    if journal is None:
+        return Journal()
+    if isinstance(journal, Journal):
+        return journal
+    if isinstance(journal, str | os.PathLike):
+        return Journal(journal)
+    raise InputError(
+        f"journal must be a rootkeys.Journal, a path, None or False; not {type(journal).__name__}"
+    )

@@ -9,8 +9,6 @@ signs the session is never touched.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,7 +26,7 @@ from rootkeys._errors import (
 )
 from rootkeys._evidence import EvidenceSource, root_report_row, validate_regions
 from rootkeys._iam import DEFAULT_REGION, IamGateway
-from rootkeys._journal import Journal, KeyHistory, RecordKind
+from rootkeys._journal import Journal, KeyHistory, RecordKind, open_journal
 from rootkeys._lifecycle import resolve_windows, validate_window
 from rootkeys._memory import KeyMemory, reconcile, replay
 from rootkeys._models import (
@@ -43,7 +41,7 @@ from rootkeys._models import (
     validate_account_id,
     validate_key_id,
 )
-from rootkeys._observe import Check, Emitter, EventKind, Hook
+from rootkeys._observe import Check, Emitter, EventKind, Hook, callables
 from rootkeys._plan import make_plan
 from rootkeys._preflight import check_preflight
 from rootkeys._retry import RetryNotice, RetryPolicy
@@ -53,6 +51,8 @@ from rootkeys._steps import Stepper, state_of
 
 if TYPE_CHECKING:
     import contextlib
+    import os
+    from collections.abc import Iterable, Sequence
 
     from botocore.config import Config
     from mypy_boto3_iam.client import IAMClient
@@ -107,8 +107,8 @@ class RootKeyManager:
         journal: Journal | str | os.PathLike[str] | Literal[False] | None = None,
     ) -> None:
         self._expected_account = None if account_id is None else validate_account_id(account_id)
-        hooks = _callables("hooks", hooks)
-        self._checks: tuple[Check, ...] = _callables("checks", checks)
+        hooks = callables("hooks", hooks)
+        self._checks: tuple[Check, ...] = callables("checks", checks)
         timeout: object = consistency_timeout
         if not isinstance(timeout, timedelta) or timeout < timedelta(0):
             raise InputError(
@@ -148,7 +148,7 @@ class RootKeyManager:
             clock=self._clock,
             policy=policy,
         )
-        self._journal = _open_journal(journal)
+        self._journal = open_journal(journal)
         self._stepper = Stepper(
             self._gateway,
             clock=self._clock,
@@ -476,27 +476,3 @@ class RootKeyManager:
             message=f"{notice.operation} answered {notice.error_code}; attempt "
             f"{notice.attempt + 1} in {notice.wait_seconds:.2f}s",
         )
-
-
-def _open_journal(journal: object) -> Journal | None:
-    if journal is False:
-        return None
-    if journal is None:
-        return Journal()
-    if isinstance(journal, Journal):
-        return journal
-    if isinstance(journal, str | os.PathLike):
-        return Journal(journal)
-    raise InputError(
-        f"journal must be a rootkeys.Journal, a path, None or False; not {type(journal).__name__}"
-    )
-
-
-def _callables(what: str, items: Iterable[Any]) -> tuple[Any, ...]:
-    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
-        raise InputError(f"{what} must be a list or tuple of callables")
-    found = tuple(items)
-    for item in found:
-        if not callable(item):
-            raise InputError(f"{what} must be callables; got a {type(item).__name__}")
-    return found

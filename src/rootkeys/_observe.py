@@ -13,12 +13,13 @@ Two extension points, both plain callables:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rootkeys._errors import InputError
 from rootkeys._models import AccessKey, CheckFailure, KeyState
 from rootkeys._retry import redact
 
@@ -33,6 +34,7 @@ __all__ = [
     "EventKind",
     "Hook",
     "Observation",
+    "callables",
     "check_name",
     "watch",
 ]
@@ -46,6 +48,7 @@ class EventKind(StrEnum):
     KEY_FOUND = "key found"
     BLOCKED = "blocked"
     DEACTIVATED = "deactivated"
+    QUARANTINED = "quarantined"
     OBSERVATION_STARTED = "observation started"
     CHECK_PASSED = "check passed"
     CHECK_FAILED = "check failed"
@@ -53,11 +56,14 @@ class EventKind(StrEnum):
     RECONCILED = "reconciled"
     RETRYING = "retrying"
     REACTIVATED = "reactivated"
+    RELEASED = "released"
     DELETED = "deleted"
     STEP_UNVERIFIED = "step unverified"
     STEP_FAILED = "step failed"
     VERIFIED = "verified"
     NOT_VERIFIED = "not verified"
+    ACCOUNT_FINISHED = "account finished"
+    """An organization removal's pass over one member account is over (its outcome)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,3 +277,14 @@ def _fail(check: str, key_id: str, reason: str, clock: Clock, emit: Emit) -> Che
     log.warning("check %r failed for %s: %s", check, key_id, reason)
     emit(EventKind.CHECK_FAILED, key_id=key_id, check=check, message=f"{check}: {reason}")
     return CheckFailure(check=check, key_id=key_id, reason=reason, at=clock.now())
+
+
+def callables(what: str, items: Iterable[Any]) -> tuple[Any, ...]:
+    """``items`` as a tuple, each checked to be callable (hooks, checks)."""
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise InputError(f"{what} must be a list or tuple of callables")
+    found = tuple(items)
+    for item in found:
+        if not callable(item):
+            raise InputError(f"{what} must be callables; got a {type(item).__name__}")
+    return found

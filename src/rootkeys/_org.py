@@ -12,8 +12,9 @@ import json
 import logging
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import boto3
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,21 +26,39 @@ from rootkeys._errors import (
     RootKeysError,
 )
 from rootkeys._iam import DEFAULT_REGION, IamGateway
-from rootkeys._models import AccessKey, AccountId, validate_account_id
+from rootkeys._journal import open_journal
+from rootkeys._lifecycle import resolve_windows
+from rootkeys._member import AUDIT, TASK_POLICY
+from rootkeys._models import AccessKey, AccountId, KeyState, validate_account_id
+from rootkeys._observe import callables
+from rootkeys._orgrun import (
+    AccountOutcome,
+    AccountRemoval,
+    MemberRunner,
+    OrganizationReport,
+    RemovalSettings,
+    soonest,
+    unreachable,
+)
 from rootkeys._render import Table, Tabular
 from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    import os
+    from collections.abc import Callable, Iterable, Iterator
 
     from rootkeys._clock import Clock
+    from rootkeys._journal import Journal
+    from rootkeys._models import RemovalPolicy, StepResult
+    from rootkeys._observe import Check, Hook
+    from rootkeys._retry import RetryNotice
 
 __all__ = ["QUARANTINE_POLICY", "TASK_POLICY", "AccountAudit", "AuditStatus", "Organization"]
 
+R = TypeVar("R")
+
 log = logging.getLogger("rootkeys")
 
-TASK_POLICY = "arn:aws:iam::aws:policy/root-task/"
-AUDIT = TASK_POLICY + "IAMAuditRootUserCredentials"
 ROOT_SESSION_SECONDS = 900
 MAX_SCPS_PER_TARGET = 5
 QUARANTINE_NAME = "rootkeys-quarantine-root-user"
@@ -64,6 +83,9 @@ QUARANTINE_POLICY = {
 }
 """Denies every action to the root user, except in AssumeRoot sessions (AWS's pattern)."""
 REQUIRED_FEATURES = ("RootCredentialsManagement", "RootSessions")
+MANAGEMENT_HOW = (
+    "run a single-account RootKeyManager signed in as its root user (e.g. from CloudShell)"
+)
 ENABLE_HOW = (
     "In the management account: enable trusted access for IAM in AWS Organizations "
     "(aws organizations enable-aws-service-access --service-principal iam.amazonaws.com), "
@@ -116,6 +138,13 @@ class Organization:
         region: the region of the STS endpoint for AssumeRoot (always a regional one).
         retry: the retry policy for every AWS call.
         clock: where time comes from.
+        hooks: callables that receive an `Event` for every step in every account (called
+            from worker threads: each event names its account).
+        checks: callables that judge, during each account's observation window, whether
+            anything broke (called from worker threads, so they must be thread-safe).
+        journal: where every account's progress is recorded: a `Journal`, a path, or by
+            default the per-user journal. ``False`` (no journal) allows only the audit.
+        consistency_timeout: how long to read IAM after a change until it shows.
 
     Raises:
         InputError: bad arguments, before any AWS call.
@@ -129,12 +158,22 @@ class Organization:
         region: str | None = None,
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
+        hooks: Iterable[Hook] = (),
+        checks: Iterable[Check] = (),
+        journal: Journal | str | os.PathLike[str] | Literal[False] | None = None,
+        consistency_timeout: timedelta = timedelta(seconds=60),
     ) -> None:
         from rootkeys._clock import SystemClock
 
         count: object = workers
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 256:
             raise InputError(f"workers must be a whole number from 1 to 256, got {workers!r}")
+        timeout: object = consistency_timeout
+        if not isinstance(timeout, timedelta) or timeout < timedelta(0):
+            raise InputError(
+                f"consistency_timeout must be a non-negative timedelta, got {timeout!r}"
+            )
+        self._journal = open_journal(journal)
         self._session = session or boto3.Session()
         self._workers = count
         self._region = region or self._session.region_name or DEFAULT_REGION
@@ -146,6 +185,16 @@ class Organization:
         self._management: str | None = None
         self._policy_id: str | None = None
         self._policy_lock = threading.Lock()
+        self._client_lock = threading.Lock()
+        self._runner = MemberRunner(
+            self,
+            journal=self._journal,
+            hooks=callables("hooks", hooks),
+            checks=callables("checks", checks),
+            clock=self._clock,
+            retry=self._retry,
+            consistency_timeout=consistency_timeout,
+        )
 
     def _call(self, operation: str, fn: Any) -> Any:
         return call_with_retries(operation, fn, policy=self._retry, sleep=self._clock.sleep)
@@ -228,6 +277,48 @@ class Organization:
 
     def root_session(self, account_id: str, task_policy: str = AUDIT) -> boto3.Session:
         """A fresh AssumeRoot session for a member account under ``task_policy``."""
+        credentials = self._assume_root(account_id, task_policy)
+        return boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=self._region,
+        )
+
+    def root_gateway(
+        self,
+        account_id: str,
+        task_policy: str,
+        *,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+    ) -> IamGateway:
+        """IAM and STS clients of a fresh AssumeRoot session, built from the shared session.
+
+        Clients made from one session reuse its loaded service models: a small fraction
+        of the CPU a new `boto3.Session` per account costs. Made under a lock, since a
+        session is not safe to build clients from in several threads at once.
+        """
+        credentials = self._assume_root(account_id, task_policy)
+        secrets = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+        with self._client_lock:
+            iam = self._session.client("iam", config=BOTO_CONFIG, **secrets)
+            sts = self._session.client(
+                "sts", region_name=self._region, config=BOTO_CONFIG, **secrets
+            )
+        return IamGateway(
+            iam=iam,
+            sts=sts,
+            signing_key_id=None,  # an AssumeRoot session is not signed by a root key
+            policy=self._retry,
+            sleep=self._clock.sleep,
+            on_retry=on_retry,
+        )
+
+    def _assume_root(self, account_id: str, task_policy: str) -> dict[str, Any]:
         answer = self._call(
             "AssumeRoot",
             lambda: self._sts.assume_root(
@@ -236,13 +327,7 @@ class Organization:
                 DurationSeconds=ROOT_SESSION_SECONDS,
             ),
         )
-        credentials = answer["Credentials"]
-        return boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=self._region,
-        )
+        return dict(answer["Credentials"])
 
     # -- quarantine ---------------------------------------------------------------------------
 
@@ -269,33 +354,66 @@ class Organization:
                     self._policy_id = str(made["Policy"]["PolicySummary"]["Id"])
             return self._policy_id
 
-    def quarantine(self, account_id: str) -> bool:
-        """Attach the quarantine SCP: the member's root credentials stop working.
+    def quarantine(self, account_id: str) -> tuple[StepResult, ...]:
+        """Make a member account's Active root keys unusable: attach the quarantine SCP.
 
-        This is the organization's reversible "deactivate" (AssumeRoot's delete task
-        policy cannot deactivate a key). Returns False if it was already attached.
+        The organization's reversible "deactivate" (AssumeRoot's delete task policy
+        cannot deactivate a key), recorded in the journal key by key like
+        `RootKeyManager.deactivate`; it also lifts a hold left by a rollback. Inactive
+        keys are already unusable: an account without Active keys is left alone.
 
         Raises:
             QuarantineBlockedError: the account already has AWS's maximum of 5 SCPs.
         """
+        return self._runner.step(self._member_id(account_id), KeyState.QUARANTINED)
+
+    def release(self, account_id: str) -> tuple[StepResult, ...]:
+        """Detach the quarantine SCP from a member account: the rollback of `quarantine`.
+
+        Each quarantined key is recorded as released; the SCP is detached even when no
+        key is left (a guardrail kept by ``keep_quarantine``).
+        """
+        return self._runner.step(self._member_id(account_id), KeyState.ACTIVE)
+
+    def _member_id(self, account_id: str) -> str:
         account_id = validate_account_id(account_id)
+        if self._journal is None:
+            raise InputError("this Organization has no journal (journal=False): audit only")
+        if account_id == (self._management or self.preflight()):
+            raise InputError(f"{account_id} is the management account: {MANAGEMENT_HOW}")
+        return account_id
+
+    def is_quarantined(self, account_id: str) -> bool:
+        """Whether the quarantine SCP is attached to the account itself."""
+        return self.quarantine_policy_id() in self.attached_scps(account_id)
+
+    def attach_quarantine(self, account_id: str) -> bool:
+        """Attach the quarantine SCP (no journal); False if it already was.
+
+        Raises:
+            QuarantineBlockedError: the account already has AWS's maximum of 5 SCPs.
+        """
         policy_id = self.quarantine_policy_id()
-        attached = self._scps(account_id)
+        attached = self.attached_scps(account_id)
         if policy_id in attached:
             return False
         if len(attached) >= MAX_SCPS_PER_TARGET:
             raise QuarantineBlockedError(account_id, len(attached))
-        self._call(
-            "AttachPolicy",
-            lambda: self._orgs.attach_policy(PolicyId=policy_id, TargetId=account_id),
-        )
+        try:
+            self._call(
+                "AttachPolicy",
+                lambda: self._orgs.attach_policy(PolicyId=policy_id, TargetId=account_id),
+            )
+        except RootKeysError as exc:
+            if getattr(exc, "code", "") == "DuplicatePolicyAttachmentException":
+                return False
+            raise
         return True
 
-    def release(self, account_id: str) -> bool:
-        """Detach the quarantine SCP (the rollback). Returns False if it was not attached."""
-        account_id = validate_account_id(account_id)
+    def detach_quarantine(self, account_id: str) -> bool:
+        """Detach the quarantine SCP (no journal); False if it was not attached."""
         policy_id = self.quarantine_policy_id()
-        if policy_id not in self._scps(account_id):
+        if policy_id not in self.attached_scps(account_id):
             return False
         try:
             self._call(
@@ -308,7 +426,7 @@ class Organization:
             raise
         return True
 
-    def _scps(self, account_id: str) -> list[str]:
+    def attached_scps(self, account_id: str) -> list[str]:
         """Ids of the SCPs attached to the account itself."""
         return [
             str(p["Id"])
@@ -332,28 +450,150 @@ class Organization:
         an AssumeRoot target: it is reported out of reach, with what to do instead.
         Suspended accounts are skipped. One account's failure never stops the others.
         """
+        wanted = None if account_ids is None else [validate_account_id(a) for a in account_ids]
+        return self._audit(wanted, ou)
+
+    def _audit(self, wanted: list[str] | None, ou: str | None) -> Iterator[AccountAudit]:
         management = self._management or self.preflight()
+        yield from self._fan_out(
+            self.accounts(wanted, ou=ou),
+            self._audit_one,
+            lambda account: _not_auditable(account, management),
+        )
+
+    def _fan_out(
+        self,
+        accounts: Iterable[dict[str, str]],
+        work: Callable[[dict[str, str]], R],
+        immediate: Callable[[dict[str, str]], R | None],
+    ) -> Iterator[R]:
+        """``work`` on each account, at most ``workers`` at once, results as they come."""
         with ThreadPoolExecutor(max_workers=self._workers) as pool:
-            running: set[Future[AccountAudit]] = set()
-            for account in self.accounts(account_ids, ou=ou):
+            running: set[Future[R]] = set()
+            for account in accounts:
                 if len(running) >= self._workers:
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     yield from (f.result() for f in done)
-                immediate = _not_auditable(account, management)
-                if immediate is not None:
-                    yield immediate
+                found = immediate(account)
+                if found is not None:
+                    yield found
                     continue
-                running.add(pool.submit(self._audit_one, account))
-            for future in _as_done(running):
-                yield future.result()
+                running.add(pool.submit(work, account))
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                yield from (f.result() for f in done)
+
+    # -- removal ----------------------------------------------------------------------------
+
+    def remove_all(
+        self,
+        observe_for: timedelta | RemovalPolicy,
+        check_interval: timedelta | None = None,
+        *,
+        wait: bool = True,
+        account_ids: Iterable[str] | None = None,
+        ou: str | None = None,
+        keep_quarantine: bool = False,
+    ) -> OrganizationReport:
+        """Remove the root keys of every selected member account, safely; one report.
+
+        Collects `removals` (see there for the whole story) into an `OrganizationReport`.
+        """
+        results = self.removals(
+            observe_for,
+            check_interval,
+            wait=wait,
+            account_ids=account_ids,
+            ou=ou,
+            keep_quarantine=keep_quarantine,
+        )
+        started = self._clock.now()
+        accounts = tuple(results)
+        return OrganizationReport(
+            started_at=started, finished_at=self._clock.now(), accounts=accounts
+        )
+
+    def removals(
+        self,
+        observe_for: timedelta | RemovalPolicy,
+        check_interval: timedelta | None = None,
+        *,
+        wait: bool = True,
+        account_ids: Iterable[str] | None = None,
+        ou: str | None = None,
+        keep_quarantine: bool = False,
+    ) -> Iterator[AccountRemoval]:
+        """Remove the root keys of every selected member account; results as they come.
+
+        Per account, the single-account lifecycle through AssumeRoot: a key already
+        Inactive goes straight into its window; Active keys are made unusable by the
+        quarantine SCP (the rollback detaches it); every check runs each
+        ``check_interval``; after a key's whole window with every check passing it is
+        deleted in an ``IAMDeleteRootUserCredentials`` session; once no key is left the
+        quarantine is detached (or kept, with ``keep_quarantine``) and
+        ``AccountAccessKeysPresent`` is confirmed 0 in an audit session. A failing check
+        rolls that account back (quarantine detached, keys untouched, put on hold); the
+        other accounts go on. Every step is in the journal, per account.
+
+        ``wait=True`` comes back to the accounts still observing, one check interval
+        apart, until every window has ended. ``wait=False`` makes one pass and reports
+        those accounts as observing: run it again (say, daily) and it converges.
+
+        Arguments are checked before any AWS call; the work starts when the iterator is
+        read. The management account is reported out of reach, suspended accounts skipped.
+        """
+        window, policy, interval = resolve_windows(observe_for, check_interval)
+        for name, flag in (("wait", wait), ("keep_quarantine", keep_quarantine)):
+            if not isinstance(flag, bool):
+                raise InputError(f"{name} must be True or False, not {flag!r}")
+        if self._journal is None:
+            raise InputError(
+                "an organization removal needs a journal (each account's windows and "
+                "holds live there); this Organization was made with journal=False"
+            )
+        wanted = None if account_ids is None else [validate_account_id(a) for a in account_ids]
+        settings = RemovalSettings(
+            window=window, policy=policy, interval=interval, keep_quarantine=keep_quarantine
+        )
+        return self._removals(settings, wait, wanted, ou)
+
+    def _removals(
+        self, settings: RemovalSettings, wait: bool, wanted: list[str] | None, ou: str | None
+    ) -> Iterator[AccountRemoval]:
+        management = self._management or self.preflight()
+        passes: dict[str, int] = {}
+
+        def one(account: dict[str, str]) -> AccountRemoval:
+            passes[account["Id"]] = passes.get(account["Id"], 0) + 1
+            result = self._runner.remove(account["Id"], account["Name"], settings)
+            return result.model_copy(update={"passes": passes[account["Id"]]})
+
+        def immediate(account: dict[str, str]) -> AccountRemoval | None:
+            audit = _not_auditable(account, management)
+            if audit is None:
+                return None
+            outcome = AccountOutcome(audit.status.value)
+            return unreachable(account, outcome, audit.reason)
+
+        accounts: Iterable[dict[str, str]] = self.accounts(wanted, ou=ou)
+        while True:
+            observing: list[AccountRemoval] = []
+            for result in self._fan_out(accounts, one, immediate):
+                if wait and result.outcome is AccountOutcome.OBSERVING:
+                    observing.append(result)
+                else:
+                    yield result
+            if not observing:
+                return
+            now = self._clock.now()
+            pause = min(settings.interval, max(soonest(observing, now) - now, timedelta(0)))
+            log.info("%d account(s) observing; next pass in %s", len(observing), pause)
+            self._clock.sleep(pause.total_seconds())
+            accounts = [{"Id": r.account_id, "Name": r.name, "Status": "ACTIVE"} for r in observing]
 
     def _audit_one(self, account: dict[str, str]) -> AccountAudit:
         try:
-            gateway = IamGateway.from_session(
-                self.root_session(account["Id"], AUDIT),
-                policy=self._retry,
-                sleep=self._clock.sleep,
-            )
+            gateway = self.root_gateway(account["Id"], AUDIT)
             keys = gateway.list_keys()
             present = bool(gateway.account_summary().get("AccountAccessKeysPresent", 0))
         except RootKeysError as exc:
@@ -394,8 +634,7 @@ def _not_auditable(account: dict[str, str], management: str) -> AccountAudit | N
             account_id=account["Id"],
             name=account["Name"],
             status=AuditStatus.OUT_OF_REACH,
-            reason="the management account cannot be an AssumeRoot target: run a "
-            "single-account RootKeyManager signed in as its root user (e.g. from CloudShell)",
+            reason=f"the management account cannot be an AssumeRoot target: {MANAGEMENT_HOW}",
         )
     if account["Status"] != "ACTIVE":
         return AccountAudit(
@@ -405,13 +644,6 @@ def _not_auditable(account: dict[str, str], management: str) -> AccountAudit | N
             reason=f"account is {account['Status'] or 'not active'}",
         )
     return None
-
-
-def _as_done(futures: set[Future[AccountAudit]]) -> Iterator[Future[AccountAudit]]:
-    pending = set(futures)
-    while pending:
-        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-        yield from done
 
 
 def _regional_sts(session: boto3.Session, region: str) -> Any:

@@ -32,8 +32,8 @@ _EVENT = {
     Action.DEACTIVATE: EventKind.DEACTIVATED,
     Action.REACTIVATE: EventKind.REACTIVATED,
     Action.DELETE: EventKind.DELETED,
-    Action.QUARANTINE: EventKind.DEACTIVATED,
-    Action.RELEASE: EventKind.REACTIVATED,
+    Action.QUARANTINE: EventKind.QUARANTINED,
+    Action.RELEASE: EventKind.RELEASED,
 }
 _TARGET = {
     Action.DEACTIVATE: KeyState.INACTIVE,

@@ -77,3 +77,23 @@ def without_journal() -> None:
     manager = rootkeys.RootKeyManager(journal=False)
     assert manager.journal is None
     print(rootkeys.default_journal_path())
+
+
+def organization(management: boto3.Session) -> list[str]:
+    def alert(event: rootkeys.Event) -> None:
+        if event.kind is rootkeys.EventKind.ACCOUNT_FINISHED:
+            print(event.account_id, event.message)
+
+    org = rootkeys.Organization(
+        management, workers=32, hooks=[alert], checks=[lambda key: key.quarantined]
+    )
+    audits: list[rootkeys.AccountAudit] = list(org.audit(ou="ou-abcd-12345678"))
+    report: rootkeys.OrganizationReport = org.remove_all(
+        timedelta(days=7), wait=False, account_ids=[a.account_id for a in audits]
+    )
+    rolled_back = report.with_outcome(rootkeys.AccountOutcome.ROLLED_BACK)
+    for result in org.removals(rootkeys.RemovalPolicy(), keep_quarantine=True):
+        kept: bool = result.quarantine is rootkeys.QuarantineStatus.KEPT
+        print(result.account_id, result.outcome.value, kept, result.report)
+    steps: tuple[rootkeys.StepResult, ...] = org.quarantine(rolled_back[0].account_id)
+    return [s.key_id for s in steps]

@@ -76,7 +76,9 @@ class SandboxCall:
         service: ``iam``, ``sts``, ...
         operation: the API operation name.
         account_id: the account whose credentials signed it, when known.
-        principal: ``root`` (a root key or root session), ``user``, ``admin`` or ``other``.
+        principal: ``root`` (a root key or root session), ``assumed-root`` (an AssumeRoot
+            session, acting as the root user of ``account_id`` under a task policy),
+            ``user``, ``admin`` or ``other``.
         signing_key_id: the access key id that signed it.
         params: the request parameters (never secret for the calls rootkeys makes).
         status: the HTTP status answered, or 0 for a connection fault.
@@ -604,9 +606,12 @@ class Sandbox:
         with self._lock:
             principal = self._principals.get(key_id or "")
             account_id = principal.account_id if principal else None
-            kind = {"root-key": "root", "root-session": "root", "admin": "admin"}.get(
-                principal.kind if principal else "", "user" if key_id else "other"
-            )
+            kind = {
+                "root-key": "root",
+                "root-session": "root",
+                "assume-root": "assumed-root",
+                "admin": "admin",
+            }.get(principal.kind if principal else "", "user" if key_id else "other")
 
             def log(status: int, fault: str | None = None) -> None:
                 self._calls.append(

@@ -1,0 +1,176 @@
+"""One member account of an organization, reached as its root user through AssumeRoot.
+
+`MemberGateway` is the organization's `KeyGateway`: reads go through a session with the
+``IAMAuditRootUserCredentials`` task policy, deletes through one with
+``IAMDeleteRootUserCredentials``, and the unusable stage is the quarantine SCP attached
+by the management account (the delete task policy has no ``iam:UpdateAccessKey``).
+
+AssumeRoot sessions last at most 15 minutes: a session is reused for a few minutes at
+most (so none is held across an observation window), and one that expired anyway is
+replaced once, transparently.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from rootkeys._errors import IllegalTransitionError, InputError, NotRootError, RootKeysError
+from rootkeys._models import AccessKey, Action, CallerIdentity, KeyState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from rootkeys._clock import Clock
+    from rootkeys._iam import IamGateway
+    from rootkeys._retry import RetryNotice
+
+__all__ = ["AUDIT", "DELETE", "TASK_POLICY", "MemberGateway", "QuarantineControl"]
+
+TASK_POLICY = "arn:aws:iam::aws:policy/root-task/"
+AUDIT = TASK_POLICY + "IAMAuditRootUserCredentials"
+DELETE = TASK_POLICY + "IAMDeleteRootUserCredentials"
+SESSION_REUSE = timedelta(minutes=5)
+"""How long one AssumeRoot session is reused (AWS's maximum life is 15 minutes)."""
+_EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException"})
+
+T = TypeVar("T")
+
+
+class QuarantineControl(Protocol):
+    """What a member needs of its organization: root sessions and the quarantine SCP."""
+
+    def root_gateway(
+        self,
+        account_id: str,
+        task_policy: str,
+        *,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+    ) -> IamGateway:
+        """A gateway on a fresh AssumeRoot session for ``account_id`` under ``task_policy``."""
+        ...
+
+    def is_quarantined(self, account_id: str) -> bool:
+        """Whether the quarantine SCP is attached to the account."""
+        ...
+
+    def attach_quarantine(self, account_id: str) -> bool:
+        """Attach the quarantine SCP; False if it already was."""
+        ...
+
+    def detach_quarantine(self, account_id: str) -> bool:
+        """Detach the quarantine SCP; False if it was not attached."""
+        ...
+
+
+class MemberGateway:
+    """A member account's root keys, through fresh AssumeRoot sessions (a `KeyGateway`)."""
+
+    def __init__(
+        self,
+        organization: QuarantineControl,
+        account_id: str,
+        *,
+        clock: Clock,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+    ) -> None:
+        self._org = organization
+        self.account_id = account_id
+        self._clock = clock
+        self._on_retry = on_retry
+        self._sessions: dict[str, tuple[datetime, IamGateway]] = {}
+        self._lock = threading.Lock()
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def _gateway(self, task_policy: str) -> IamGateway:
+        now = self._clock.now()
+        with self._lock:
+            held = self._sessions.get(task_policy)
+            if held is not None and now - held[0] < SESSION_REUSE:
+                return held[1]
+        gateway = self._org.root_gateway(self.account_id, task_policy, on_retry=self._on_retry)
+        with self._lock:
+            self._sessions[task_policy] = (now, gateway)
+        return gateway
+
+    def _as_root(self, task_policy: str, work: Callable[[IamGateway], T]) -> T:
+        """Run ``work`` in a root session; an expired session is replaced once."""
+        try:
+            return work(self._gateway(task_policy))
+        except RootKeysError as exc:
+            if getattr(exc, "code", "") not in _EXPIRED:
+                raise
+        with self._lock:
+            self._sessions.pop(task_policy, None)
+        return work(self._gateway(task_policy))
+
+    # -- reading --------------------------------------------------------------------------
+
+    def caller_identity(self) -> CallerIdentity:
+        """Who an audit session signs as: must be this account's root user.
+
+        Raises:
+            NotRootError: the session is not the member account's root user.
+        """
+        identity = self._as_root(AUDIT, lambda g: g.caller_identity())
+        if identity.account_id != self.account_id or not identity.is_root:
+            raise NotRootError(identity.arn)
+        return identity
+
+    def key_states(self) -> dict[str, KeyState]:
+        """Each root key's state; an Active key of a quarantined account is Quarantined."""
+        statuses = self._as_root(AUDIT, lambda g: g.key_statuses())
+        states = {key_id: KeyState(status.value) for key_id, status in statuses.items()}
+        if KeyState.ACTIVE in states.values() and self._org.is_quarantined(self.account_id):
+            return {
+                k: KeyState.QUARANTINED if s is KeyState.ACTIVE else s for k, s in states.items()
+            }
+        return states
+
+    def list_keys(self, *, last_used: bool = True) -> list[AccessKey]:
+        """The root keys, oldest first, marked quarantined when the account's SCP says so."""
+        keys = self._as_root(AUDIT, lambda g: g.list_keys(last_used=last_used))
+        if any(k.state is KeyState.ACTIVE for k in keys) and self._org.is_quarantined(
+            self.account_id
+        ):
+            return [k.model_copy(update={"quarantined": True}) for k in keys]
+        return keys
+
+    def keys_present(self) -> bool:
+        """``AccountAccessKeysPresent``, read in an audit session."""
+        return self._as_root(AUDIT, lambda g: g.keys_present())
+
+    # -- changing -------------------------------------------------------------------------
+
+    def make(self, action: Action, key_id: str) -> None:
+        """Quarantine, release or delete (AssumeRoot can do no other change).
+
+        A delete is refused unless the key is unusable right now: Inactive, Expired, or
+        Active with the quarantine SCP attached (read again just before the delete).
+
+        Raises:
+            IllegalTransitionError: a delete of a key that is usable.
+            InputError: deactivate or reactivate, which AssumeRoot cannot do.
+        """
+        if action is Action.QUARANTINE:
+            self._org.attach_quarantine(self.account_id)
+        elif action is Action.RELEASE:
+            self._org.detach_quarantine(self.account_id)
+        elif action is Action.DELETE:
+            current = self.key_states().get(key_id)
+            if current is not None and current.usable:
+                raise IllegalTransitionError(
+                    key_id,
+                    current.value,
+                    KeyState.DELETED.value,
+                    "its account is no longer quarantined: the key is usable again",
+                )
+            self._as_root(DELETE, lambda g: g.delete_key(key_id))
+        else:
+            raise InputError(
+                f"{action.value} is not possible through AssumeRoot (its task policies have "
+                "no iam:UpdateAccessKey); member accounts are quarantined instead"
+            )

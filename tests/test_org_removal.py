@@ -368,3 +368,56 @@ def test_removal_policy_gives_each_key_its_window(
     assert second[used].report.keys[0].window == policy.recent
     for member in org.member_account_ids[1:]:
         assert second[member].outcome is AccountOutcome.DONE
+
+
+class Crash(BaseException):
+    """The process dying at a chosen point (BaseException: nothing may catch it)."""
+
+
+@pytest.mark.parametrize("action", [Action.QUARANTINE, Action.DELETE])
+def test_crash_between_the_aws_call_and_its_outcome_is_finished_by_the_next_run(
+    sandbox: Sandbox,
+    org: SandboxOrganization,
+    clock: FakeClock,
+    journal: rootkeys.Journal,
+    monkeypatch: pytest.MonkeyPatch,
+    action: Action,
+) -> None:
+    """The change was made but its outcome never recorded: the next run settles and ends."""
+    member = org.member_account_ids[0]
+    real_append = rootkeys.Journal.append
+
+    def dying_append(self: rootkeys.Journal, **fields: object) -> rootkeys.JournalRecord:
+        if fields.get("kind") is RecordKind.OUTCOME and fields.get("action") is action:
+            raise Crash
+        return real_append(self, **fields)
+
+    monkeypatch.setattr(rootkeys.Journal, "append", dying_append)
+    with pytest.raises(Crash):
+        _organization(sandbox, clock, journal).remove_all(HOUR, EVERY, account_ids=[member])
+    monkeypatch.undo()
+    # the AWS change was made; the journal holds an intent with no outcome
+    records = journal.records(member)
+    assert records[-1].kind is RecordKind.INTENT
+    assert records[-1].action is action
+    assert quarantined(sandbox, member)  # attached, and not yet detached after a delete
+    assert (sandbox.root_keys(member) == []) is (action is Action.DELETE)
+
+    clock.advance(timedelta(minutes=1))
+    again = _organization(sandbox, clock, journal)
+    report = again.remove_all(HOUR, EVERY, account_ids=[member])
+    expected = AccountOutcome.DONE if action is Action.QUARANTINE else AccountOutcome.NOTHING_TO_DO
+    assert report.accounts[0].outcome is expected
+    assert report.accounts[0].report is not None
+    assert report.accounts[0].report.keys_present is False
+    assert sandbox.root_keys(member) == []
+    assert not quarantined(sandbox, member)
+    settled = next(r for r in journal.records(member) if r.intent_seq == records[-1].seq)
+    assert settled.status is StepStatus.DONE
+    if action is Action.QUARANTINE:  # its window began when the quarantine was settled
+        delete = next(
+            r
+            for r in journal.records(member)
+            if r.kind is RecordKind.INTENT and r.action is Action.DELETE
+        )
+        assert delete.at - settled.at >= HOUR

@@ -80,6 +80,7 @@ class Event:
         operation: the AWS operation, for retry and failure events.
         attempt: the attempt that failed, for retry events.
         error_code: the AWS error code, for retry and failure events.
+        until: when the observation window ends, for ``OBSERVATION_STARTED``.
     """
 
     kind: EventKind
@@ -91,6 +92,7 @@ class Event:
     operation: str | None = None
     attempt: int | None = None
     error_code: str | None = None
+    until: datetime | None = None
 
     def __str__(self) -> str:
         key = f" {self.key_id}" if self.key_id else ""
@@ -207,6 +209,7 @@ def watch(
     emit(
         EventKind.OBSERVATION_STARTED,
         message=f"{len(keys)} key(s) unusable; observing until {end:%Y-%m-%d %H:%M:%S} UTC",
+        until=end,
     )
     watched = list(keys)
     gone: list[str] = []

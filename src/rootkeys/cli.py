@@ -1,0 +1,422 @@
+"""The ``rootkeys`` command: a thin layer over the public API.
+
+Subcommands: ``plan``, ``remove``, ``status``, ``history`` (one account), ``audit`` (an
+organization; ``remove --org`` removes across it) and ``demo`` (the sandbox walk-through).
+Standard library only (argparse), and never imported by ``import rootkeys``.
+
+Exit codes: 0 done or nothing to do; 1 rolled back, blocked, still observing or
+incomplete; 2 a usage or input error (nothing was changed); 3 an AWS or permission error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TextIO
+
+import rootkeys
+from rootkeys._errors import (
+    InputError,
+    JournalError,
+    JournalLockedError,
+    RootKeysError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import boto3
+    from pydantic import BaseModel
+
+__all__ = [
+    "EXIT_AWS",
+    "EXIT_DONE",
+    "EXIT_NOT_DONE",
+    "EXIT_USAGE",
+    "exit_code",
+    "main",
+    "main_exit",
+    "parse_duration",
+]
+
+EXIT_DONE = 0
+EXIT_NOT_DONE = 1
+EXIT_USAGE = 2
+EXIT_AWS = 3
+JSON_SCHEMA_VERSION = 1
+
+_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``7d``, ``12h``, ``1d12h``, ``30m``, ``45s``, ``2w`` or ``0`` as a `timedelta`.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else (negative durations included).
+    """
+    cleaned = text.strip().lower()
+    if cleaned == "0":
+        return timedelta(0)
+    found = _DURATION.fullmatch(cleaned)
+    if not cleaned or found is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: use forms like 7d, 12h, 1d12h, 30m, 45s or 0"
+        )
+    weeks, days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
+    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def _ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# -- the parser ------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profile", help="the AWS CLI profile to use (default: environment)")
+    common.add_argument("--region", help="the region for STS, EC2 and CloudTrail calls")
+    common.add_argument("--journal", help="the journal file (default: the per-user journal)")
+    common.add_argument(
+        "--output", choices=("table", "json"), default="table", help="table (default) or json"
+    )
+    common.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    common.add_argument("--debug", action="store_true", help="debug logs and tracebacks")
+
+    one = argparse.ArgumentParser(add_help=False)
+    one.add_argument("--account-id", help="the account you intend to change (others are refused)")
+
+    parser = argparse.ArgumentParser(
+        prog="rootkeys",
+        description="Remove AWS root user access keys safely: make unusable, observe, delete.",
+        epilog="Exit codes: 0 done or nothing to do; 1 rolled back, blocked, observing or "
+        "incomplete; 2 usage or input error; 3 AWS or permission error.",
+    )
+    parser.add_argument("--version", action="version", version=rootkeys.__version__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plan = commands.add_parser(
+        "plan", parents=[common, one], help="what remove would do, key by key (no change)"
+    )
+    _windows(plan, required=False)
+    plan.add_argument("--no-evidence", action="store_true", help="skip CloudTrail evidence")
+    plan.add_argument("--regions", type=_ids, help="regions for CloudTrail (comma-separated)")
+
+    remove = commands.add_parser(
+        "remove", parents=[common, one], help="make unusable, observe, then delete"
+    )
+    _windows(remove, required=True)
+    remove.add_argument(
+        "--check-interval", type=parse_duration, help="time between check runs (e.g. 10m)"
+    )
+    remove.add_argument(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="block until every window has passed (--no-wait: one staged pass)",
+    )
+    remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    remove.add_argument("--org", action="store_true", help="every member account (AssumeRoot)")
+    _members(remove)
+    remove.add_argument(
+        "--keep-quarantine", action="store_true", help="with --org: keep the SCP as a guardrail"
+    )
+
+    status = commands.add_parser(
+        "status", parents=[common, one], help="where each key stands (no change)"
+    )
+    status.add_argument("--observe", type=parse_duration, help="the window, to say when next")
+
+    history = commands.add_parser(
+        "history", parents=[common, one], help="a key's journal records (no change)"
+    )
+    history.add_argument("key_id", metavar="KEY_ID", help="the access key id")
+
+    audit = commands.add_parser(
+        "audit", parents=[common], help="every member account's root keys (organization)"
+    )
+    _members(audit)
+
+    demo = commands.add_parser("demo", help="the walk-through on the built-in sandbox")
+    demo.add_argument("--window", type=parse_duration, default=timedelta(seconds=3))
+    return parser
+
+
+def _windows(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument(
+        "--observe", type=parse_duration, help="one observation window for every key (e.g. 7d)"
+    )
+    group.add_argument(
+        "--policy",
+        action="store_true",
+        help="each key's window from its evidence (rootkeys.RemovalPolicy defaults)",
+    )
+
+
+def _members(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--accounts", type=_ids, help="member account ids (comma-separated)")
+    parser.add_argument("--ou", help="an organizational unit id (and every OU under it)")
+    parser.add_argument("--workers", type=int, default=16, help="accounts worked on at once")
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+class Progress:
+    """A hook that tells the terminal how a run goes: steps, checks, time left."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._until: datetime | None = None
+        self._checks = 0
+        self._deleted = 0
+        self._last_tick: datetime | None = None
+
+    def __call__(self, event: rootkeys.Event) -> None:
+        """Print the events a person watching wants to see (on stderr)."""
+        kind = rootkeys.EventKind
+        if event.kind is kind.OBSERVATION_STARTED:
+            self._until = event.until
+        if event.kind is kind.CHECK_PASSED:
+            self._checks += 1
+            if self._last_tick == event.at:
+                return  # one line per tick of the window, not per check
+            self._last_tick = event.at
+            left = (self._until - event.at) if self._until else None
+            when = f"; {_human(left)} left in the window" if left and left > timedelta(0) else ""
+            self._say(event, f"checks passing ({self._checks} run){when}")
+            return
+        if event.kind is kind.DELETED:
+            self._deleted += 1
+        if event.kind in (kind.RECONCILED, kind.KEY_FOUND) and not event.message:
+            return
+        text = f"{event.kind.value}{' ' + event.key_id if event.key_id else ''}"
+        self._say(event, f"{text}: {event.message}" if event.message else text)
+
+    def _say(self, event: rootkeys.Event, text: str) -> None:
+        where = f"{event.account_id} " if event.account_id else ""
+        print(f"[{event.at:%H:%M:%S}] {where}{text}", file=self._out, flush=True)
+
+
+def _human(left: timedelta) -> str:
+    seconds = int(left.total_seconds())
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m"]
+    return "".join(parts) if days or hours else f"{minutes}m{seconds:02d}s"
+
+
+def _session(args: argparse.Namespace) -> boto3.Session:
+    import boto3
+    import botocore.exceptions
+
+    try:
+        return boto3.Session(profile_name=args.profile, region_name=args.region)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise InputError(f"no AWS profile named {args.profile!r} is configured") from exc
+
+
+def _journal(args: argparse.Namespace) -> rootkeys.Journal:
+    return rootkeys.Journal(args.journal) if args.journal else rootkeys.Journal()
+
+
+def _hooks(args: argparse.Namespace, err: TextIO) -> list[rootkeys.Hook]:
+    return [] if args.quiet else [Progress(err)]
+
+
+def _manager(args: argparse.Namespace, err: TextIO) -> rootkeys.RootKeyManager:
+    return rootkeys.RootKeyManager(
+        _session(args),
+        account_id=args.account_id,
+        hooks=_hooks(args, err),
+        journal=_journal(args),
+    )
+
+
+def _organization(args: argparse.Namespace, err: TextIO) -> rootkeys.Organization:
+    return rootkeys.Organization(
+        _session(args),
+        workers=args.workers,
+        region=args.region,
+        hooks=_hooks(args, err),
+        journal=_journal(args),
+    )
+
+
+def _window(args: argparse.Namespace) -> timedelta | rootkeys.RemovalPolicy | None:
+    return rootkeys.RemovalPolicy() if args.policy else args.observe
+
+
+def _emit(args: argparse.Namespace, out: TextIO, result: Any) -> None:
+    """Print a result: its table, or one JSON document (see docs/cli.md for the shape)."""
+    if args.output == "json":
+        document = {
+            "command": args.command,
+            "schema_version": JSON_SCHEMA_VERSION,
+            "result": _jsonable(result),
+        }
+        print(json.dumps(document, indent=2, sort_keys=True), file=out)
+        return
+    items = result if isinstance(result, list) else [result]
+    for item in items:
+        print(item.table(), file=out)
+
+
+def _jsonable(result: BaseModel | list[BaseModel]) -> Any:
+    if isinstance(result, list):
+        return [item.model_dump(mode="json") for item in result]
+    return result.model_dump(mode="json")
+
+
+def _confirm(args: argparse.Namespace, err: TextIO, what: str) -> bool:
+    """Ask before a change; ``--yes`` answers for automation."""
+    if args.yes:
+        return True
+    print(f"{what} Proceed? [y/N] ", end="", file=err, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def _must_be_able_to_ask(args: argparse.Namespace) -> None:
+    if args.command == "remove" and not args.yes and not sys.stdin.isatty():
+        raise InputError(
+            "refusing to change anything without confirmation: no terminal to ask on "
+            "(pass --yes to confirm in automation)"
+        )
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.command == "demo":
+        return _demo(args, out)
+    _must_be_able_to_ask(args)
+    if args.command == "audit":
+        audits = list(_organization(args, err).audit(args.accounts, ou=args.ou))
+        _emit(args, out, audits)
+        return EXIT_DONE
+    if args.command == "remove" and args.org:
+        return _remove_org(args, out, err)
+    if args.command == "remove" and (args.accounts or args.ou or args.keep_quarantine):
+        raise InputError("--accounts, --ou and --keep-quarantine need --org")
+    manager = _manager(args, err)
+    if args.command == "plan":
+        plan = manager.plan(_window(args), evidence=not args.no_evidence, regions=args.regions)
+        _emit(args, out, plan)
+        return EXIT_DONE
+    if args.command == "status":
+        _emit(args, out, manager.status(observe_for=args.observe))
+        return EXIT_DONE
+    if args.command == "history":
+        _emit(args, out, manager.history(args.key_id))
+        return EXIT_DONE
+    return _remove_one(args, manager, out, err)
+
+
+def _remove_one(
+    args: argparse.Namespace, manager: rootkeys.RootKeyManager, out: TextIO, err: TextIO
+) -> int:
+    window = _window(args)
+    assert window is not None  # the parser requires --observe or --policy
+    plan = manager.plan(window, evidence=args.policy)
+    print(plan.table(), file=err)
+    asking = f"Remove {len(plan.removable)} root key(s)?"
+    if plan.removable and not _confirm(args, err, asking):
+        print("nothing changed", file=err)
+        return EXIT_NOT_DONE
+    report = manager.remove_all(window, args.check_interval, wait=args.wait)
+    _emit(args, out, report)
+    done = (rootkeys.RunOutcome.DONE, rootkeys.RunOutcome.NOTHING_TO_DO)
+    return EXIT_DONE if report.outcome in done else EXIT_NOT_DONE
+
+
+def _remove_org(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    window = _window(args)
+    assert window is not None
+    organization = _organization(args, err)
+    audits = list(organization.audit(args.accounts, ou=args.ou))
+    with_keys = [a for a in audits if a.keys]
+    for audit in audits:
+        print(audit.table(), file=err)
+    if not _confirm(
+        args,
+        err,
+        f"Remove the root keys of {len(with_keys)} member account(s) "
+        "(Active keys quarantined by SCP first)?",
+    ):
+        print("nothing changed", file=err)
+        return EXIT_NOT_DONE
+    report = organization.remove_all(
+        window,
+        args.check_interval,
+        wait=args.wait,
+        account_ids=args.accounts,
+        ou=args.ou,
+        keep_quarantine=args.keep_quarantine,
+    )
+    _emit(args, out, report)
+    outcomes = set(report.counts)
+    if rootkeys.AccountOutcome.FAILED in outcomes:
+        return EXIT_AWS
+    fine = {
+        rootkeys.AccountOutcome.DONE,
+        rootkeys.AccountOutcome.NOTHING_TO_DO,
+        rootkeys.AccountOutcome.OUT_OF_REACH,
+        rootkeys.AccountOutcome.SKIPPED,
+    }
+    return EXIT_DONE if outcomes <= fine else EXIT_NOT_DONE
+
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        from rootkeys.testing import demo
+    except ImportError as exc:
+        raise InputError(
+            f"the demo needs the sandbox's extra: pip install 'rootkeys[sandbox]' ({exc})"
+        ) from exc
+    return EXIT_DONE if demo.main(out, window=args.window) == 0 else EXIT_NOT_DONE
+
+
+def exit_code(error: BaseException) -> int:
+    """The exit code for an error: 2 for input (nothing changed), 1 locked, 3 the rest."""
+    if isinstance(error, JournalLockedError):
+        return EXIT_NOT_DONE
+    if isinstance(error, InputError | JournalError):
+        return EXIT_USAGE
+    return EXIT_AWS
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run the command line; return its exit code (``rootkeys`` and ``python -m rootkeys``)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (already printed)
+        return int(exc.code or 0)
+    if args.command != "demo" and args.debug:
+        logging.basicConfig(level=logging.DEBUG, stream=err)
+    started = datetime.now(UTC)
+    try:
+        return _run(args, out, err)
+    except RootKeysError as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"rootkeys: error: {exc}", file=err)
+        return exit_code(exc)
+    except KeyboardInterrupt:
+        print(f"rootkeys: interrupted after {_human(datetime.now(UTC) - started)}", file=err)
+        return 130
+
+
+def main_exit() -> None:
+    """The console script: run `main` and exit with its code."""
+    raise SystemExit(main())

@@ -1,0 +1,349 @@
+"""The command line: each subcommand, confirmation, JSON output and every exit code."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import rootkeys
+from rootkeys import KeyStatus
+from rootkeys.cli import main, parse_duration
+from rootkeys.testing import Sandbox, SandboxAccount
+
+ACCOUNT = "111122223333"
+
+
+class Terminal(io.StringIO):
+    """A stdin that says it is a terminal, with the user's answer typed in."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class Pipe(io.StringIO):
+    """A stdin with no terminal behind it (cron, CI)."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.fixture
+def signed_in(
+    sandbox: Sandbox, account: SandboxAccount, monkeypatch: pytest.MonkeyPatch
+) -> SandboxAccount:
+    """The environment's credentials sign as the account's root user (CloudShell-like)."""
+    for name, value in sandbox.root_credentials(account.account_id).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "stdin", Pipe())
+    return account
+
+
+def run(*argv: str, stdin: io.StringIO | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    if stdin is not None:
+        sys.stdin = stdin
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_plan_prints_the_plan_and_changes_nothing(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """plan: a table with each key and its action; no mutation; exit 0."""
+    code, out, _ = run("plan", "--observe", "7d", "--no-evidence")
+    assert code == 0
+    for key_id in signed_in.root_key_ids:
+        assert key_id in out
+    assert "deactivate, observe, delete" in out
+    assert sandbox.mutations(ACCOUNT) == ()
+
+
+def test_plan_json_has_the_documented_shape(sandbox: Sandbox, signed_in: SandboxAccount) -> None:
+    """--output json: one document with command, schema_version and the model as result."""
+    code, out, _ = run("plan", "--policy", "--regions", "us-east-1", "--output", "json")
+    assert code == 0
+    document = json.loads(out)
+    assert set(document) == {"command", "schema_version", "result"}
+    assert (document["command"], document["schema_version"]) == ("plan", 1)
+    result = document["result"]
+    assert result["account_id"] == ACCOUNT
+    assert [k["key"]["key_id"] for k in result["keys"]] == list(signed_in.root_key_ids)
+    assert {k["action"] for k in result["keys"]} == {"deactivate, observe, delete"}
+    assert all(k["risk"] == "never used" for k in result["keys"])
+
+
+def test_remove_with_yes_removes_and_exits_0(sandbox: Sandbox, signed_in: SandboxAccount) -> None:
+    """remove --yes: deactivate, observe (a zero window here), delete; JSON report; exit 0."""
+    code, out, err = run("remove", "--observe", "0", "--yes", "--output", "json")
+    assert code == 0, err
+    report = json.loads(out)["result"]
+    assert report["outcome"] == "done"
+    assert report["keys_present"] is False
+    assert sandbox.root_keys(ACCOUNT) == []
+    assert "deactivated" in err  # progress on stderr, the document alone on stdout
+
+
+def test_remove_refuses_without_a_terminal_and_makes_no_call(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """No --yes and no terminal to ask on: exit 2, not one AWS call, nothing changed."""
+    made = len(sandbox.calls)
+    code, out, err = run("remove", "--observe", "7d", stdin=Pipe())
+    assert code == 2
+    assert "--yes" in err
+    assert out == ""
+    assert len(sandbox.calls) == made
+
+
+def test_remove_asks_and_a_no_changes_nothing(sandbox: Sandbox, signed_in: SandboxAccount) -> None:
+    """At a terminal: the plan, then the question; 'n' leaves everything as it was."""
+    code, _, err = run("remove", "--observe", "0", stdin=Terminal("n\n"))
+    assert code == 1
+    assert "Proceed? [y/N]" in err
+    assert signed_in.root_key_ids[0] in err  # the plan was shown before the question
+    assert sandbox.mutations(ACCOUNT) == ()
+
+
+def test_remove_asks_and_a_yes_proceeds(sandbox: Sandbox, signed_in: SandboxAccount) -> None:
+    """At a terminal, 'y' goes ahead."""
+    code, out, _ = run("remove", "--observe", "0", stdin=Terminal("y\n"))
+    assert code == 0
+    assert "done" in out
+    assert sandbox.root_keys(ACCOUNT) == []
+
+
+def test_staged_remove_still_observing_exits_1(sandbox: Sandbox, signed_in: SandboxAccount) -> None:
+    """--no-wait with a week's window: keys deactivated and observing; exit 1."""
+    code, out, _ = run("remove", "--observe", "7d", "--no-wait", "--yes")
+    assert code == 1
+    assert "observing" in out
+    assert {k.status for k in sandbox.root_keys(ACCOUNT)} == {KeyStatus.INACTIVE}
+    code, out, _ = run("status", "--observe", "7d")
+    assert code == 0
+    assert "observing" in out
+
+
+def test_history_shows_the_journal(sandbox: Sandbox, signed_in: SandboxAccount) -> None:
+    """history KEY_ID: that key's records, after a staged run."""
+    run("remove", "--observe", "7d", "--no-wait", "--yes")
+    key_id = signed_in.root_key_ids[0]
+    code, out, _ = run("history", key_id, "--output", "json")
+    assert code == 0
+    records = json.loads(out)["result"]["records"]
+    assert [r["kind"] for r in records][:2] == ["seen", "intent"]
+    assert {r["key_id"] for r in records} == {key_id}
+
+
+def test_audit_lists_every_member(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """audit: every account of the organization, the management one out of reach."""
+    org = sandbox.create_organization(members=2, root_keys=1)
+    credentials = sandbox.management_session().get_credentials()
+    assert credentials is not None
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+    code, out, _ = run("audit", "--output", "json", "--region", "us-east-1")
+    assert code == 0
+    audits = {a["account_id"]: a for a in json.loads(out)["result"]}
+    assert audits[org.management_account_id]["status"] == "out of reach"
+    assert {audits[m]["status"] for m in org.member_account_ids} == {"audited"}
+
+
+def test_remove_org_removes_across_members(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """remove --org --yes: every member's keys removed; exit 0 (management out of reach)."""
+    org = sandbox.create_organization(members=2, root_keys=1)
+    credentials = sandbox.management_session().get_credentials()
+    assert credentials is not None
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+    code, out, err = run("remove", "--org", "--observe", "0", "--yes", "--region", "us-east-1")
+    assert code == 0, err
+    assert all(sandbox.root_keys(m) == [] for m in org.member_account_ids)
+    assert "out of reach" in out
+
+
+def test_demo_runs() -> None:
+    """demo: the sandbox walk-through, exit 0."""
+    code, out, _ = run("demo", "--window", "1s")
+    assert code == 0
+    assert "Demo finished as expected" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["remove", "--observe=-1d", "--yes"], "not a duration"),
+        (["remove", "--observe", "soon", "--yes"], "not a duration"),
+        (["remove", "--yes"], "one of the arguments --observe --policy is required"),
+        (["history", "not-a-key"], "access key id"),
+        (["plan", "--account-id", "12", "--no-evidence"], "12 digits"),
+        (["plan", "--profile", "nope", "--no-evidence"], "no AWS profile named 'nope'"),
+        (["remove", "--observe", "2000d", "--yes"], "at most 366 days"),
+        (["remove", "--observe", "0", "--yes", "--ou", "ou-x"], "need --org"),
+        (["frobnicate"], "invalid choice"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else "",
+)
+def test_usage_and_input_errors_exit_2_without_changes(
+    sandbox: Sandbox,
+    signed_in: SandboxAccount,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    """Bad input: exit 2, one clear line (no traceback), nothing changed."""
+    code, _, err = run(*argv)
+    err += capsys.readouterr().err  # argparse writes its usage errors to sys.stderr
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert sandbox.mutations(ACCOUNT) == ()
+
+
+def test_iam_user_caller_exits_3(
+    sandbox: Sandbox, account: SandboxAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An IAM user's credentials: NotRootError, exit 3, one line, nothing changed."""
+    session = sandbox.iam_user_session(account.account_id, "alice")
+    credentials = session.get_credentials()
+    assert credentials is not None
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+    made = sandbox.mutations(account.account_id)  # the user's own creation
+    code, _, err = run("remove", "--observe", "0", "--yes")
+    assert code == 3
+    assert err.startswith("rootkeys: error: ")
+    assert "user/alice, not an account's root user" in err
+    assert len(err.strip().splitlines()) == 1
+    assert sandbox.mutations(account.account_id) == made
+
+
+def test_aws_error_exits_3_and_debug_shows_the_traceback(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """AccessDenied: exit 3 in one line; with --debug the exception propagates."""
+    sandbox.deny("ListAccessKeys")
+    code, _, err = run("status")
+    assert code == 3
+    assert "AccessDenied" in err
+    with pytest.raises(rootkeys.AccessDeniedError):
+        run("status", "--debug")
+
+
+def test_blocked_run_exits_1(
+    sandbox: Sandbox, account: SandboxAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed with a root key: that key is blocked (never touched), the run exits 1."""
+    own = account.root_key_ids[0]
+    for name, value in sandbox.root_credentials(account.account_id, key_id=own).items():
+        monkeypatch.setenv(name, value)
+    sandbox.delete_root_key(account.account_id, account.root_key_ids[1])
+    code, out, _ = run("remove", "--observe", "0", "--yes")
+    assert code == 1
+    assert "blocked" in out
+    assert [k.key_id for k in sandbox.root_keys(account.account_id)] == [own]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7d", timedelta(days=7)),
+        ("1d12h", timedelta(days=1, hours=12)),
+        ("30m", timedelta(minutes=30)),
+        ("45s", timedelta(seconds=45)),
+        ("2w", timedelta(weeks=2)),
+        ("0", timedelta(0)),
+    ],
+)
+def test_durations(text: str, expected: timedelta) -> None:
+    """The --observe forms."""
+    assert parse_duration(text) == expected
+
+
+def test_cli_is_not_imported_by_the_library() -> None:
+    """`import rootkeys` loads neither the CLI nor the sandbox."""
+    code = (
+        "import sys, rootkeys; "
+        "print(sorted(m for m in sys.modules if m.startswith(('rootkeys.cli', 'rootkeys.testing',"
+        " 'moto', 'argparse'))))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "rootkeys.cli" not in found
+    assert "rootkeys.testing" not in found
+    assert "moto" not in found
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    """`python -m rootkeys --help` is the same command line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "rootkeys", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert "Exit codes" in done.stdout
+
+
+def test_console_script_is_declared() -> None:
+    """pyproject declares the `rootkeys` console script."""
+    text = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    assert 'rootkeys = "rootkeys.cli:main_exit"' in text
+
+
+def test_progress_shows_time_left_checks_run_and_steps() -> None:
+    """During a long window: one line per tick with checks run and time left."""
+    from datetime import UTC, datetime
+
+    from rootkeys.cli import Progress
+
+    err = io.StringIO()
+    progress = Progress(err)
+    start = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    kind = rootkeys.EventKind
+
+    def event(what: rootkeys.EventKind, minutes: int, **fields: object) -> rootkeys.Event:
+        at = start + timedelta(minutes=minutes)
+        return rootkeys.Event(kind=what, account_id=ACCOUNT, at=at, **fields)  # type: ignore[arg-type]
+
+    progress(event(kind.DEACTIVATED, 0, key_id="AKIAAAAAAAAAAAAAAAAA", message="now Inactive"))
+    progress(event(kind.OBSERVATION_STARTED, 0, until=start + timedelta(hours=2)))
+    for check in ("health", "alarms"):
+        progress(event(kind.CHECK_PASSED, 6, check=check))
+    progress(event(kind.CHECK_PASSED, 96, check="health"))
+    lines = err.getvalue().splitlines()
+    assert "deactivated AKIAAAAAAAAAAAAAAAAA: now Inactive" in lines[0]
+    assert [line for line in lines if "checks passing" in line] == [
+        f"[12:06:00] {ACCOUNT} checks passing (1 run); 1h54m left in the window",
+        f"[13:36:00] {ACCOUNT} checks passing (3 run); 24m00s left in the window",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "model"),
+    [
+        ("`plan`", rootkeys.Plan),
+        ("`remove`", rootkeys.RemovalReport),
+        ("`remove --org`", rootkeys.OrganizationReport),
+        ("`status`", rootkeys.RemovalStatus),
+        ("`history`", rootkeys.KeyHistory),
+        ("`audit`", rootkeys.AccountAudit),
+    ],
+)
+def test_documented_json_fields_exist(command: str, model: type[object]) -> None:
+    """Every top-level field docs/cli.md lists for a command is a field of its model."""
+    import re
+
+    text = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith(f"| {command} |"))
+    described = row.split("|")[2]
+    top_level = re.sub(r"\([^)]*\)", "", described)  # nested fields are in parentheses
+    fields = set(re.findall(r"`(\w+)`", top_level)) - {model.__name__}  # type: ignore[attr-defined]
+    assert fields
+    assert fields <= set(model.model_fields)  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "mypy", "lint"]
+nox.options.sessions = ["tests", "mypy", "lint", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
 
@@ -32,7 +32,16 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (MkDocs), built strictly: any warning fails."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "mkdocs", "build", "--strict", "--site-dir", "build/site", env={"NO_MKDOCS_2_WARNING": "1"}
+    )
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """The walk-through on the built-in sandbox: plan, deactivate, observe, delete."""
     session.install("-e", ".[sandbox]")
-    session.run("python", "-m", "rootkeys.testing.demo", *session.posargs)
+    session.run("rootkeys", "demo", *session.posargs)

@@ -72,7 +72,8 @@ class RootKeyManager:
             credentials.
         account_id: the account you intend to change. When given, credentials of any
             other account are refused before any change.
-        iam_client, sts_client: ready clients to use instead of a session (both).
+        iam_client: a ready IAM client to use instead of a session (with ``sts_client``).
+        sts_client: a ready STS client to use instead of a session (with ``iam_client``).
         hooks: callables that receive an `Event` for every step.
         checks: callables that judge, during the observation window, whether
             anything broke (see `Check`).

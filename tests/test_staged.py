@@ -428,3 +428,31 @@ def test_interrupting_a_blocking_run_keeps_earlier_windows(
     assert {k.stage for k in status.keys} == {Stage.OBSERVING}
     clock.advance(WEEK)
     assert fresh().remove_all(observe_for=WEEK, wait=False).outcome is RunOutcome.DONE
+
+
+def test_a_rollback_that_failed_is_finished_by_the_next_run(
+    fresh, sandbox: Sandbox, account: SandboxAccount, clock: FakeClock
+) -> None:
+    """The check failed but reactivating failed too: the next run reactivates, never deletes."""
+
+    def fails_and_breaks_iam(key: rootkeys.ObservedKey) -> bool:
+        sandbox.inject_server_error(operation="UpdateAccessKey", times=None)
+        return False
+
+    first = fresh(checks=[fails_and_breaks_iam], retry=rootkeys.RetryPolicy(attempts=1))
+    failed = first.remove_all(observe_for=DAY)
+    assert {k.outcome for k in failed.keys} == {KeyOutcome.FAILED}
+    sandbox.clear_faults()
+    assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.INACTIVE}
+
+    clock.advance(2 * WEEK)  # long past any window: a key still Inactive must not go
+    progress = fresh().status(observe_for=DAY)
+    assert {(k.stage, k.next_action) for k in progress.keys} == {
+        (Stage.ON_HOLD, "reactivate (finish the rollback)")
+    }
+    report = fresh().remove_all(observe_for=DAY, wait=False)
+    assert report.outcome is RunOutcome.ROLLED_BACK
+    assert {k.outcome for k in report.keys} == {KeyOutcome.ROLLED_BACK}
+    assert all("earlier rollback" in k.reason for k in report.keys)
+    assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.ACTIVE}
+    assert not [c for c in sandbox.calls if c.operation == "DeleteAccessKey"]

@@ -52,6 +52,15 @@ class KeyMemory:
     gone_at: datetime | None = None
     records: list[JournalRecord] = field(default_factory=list)
 
+    @property
+    def rollback_pending(self) -> bool:
+        """Whether a check failed and rootkeys has not yet made the key usable again."""
+        return (
+            self.hold is not None
+            and self.deactivated_by_rootkeys
+            and self.state in (KeyState.INACTIVE, KeyState.QUARANTINED)
+        )
+
 
 def replay(records: Sequence[JournalRecord]) -> dict[str, KeyMemory]:
     """Fold records (oldest first) into what the journal knows of each key."""
@@ -168,7 +177,8 @@ def reconcile(
             add(key_id, RecordKind.SEEN, to_state=actual, detail="first seen")
         elif known.state is not actual:
             add(key_id, RecordKind.SEEN, to_state=actual, detail="changed outside rootkeys")
-        if actual is not KeyState.ACTIVE and known.window_start is None:
+        pending = known.hold is not None and known.deactivated_by_rootkeys
+        if actual is not KeyState.ACTIVE and known.window_start is None and not pending:
             add(
                 key_id, RecordKind.WINDOW_STARTED, detail=f"found {actual.value}; window starts now"
             )

@@ -247,6 +247,9 @@ class RemovalRun:
         observed: list[AccessKey] = []
         for pk in self._plan.removable:
             run = self._keys[pk.key.key_id]
+            if pk.key.state is not KeyState.ACTIVE and run.memory.rollback_pending:
+                self._finish_rollback(run, pk.key.state)
+                continue
             if pk.key.state is not KeyState.ACTIVE:
                 run.state = pk.key.state
                 run.window_start = run.memory.window_start or started
@@ -271,6 +274,25 @@ class RemovalRun:
             run.window_start = step.finished_at or started
             observed.append(self._observed(pk.key, self._unusable, run.window_start))
         return observed
+
+    def _finish_rollback(self, run: _KeyRun, current: KeyState) -> None:
+        """An earlier run's rollback did not finish (AWS failed it, or it crashed): finish it.
+
+        The key was made unusable by rootkeys and a check failed: it goes back to Active,
+        never on to deletion.
+        """
+        why = f"finishing an earlier rollback ({run.memory.hold})"
+        try:
+            step = self._stepper.change(
+                run.key.key_id, current, KeyState.ACTIVE, run.steps, run_id=self.run_id
+            )
+        except RootKeysError as exc:
+            run.end(KeyOutcome.FAILED, current, f"{why} failed again, key left {current}: {exc}")
+            return
+        if step.status is StepStatus.UNVERIFIED:
+            run.end(KeyOutcome.ROLLED_BACK, None, f"{why}; {step.detail}")
+        else:
+            run.end(KeyOutcome.ROLLED_BACK, KeyState.ACTIVE, why)
 
     def _advance(self, observed: list[AccessKey], observation: Observation) -> None:
         """After clean checks: delete each key whose window has passed; the rest observe on."""
@@ -370,7 +392,9 @@ class RemovalRun:
         except RootKeysError as exc:
             log.warning("could not read AccountAccessKeysPresent: %s", exc)
             present = None
-        if observation is not None and not observation.passed:
+        if (observation is not None and not observation.passed) or (
+            KeyOutcome.ROLLED_BACK in outcomes
+        ):
             outcome = RunOutcome.ROLLED_BACK
         elif not keys:
             outcome = RunOutcome.NOTHING_TO_DO

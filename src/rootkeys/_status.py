@@ -101,6 +101,10 @@ def describe(
             blockers = (known.hold,)
         elif status is KeyStatus.ACTIVE:
             stage, since, action, at = Stage.ACTIVE, first_seen, "deactivate", now
+        elif known.rollback_pending:
+            last = known.records[-1].at if known.records else None
+            stage, since, action, at = Stage.ON_HOLD, last, "reactivate (finish the rollback)", now
+            blockers = (known.hold or "",)
         else:
             since = known.window_start
             at = since + observe_for if since and observe_for is not None else None

@@ -137,3 +137,39 @@ def test_sandboxes_do_not_nest(sandbox: Sandbox) -> None:
     """A second active sandbox is refused (they share botocore's handlers)."""
     with pytest.raises(RuntimeError, match="do not nest"), Sandbox():
         pass
+
+
+def test_ledger_records_every_change_with_who_made_it(sandbox: Sandbox) -> None:
+    """key_changes(): creation, hand changes, root's writes, with usability before/after."""
+    import rootkeys
+
+    account = sandbox.create_account("444455556666", root_keys=1)
+    key_id = account.root_key_ids[0]
+    iam = sandbox.root_session(account.account_id).client("iam")
+    iam.update_access_key(AccessKeyId=key_id, Status="Inactive")
+    sandbox.set_root_key_status(account.account_id, key_id, rootkeys.KeyStatus.ACTIVE)
+    iam.update_access_key(AccessKeyId=key_id, Status="Inactive")
+    iam.delete_access_key(AccessKeyId=key_id)
+    changes = sandbox.key_changes(account.account_id)
+    assert [(c.status, c.by, c.was_usable, c.usable) for c in changes] == [
+        (rootkeys.KeyStatus.ACTIVE, "sandbox", False, True),
+        (rootkeys.KeyStatus.INACTIVE, "root", True, False),
+        (rootkeys.KeyStatus.ACTIVE, "sandbox", False, True),
+        (rootkeys.KeyStatus.INACTIVE, "root", True, False),
+        (None, "root", False, False),
+    ]
+    assert changes[-1].deleted
+    assert sandbox.key_changes("111122223333") == ()
+
+
+def test_ledger_sees_the_quarantine(sandbox: Sandbox) -> None:
+    """Attaching the quarantine SCP makes a member's Active key unusable in the ledger."""
+    import rootkeys
+
+    org = sandbox.create_organization(members=1, root_keys=1)
+    member = org.member_account_ids[0]
+    rootkeys.Organization(sandbox.management_session(), journal=False).attach_quarantine(member)
+    last = sandbox.key_changes(member)[-1]
+    assert (last.status, last.quarantined, last.by) == (rootkeys.KeyStatus.ACTIVE, True, "admin")
+    assert last.was_usable
+    assert not last.usable

@@ -9,7 +9,15 @@ Needs the ``sandbox`` extra: ``pip install 'rootkeys[sandbox]'``.
 """
 
 from rootkeys.testing._clock import FakeClock
+from rootkeys.testing._ledger import KeyChange
 from rootkeys.testing._org import SandboxOrganization
 from rootkeys.testing._sandbox import Sandbox, SandboxAccount, SandboxCall
 
-__all__ = ["FakeClock", "Sandbox", "SandboxAccount", "SandboxCall", "SandboxOrganization"]
+__all__ = [
+    "FakeClock",
+    "KeyChange",
+    "Sandbox",
+    "SandboxAccount",
+    "SandboxCall",
+    "SandboxOrganization",
+]

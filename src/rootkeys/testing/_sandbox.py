@@ -36,6 +36,7 @@ import botocore.exceptions
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._models import AccessKey, KeyStatus, LastUsed, validate_account_id
 from rootkeys.testing import _cloudtrail, _cloudwatch, _org, _root, _server, _wire
+from rootkeys.testing._ledger import KeyChange, Ledger
 from rootkeys.testing._root import MAX_ROOT_KEYS, RootKey, RootUser, random_id, random_secret
 
 if TYPE_CHECKING:
@@ -66,6 +67,10 @@ MUTATING_PREFIXES = (
     "Set",
     "Upload",
 )
+
+
+_KEY_WRITES = frozenset({"UpdateAccessKey", "DeleteAccessKey", "CreateAccessKey"})
+_SCP_WRITES = frozenset({"AttachPolicy", "DetachPolicy"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +171,7 @@ class Sandbox:
         self._next_account = 100000000000
         self._org: _org.OrgState | None = None
         self._task_sessions: dict[str, _org.TaskSession] = {}
+        self._ledger = Ledger()
         self.trail = _cloudtrail.Trail(self.clock)
         """Every account's CloudTrail event history (``LookupEvents`` answers from it)."""
 
@@ -239,6 +245,7 @@ class Sandbox:
                 )
                 for n in range(root_keys)
             )
+            self._watch(account_id, "sandbox")
             return SandboxAccount(account_id, ids)
 
     def add_root_key(self, account_id: str, *, status: KeyStatus = KeyStatus.ACTIVE) -> str:
@@ -246,6 +253,7 @@ class Sandbox:
         with self._lock:
             key = self._account(account_id).add_key(status, self.clock.now())
             self._register_root_key(account_id, key)
+            self._watch(account_id, "sandbox")
             return key.key_id
 
     def set_root_mfa(self, account_id: str, enabled: bool = True) -> None:
@@ -257,11 +265,40 @@ class Sandbox:
         """Change a root key's status behind rootkeys' back (as another admin might)."""
         with self._lock:
             self._account(account_id).keys[key_id].status = status
+            self._watch(account_id, "sandbox")
 
     def delete_root_key(self, account_id: str, key_id: str) -> None:
         """Delete a root key behind rootkeys' back."""
         with self._lock:
             self._account(account_id).keys.pop(key_id)
+            self._watch(account_id, "sandbox")
+
+    def key_changes(self, account_id: str | None = None) -> tuple[KeyChange, ...]:
+        """Every change of a root key's status, deletion or quarantine, oldest first.
+
+        Kept from the sandbox's own state (not from what any caller says), so tests can
+        judge from it whether a key was ever deleted while usable, or too soon.
+        """
+        with self._lock:
+            return tuple(c for c in self._ledger.changes if account_id in (None, c.account_id))
+
+    def _watch(self, account_id: str, by: str) -> None:
+        """Bring the ledger up to date for one account (under the lock)."""
+        user = self._accounts.get(account_id)
+        if user is None:
+            return
+        quarantined = (
+            self._org is not None
+            and account_id in self._org.members
+            and _org.quarantined(self._org.management_account_id, account_id)
+        )
+        self._ledger.observe(
+            account_id,
+            {k.key_id: k.status for k in user.keys.values()},
+            quarantined=quarantined,
+            at=self.clock.now(),
+            by=by,
+        )
 
     def use_root_key(
         self,
@@ -677,6 +714,11 @@ class Sandbox:
                     response = _root.correct_summary(user, request, response)
         with self._lock:
             log(response.status_code if response is not None else 0)
+            if response is not None and response.status_code == 200:
+                if operation in _KEY_WRITES and account_id is not None:
+                    self._watch(account_id, kind)
+                elif service == "organizations" and operation in _SCP_WRITES:
+                    self._watch(params.get("TargetId", ""), kind)
             if response is not None and account_id is not None and key_id:
                 agent = request.headers.get("User-Agent") or b"unknown"
                 self.trail.record(

@@ -72,14 +72,27 @@ def region_of(request: AWSPreparedRequest) -> str | None:
 
 
 def params_of(request: AWSPreparedRequest) -> dict[str, str]:
-    """The form-encoded parameters of a query-protocol request, first value of each."""
+    """A request's top-level string parameters.
+
+    Query-protocol form fields (first value of each), or a JSON-protocol body's string
+    members (Organizations).
+    """
     body = request.body
-    if isinstance(body, bytes | bytearray):
-        text = bytes(body).decode()
-    elif isinstance(body, str):
-        text = body
-    else:  # no body, or a stream: not a query-protocol call the sandbox answers
+    try:
+        if isinstance(body, bytes | bytearray):
+            text = bytes(body).decode()
+        elif isinstance(body, str):
+            text = body
+        else:  # no body, or a stream: not a call the sandbox answers
+            return {}
+    except UnicodeDecodeError:  # a binary protocol (CBOR): nothing the sandbox reads
         return {}
+    if text.startswith("{"):
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            return {}
+        return {k: v for k, v in decoded.items() if isinstance(v, str)}
     return {name: values[0] for name, values in parse_qs(text).items()}
 
 

@@ -32,6 +32,13 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+def campaign(session: nox.Session) -> None:
+    """The long fault campaign: 10,000 randomized scenarios (``-- --runs N`` for more)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "tests.campaign", *(session.posargs or ["--runs", "10000"]))
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     """The documentation site (MkDocs), built strictly: any warning fails."""
     session.install("-e", ".[docs]")

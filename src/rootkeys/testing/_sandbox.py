@@ -24,6 +24,8 @@ yourself inside the sandbox talk to plain moto.
 from __future__ import annotations
 
 import contextlib
+import functools
+import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._models import AccessKey, KeyStatus, LastUsed, validate_account_id
@@ -128,12 +132,15 @@ class _Fault:
     account_id: str | None = None
     action: Callable[[], object] | None = None
     region: str | None = None
+    rate: float = 1.0
+    chance: random.Random | None = None
 
     def matches(self, operation: str, account_id: str | None, region: str | None) -> bool:
         return (
             self.operation in (None, operation)
             and self.account_id in (None, account_id)
             and self.region in (None, region)
+            and (self.chance is None or self.chance.random() < self.rate)
         )
 
 
@@ -413,11 +420,19 @@ class Sandbox:
         return self._session(made["AccessKeyId"], made["SecretAccessKey"])
 
     def _session(self, key_id: str, secret: str, token: str | None = None) -> boto3.Session:
+        """A session signed with these credentials, sharing the sandbox's loaded models.
+
+        Every session the sandbox hands out shares one botocore data loader, so service
+        models and endpoint rules are read from disk once per process, not per session.
+        """
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _shared_loader())
         return boto3.Session(
             aws_access_key_id=key_id,
             aws_secret_access_key=secret,
             aws_session_token=token,
             region_name=self.region,
+            botocore_session=core,
         )
 
     @contextlib.contextmanager
@@ -523,10 +538,14 @@ class Sandbox:
         message: str | None = None,
         account_id: str | None = None,
         region: str | None = None,
+        rate: float = 1.0,
+        seed: int = 0,
     ) -> None:
         """Answer the next ``times`` matching calls (None: all) with an AWS error.
 
-        A call matches when its operation, account and region (each when given) match.
+        A call matches when its operation, account and region (each when given) match,
+        and, with ``rate`` below 1, by chance: each such call fails with probability
+        ``rate`` (drawn from ``random.Random(seed)``, so a run can be repeated).
         """
         with self._lock:
             self._faults.append(
@@ -539,13 +558,24 @@ class Sandbox:
                     message or code,
                     account_id,
                     region=region,
+                    rate=rate,
+                    chance=random.Random(seed) if rate < 1 else None,  # noqa: S311 - faults
                 )
             )
 
     def inject_throttling(
-        self, *, operation: str | None = None, times: int | None = 1, account_id: str | None = None
+        self,
+        *,
+        operation: str | None = None,
+        times: int | None = 1,
+        account_id: str | None = None,
+        rate: float = 1.0,
+        seed: int = 0,
     ) -> None:
-        """Answer matching calls with ``Throttling: Rate exceeded`` (HTTP 400)."""
+        """Answer matching calls with ``Throttling: Rate exceeded`` (HTTP 400).
+
+        ``rate`` below 1 throttles each matching call by chance (see `inject_error`).
+        """
         self.inject_error(
             "Throttling",
             status=400,
@@ -553,14 +583,28 @@ class Sandbox:
             times=times,
             message="Rate exceeded",
             account_id=account_id,
+            rate=rate,
+            seed=seed,
         )
 
     def inject_server_error(
-        self, *, operation: str | None = None, times: int | None = 1, account_id: str | None = None
+        self,
+        *,
+        operation: str | None = None,
+        times: int | None = 1,
+        account_id: str | None = None,
+        rate: float = 1.0,
+        seed: int = 0,
     ) -> None:
         """Answer matching calls with ``ServiceFailure`` (HTTP 500)."""
         self.inject_error(
-            "ServiceFailure", status=500, operation=operation, times=times, account_id=account_id
+            "ServiceFailure",
+            status=500,
+            operation=operation,
+            times=times,
+            account_id=account_id,
+            rate=rate,
+            seed=seed,
         )
 
     def deny(
@@ -583,11 +627,33 @@ class Sandbox:
         )
 
     def inject_connection_error(
-        self, *, operation: str | None = None, times: int | None = 1, account_id: str | None = None
+        self,
+        *,
+        operation: str | None = None,
+        times: int | None = 1,
+        account_id: str | None = None,
+        rate: float = 1.0,
+        seed: int = 0,
     ) -> None:
         """Drop matching calls' connections (botocore's ``ConnectionClosedError``)."""
         with self._lock:
-            self._faults.append(_Fault("connection", operation, times, account_id=account_id))
+            self._faults.append(
+                _Fault(
+                    "connection",
+                    operation,
+                    times,
+                    account_id=account_id,
+                    rate=rate,
+                    chance=random.Random(seed) if rate < 1 else None,  # noqa: S311 - faults
+                )
+            )
+
+    def expire_root_sessions(self) -> None:
+        """End every AssumeRoot session now, as 15 minutes passing would."""
+        with self._lock:
+            now = self.clock.now()
+            for session in self._task_sessions.values():
+                session.expires_at = min(session.expires_at, now)
 
     def before(
         self,
@@ -815,6 +881,12 @@ class Sandbox:
 
     def _register_root_key(self, account_id: str, key: RootKey) -> None:
         self._principals[key.key_id] = _Principal(account_id, "root-key", key.secret)
+
+
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    """One botocore data loader for every sandbox session (its caches fill once)."""
+    return botocore.loaders.create_loader()
 
 
 def _seed_administrator_access(account_id: str) -> None:

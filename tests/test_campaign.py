@@ -1,0 +1,71 @@
+"""The fault campaign's CI slice: a fixed-seed sample of tests/campaign.py's scenarios.
+
+The long campaign (10,000 scenarios and more) is ``nox -s campaign``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, seed, settings
+
+from rootkeys import KeyStatus
+from rootkeys.testing import KeyChange
+from tests import campaign
+
+T0 = datetime(2026, 11, 27, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+@seed(20261127)
+@settings(
+    max_examples=60,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(campaign.scenarios())
+def test_fault_campaign_slice_keeps_every_promise(scenario: campaign.Scenario) -> None:
+    """Faults on, then fresh runs: no promise broken (see tests/campaign.py for which)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = campaign.run(scenario, Path(tmp))
+    assert result.violations == []
+    assert result.runs >= 1
+
+
+def _change(minutes: int, status: KeyStatus | None, *, was: bool, by: str = "root") -> KeyChange:
+    return KeyChange(
+        at=T0 + timedelta(minutes=minutes),
+        account_id="111122223333",
+        key_id="AKIAAAAAAAAAAAAAAAAA",
+        status=status,
+        quarantined=False,
+        by=by,
+        was_usable=was,
+    )
+
+
+def test_judge_flags_a_deletion_while_usable() -> None:
+    """The campaign's own judge can fail: a key deleted while Active is a violation."""
+    changes = (_change(0, KeyStatus.ACTIVE, was=False), _change(90, None, was=True))
+    assert campaign.deletion_violations(changes, HOUR, []) != []
+
+
+def test_judge_flags_a_short_window_and_a_failing_check() -> None:
+    """Deleted 30 minutes after deactivation, or with a failed check inside the window."""
+    made = _change(0, KeyStatus.ACTIVE, was=False)
+    off = _change(10, KeyStatus.INACTIVE, was=True)
+    assert campaign.deletion_violations((made, off, _change(40, None, was=False)), HOUR, [])
+    gone = _change(80, None, was=False)
+    failed = [("111122223333", T0 + timedelta(minutes=50), False)]
+    assert campaign.deletion_violations((made, off, gone), HOUR, failed)
+    assert campaign.deletion_violations((made, off, gone), HOUR, []) == []
+
+
+def test_judge_ignores_deletions_by_someone_else() -> None:
+    """A key deleted by the test's own hand is not rootkeys' doing."""
+    changes = (_change(0, KeyStatus.ACTIVE, was=False), _change(1, None, was=True, by="sandbox"))
+    assert campaign.deletion_violations(changes, HOUR, []) == []

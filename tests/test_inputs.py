@@ -1,105 +1,475 @@
-"""Bad input: one clear, typed error before any AWS call."""
+"""The bad-input catalogue: every public entry point, library and CLI, fed what it must refuse.
+
+Each case gets its typed error and message. Input errors are refused before any AWS
+call; a wrong caller (an IAM user, another account, an expired session) is refused
+before any change. In every case the sandbox proves that no AWS state changed: no
+mutating call was answered and no root key changed.
+"""
 
 from __future__ import annotations
 
+import io
+import os
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 import rootkeys
-from rootkeys.testing import Sandbox, SandboxAccount
+from rootkeys import cli
+from rootkeys.testing import FakeClock, Sandbox, SandboxAccount, SandboxOrganization
 
-from .conftest import MakeManager
+HOUR = timedelta(hours=1)
+KEY = "AKIAAAAAAAAAAAAAAAAA"
 
-CASES: list[tuple[str, Callable[[rootkeys.RootKeyManager], Any], str]] = [
-    ("deactivate-malformed", lambda m: m.deactivate("AKIA123"), "not an access key id"),
-    ("delete-malformed", lambda m: m.delete("not-a-key"), "not an access key id"),
-    ("reactivate-none", lambda m: m.reactivate(None), "not an access key id"),  # type: ignore[arg-type]
-    ("delete-temporary-key", lambda m: m.delete("ASIAAAAAAAAAAAAAAAAA"), "not an access key id"),
-    ("remove-negative", lambda m: m.remove_all(observe_for=timedelta(hours=-1)), "negative"),
-    ("remove-huge", lambda m: m.remove_all(observe_for=timedelta(days=4000)), "at most"),
-    ("remove-seconds-int", lambda m: m.remove_all(observe_for=3600), "timedelta"),  # type: ignore[arg-type]
+
+class CliExit(Exception):
+    """The CLI's exit, as an exception, so CLI cases share the library's table."""
+
+    def __init__(self, code: int, err: str) -> None:
+        super().__init__(f"exit {code}: {err.strip()}")
+        self.code = code
+
+
+@dataclass
+class Env:
+    """What a case may use: a sandbox account with two root keys, an organization."""
+
+    sandbox: Sandbox
+    account: SandboxAccount
+    org: SandboxOrganization
+    clock: FakeClock
+    tmp: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    def manager(self, session: boto3.Session | None = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("clock", self.clock)
+        kwargs.setdefault("journal", self.tmp / "journal.sqlite3")
+        return rootkeys.RootKeyManager(
+            session or self.sandbox.root_session(self.account.account_id), **kwargs
+        )
+
+    def organization(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("clock", self.clock)
+        kwargs.setdefault("journal", self.tmp / "journal.sqlite3")
+        return rootkeys.Organization(self.sandbox.management_session(), **kwargs)
+
+    def alice(self) -> boto3.Session:
+        """An IAM user with access keys of her own (the same calls would act on hers)."""
+        session = self.sandbox.iam_user_session(self.account.account_id, "alice")
+        iam = self.sandbox.admin_session(self.account.account_id).client("iam")
+        iam.create_access_key(UserName="alice")
+        return session
+
+    def expired(self) -> boto3.Session:
+        """A member's AssumeRoot session that has expired."""
+        session = self.organization().root_session(self.org.member_account_ids[0])
+        self.sandbox.expire_root_sessions()
+        return session
+
+    def corrupt(self) -> Path:
+        path = self.tmp / "corrupt.sqlite3"
+        path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+        return path
+
+    def cli(self, *argv: str, as_root: bool = True) -> int:
+        if as_root:
+            for name, value in self.sandbox.root_credentials(self.account.account_id).items():
+                self.monkeypatch.setenv(name, value)
+        self.monkeypatch.setattr(sys, "stdin", io.StringIO())
+        err = io.StringIO()
+        code = cli.main(list(argv), out=io.StringIO(), err=err)
+        if code:
+            raise CliExit(code, err.getvalue())
+        return code
+
+    def use(self, session: boto3.Session) -> None:
+        """The environment's credentials become ``session``'s (for the CLI)."""
+        credentials = session.get_credentials()
+        assert credentials is not None
+        self.monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
+        self.monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+
+    def no_credentials(self) -> Any:
+        self.monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no metadata lookups
+        names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+        saved = {n: os.environ.pop(n) for n in names if n in os.environ}  # moto's fake ones
+        try:
+            return rootkeys.RootKeyManager(boto3.Session(region_name="us-east-1"))
+        finally:
+            os.environ.update(saved)
+
+    def mixed(self) -> Any:
+        session = self.sandbox.root_session(self.account.account_id)
+        return rootkeys.RootKeyManager(session, iam_client=session.client("iam"))
+
+
+# name, call, error, message, AWS calls allowed (a caller must be identified first)
+Case = tuple[str, Callable[[Env], object], type[BaseException], str, bool]
+IN = rootkeys.InputError
+
+CASES: list[Case] = [
+    # -- RootKeyManager: ids, types, windows -------------------------------------------------
+    ("manager account id short", lambda e: e.manager(account_id="1234"), IN, "account id", False),
     (
-        "remove-zero-interval",
-        lambda m: m.remove_all(observe_for=timedelta(hours=1), check_interval=timedelta(0)),
-        "positive",
+        "manager account id int",
+        lambda e: e.manager(account_id=111122223333),
+        IN,
+        "account id",
+        False,
     ),
-    ("plan-negative", lambda m: m.plan(observe_for=timedelta(seconds=-1)), "negative"),
+    (
+        "deactivate malformed key",
+        lambda e: e.manager().deactivate("AKIA123"),
+        IN,
+        "access key id",
+        False,
+    ),
+    (
+        "delete temporary key id",
+        lambda e: e.manager().delete("ASIAAAAAAAAAAAAAAAAA"),
+        IN,
+        "access key id",
+        False,
+    ),
+    ("reactivate None", lambda e: e.manager().reactivate(None), IN, "access key id", False),
+    ("history bad key", lambda e: e.manager().history("nope"), IN, "access key id", False),
+    ("remove negative window", lambda e: e.manager().remove_all(-HOUR), IN, "negative", False),
+    (
+        "remove huge window",
+        lambda e: e.manager().remove_all(timedelta(days=4000)),
+        IN,
+        "at most 366",
+        False,
+    ),
+    ("remove window as int", lambda e: e.manager().remove_all(3600), IN, "timedelta", False),
+    ("remove window as str", lambda e: e.manager().remove_all("7d"), IN, "timedelta", False),
+    (
+        "remove zero interval",
+        lambda e: e.manager().remove_all(HOUR, timedelta(0)),
+        IN,
+        "positive",
+        False,
+    ),
+    ("remove wait not bool", lambda e: e.manager().remove_all(HOUR, wait="no"), IN, "wait", False),
+    (
+        "remove staged no journal",
+        lambda e: e.manager(journal=False).remove_all(HOUR, wait=False),
+        IN,
+        "journal",
+        False,
+    ),
+    (
+        "plan negative window",
+        lambda e: e.manager().plan(timedelta(seconds=-1)),
+        IN,
+        "negative",
+        False,
+    ),
+    ("plan no regions", lambda e: e.manager().plan(HOUR, regions=[]), IN, "empty list", False),
+    ("plan bad region", lambda e: e.manager().plan(HOUR, regions=["mars-1a"]), IN, "region", False),
+    (
+        "plan regions a string",
+        lambda e: e.manager().plan(HOUR, regions="us-east-1"),
+        IN,
+        "list of region",
+        False,
+    ),
+    (
+        "plan zero budget",
+        lambda e: e.manager().plan(HOUR, evidence_budget=timedelta(0)),
+        IN,
+        "positive",
+        False,
+    ),
+    ("status negative window", lambda e: e.manager().status(-HOUR), IN, "negative", False),
+    ("hooks not callables", lambda e: e.manager(hooks=["print"]), IN, "callables", False),
+    ("checks a string", lambda e: e.manager(checks="healthy"), IN, "list", False),
+    (
+        "consistency negative",
+        lambda e: e.manager(consistency_timeout=-HOUR),
+        IN,
+        "non-negative",
+        False,
+    ),
+    ("retry a dict", lambda e: e.manager(retry={"attempts": 3}), IN, "RetryPolicy", False),
+    ("clock an object", lambda e: e.manager(clock=object()), IN, "clock", False),
+    (
+        "session a string",
+        lambda e: rootkeys.RootKeyManager("prod-root"),
+        IN,
+        "boto3.Session",
+        False,
+    ),
+    ("journal a number", lambda e: e.manager(journal=3), IN, "journal must be", False),
+    (
+        "unknown profile",
+        lambda e: rootkeys.RootKeyManager.from_profile("nope"),
+        IN,
+        "no AWS profile",
+        False,
+    ),
+    ("session and clients mixed", lambda e: e.mixed(), IN, "either a session", False),
+    (
+        "no credentials",
+        lambda e: e.no_credentials(),
+        rootkeys.InvalidCredentialsError,
+        "no AWS credentials",
+        False,
+    ),
+    ("retry attempts zero", lambda e: rootkeys.RetryPolicy(attempts=0), IN, "attempts", False),
+    # -- the journal ---------------------------------------------------------------------------
+    (
+        "journal corrupt",
+        lambda e: e.manager(journal=e.corrupt()),
+        rootkeys.JournalError,
+        "not a database|corrupt|rootkeys journal",
+        False,
+    ),
+    (
+        "journal directory missing",
+        lambda e: rootkeys.Journal(e.tmp / "no" / "j.sqlite3"),
+        rootkeys.JournalError,
+        "does not exist",
+        False,
+    ),
+    (
+        "journal negative lock wait",
+        lambda e: rootkeys.Journal(e.tmp / "j.sqlite3", lock_timeout=-HOUR),
+        rootkeys.JournalError,
+        "lock_timeout",
+        False,
+    ),
+    # -- the wrong caller ------------------------------------------------------------------------
+    (
+        "IAM user caller with own keys",
+        lambda e: e.manager(e.alice()).remove_all(HOUR),
+        rootkeys.NotRootError,
+        "user/alice",
+        True,
+    ),
+    (
+        "IAM user deactivate",
+        lambda e: e.manager(e.alice()).deactivate(e.account.root_key_ids[0]),
+        rootkeys.NotRootError,
+        "not an account's root user",
+        True,
+    ),
+    (
+        "IAM user list",
+        lambda e: e.manager(e.alice()).list_keys(),
+        rootkeys.NotRootError,
+        "root user",
+        True,
+    ),
+    (
+        "another account",
+        lambda e: e.manager(account_id="999999999999").remove_all(HOUR),
+        rootkeys.AccountMismatchError,
+        "999999999999",
+        True,
+    ),
+    (
+        "expired session",
+        lambda e: e.manager(e.expired()).remove_all(HOUR),
+        rootkeys.InvalidCredentialsError,
+        "ExpiredToken",
+        True,
+    ),
+    (
+        "signing key delete",
+        lambda e: e.manager(
+            e.sandbox.root_session(e.account.account_id, key_id=e.account.root_key_ids[0])
+        ).delete(e.account.root_key_ids[0]),
+        rootkeys.ProtectedKeyError,
+        "signs",
+        True,
+    ),
+    (
+        "delete an Active key",
+        lambda e: e.manager().delete(e.account.root_key_ids[0]),
+        rootkeys.IllegalTransitionError,
+        "never deleted",
+        True,
+    ),
+    (
+        "deactivate unknown key",
+        lambda e: e.manager().deactivate(KEY),
+        rootkeys.KeyNotFoundError,
+        KEY,
+        True,
+    ),
+    # -- Organization ------------------------------------------------------------------------------
+    ("org workers zero", lambda e: e.organization(workers=0), IN, "workers", False),
+    ("org workers a float", lambda e: e.organization(workers=2.5), IN, "workers", False),
+    (
+        "org consistency negative",
+        lambda e: e.organization(consistency_timeout=-HOUR),
+        IN,
+        "non-negative",
+        False,
+    ),
+    ("org checks not callables", lambda e: e.organization(checks=[1]), IN, "callables", False),
+    ("org remove negative", lambda e: e.organization().remove_all(-HOUR), IN, "negative", False),
+    (
+        "org remove bad account",
+        lambda e: e.organization().remove_all(HOUR, account_ids=["12"]),
+        IN,
+        "account id",
+        False,
+    ),
+    (
+        "org remove keep not bool",
+        lambda e: e.organization().remove_all(HOUR, keep_quarantine=1),
+        IN,
+        "keep_quarantine",
+        False,
+    ),
+    (
+        "org remove no journal",
+        lambda e: e.organization(journal=False).remove_all(HOUR),
+        IN,
+        "journal",
+        False,
+    ),
+    ("org audit bad account", lambda e: e.organization().audit(["abc"]), IN, "account id", False),
+    (
+        "org quarantine bad id",
+        lambda e: e.organization().quarantine("abc"),
+        IN,
+        "account id",
+        False,
+    ),
+    (
+        "org management as target",
+        lambda e: e.organization().quarantine(e.org.management_account_id),
+        IN,
+        "management account",
+        True,
+    ),
+    (
+        "org release management",
+        lambda e: e.organization().release(e.org.management_account_id),
+        IN,
+        "management account",
+        True,
+    ),
+    # -- the CLI -----------------------------------------------------------------------------------
+    (
+        "cli bad key id",
+        lambda e: e.cli("history", "AKIA1"),
+        CliExit,
+        "exit 2: rootkeys: error: .*access key id",
+        False,
+    ),
+    (
+        "cli bad account id",
+        lambda e: e.cli("plan", "--account-id", "12", "--no-evidence"),
+        CliExit,
+        "exit 2.*account id",
+        False,
+    ),
+    (
+        "cli negative window",
+        lambda e: e.cli("remove", "--observe=-1d", "--yes"),
+        CliExit,
+        "exit 2",
+        False,
+    ),
+    (
+        "cli huge window",
+        lambda e: e.cli("remove", "--observe", "400d", "--yes"),
+        CliExit,
+        "exit 2.*at most 366",
+        False,
+    ),
+    (
+        "cli unknown profile",
+        lambda e: e.cli("status", "--profile", "nope"),
+        CliExit,
+        "exit 2.*no AWS profile",
+        False,
+    ),
+    (
+        "cli corrupt journal",
+        lambda e: e.cli("status", "--journal", str(e.corrupt())),
+        CliExit,
+        "exit 2.*journal",
+        False,
+    ),
+    (
+        "cli no terminal",
+        lambda e: e.cli("remove", "--observe", "1d"),
+        CliExit,
+        "exit 2.*--yes",
+        False,
+    ),
+    (
+        "cli org options alone",
+        lambda e: e.cli("remove", "--observe", "1d", "--yes", "--ou", "ou-1"),
+        CliExit,
+        "exit 2.*--org",
+        False,
+    ),
+    (
+        "cli workers zero",
+        lambda e: e.cli("audit", "--workers", "0"),
+        CliExit,
+        "exit 2.*workers",
+        False,
+    ),
+    (
+        "cli IAM user caller",
+        lambda e: (e.use(e.alice()), e.cli("remove", "--observe", "0", "--yes", as_root=False)),
+        CliExit,
+        "exit 3.*user/alice",
+        True,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "call", "message"), CASES, ids=[c[0] for c in CASES])
-def test_bad_arguments_fail_before_any_aws_call(
+@pytest.fixture
+def env(
     sandbox: Sandbox,
-    manager: rootkeys.RootKeyManager,
-    case: str,
-    call: Callable[[rootkeys.RootKeyManager], Any],
-    message: str,
-) -> None:
-    """Each bad argument raises InputError with its message; the sandbox saw no call."""
-    with pytest.raises(rootkeys.InputError, match=message):
-        call(manager)
-    assert sandbox.calls == ()
-
-
-CONSTRUCTOR_CASES: list[tuple[str, dict[str, Any], str]] = [
-    ("account-id-short", {"account_id": "1234"}, "not an AWS account id"),
-    ("account-id-int", {"account_id": 111122223333}, "not an AWS account id"),
-    ("hook-not-callable", {"hooks": ["print"]}, "hooks must be callables"),
-    ("checks-a-string", {"checks": "healthy"}, "checks must be a list"),
-    ("negative-consistency", {"consistency_timeout": timedelta(seconds=-1)}, "non-negative"),
-    ("retry-dict", {"retry": {"attempts": 3}}, "RetryPolicy"),
-    ("clock-object", {"clock": object()}, "clock must have"),
-    ("session-string", {"session": "prod-root"}, "boto3.Session"),
-]
+    account: SandboxAccount,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Env:
+    org = sandbox.create_organization(members=1, root_keys=1)
+    return Env(sandbox, account, org, clock, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize(
-    ("case", "kwargs", "message"), CONSTRUCTOR_CASES, ids=[c[0] for c in CONSTRUCTOR_CASES]
+    ("name", "call", "error", "message", "calls"), CASES, ids=[c[0] for c in CASES]
 )
-def test_bad_constructor_arguments_are_input_errors(
-    sandbox: Sandbox,
-    make_manager: MakeManager,
-    case: str,
-    kwargs: dict[str, Any],
+def test_bad_input_gets_its_typed_error_and_changes_nothing(
+    env: Env,
+    name: str,
+    call: Callable[[Env], object],
+    error: type[BaseException],
     message: str,
+    calls: bool,
 ) -> None:
-    """The manager refuses bad settings when built, before any AWS call."""
-    build = (
-        (lambda: rootkeys.RootKeyManager(kwargs["session"]))
-        if "session" in kwargs
-        else (lambda: make_manager(**kwargs))
-    )
-    with pytest.raises(rootkeys.InputError, match=message):
-        build()
-    assert sandbox.calls == ()
-
-
-def test_unknown_profile_is_an_input_error(sandbox: Sandbox) -> None:
-    """from_profile with a profile that does not exist raises InputError naming it."""
-    with pytest.raises(rootkeys.InputError, match="no AWS profile named 'nope'"):
-        rootkeys.RootKeyManager.from_profile("nope")
-    assert sandbox.calls == ()
-
-
-def test_session_and_clients_together_are_refused(
-    sandbox: Sandbox,
-    account: SandboxAccount,
-) -> None:
-    """Either a session or both clients: a mix is an InputError."""
-    session = sandbox.root_session(account.account_id)
-    with pytest.raises(rootkeys.InputError, match="either a session"):
-        rootkeys.RootKeyManager(session, iam_client=session.client("iam"))
-    with pytest.raises(rootkeys.InputError, match="either a session"):
-        rootkeys.RootKeyManager(iam_client=session.client("iam"))
-
-
-def test_session_without_credentials_is_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No credentials anywhere: InvalidCredentialsError, not a botocore traceback."""
-    import boto3
-
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance metadata lookups
-    with pytest.raises(rootkeys.InvalidCredentialsError, match="no AWS credentials"):
-        rootkeys.RootKeyManager(boto3.Session(region_name="us-east-1"))
+    """Typed error, clear message; no AWS call for input errors; no change in any case."""
+    sandbox = env.sandbox
+    made = len(sandbox.calls)
+    keys = sandbox.key_changes()
+    with pytest.raises(error, match=message) as caught:
+        call(env)
+    assert "Traceback" not in str(caught.value)
+    answered = [c for c in sandbox.calls[made:] if c.mutating and c.status == 200]
+    ours = [
+        c
+        for c in answered
+        if c.operation not in ("CreateUser", "CreateAccessKey", "AttachUserPolicy")
+    ]
+    assert ours == [], "an AWS change was made"
+    assert sandbox.key_changes() == keys, "a root key changed"
+    if not calls:
+        assert sandbox.calls[made:] == (), "an input error made an AWS call"

@@ -11,6 +11,7 @@ incomplete; 2 a usage or input error (nothing was changed); 3 an AWS or permissi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import re
@@ -399,7 +400,8 @@ def main(
     err = err or sys.stderr
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stderr(err):  # usage errors go where errors go
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return int(exc.code or 0)
     if args.command != "demo" and args.debug:

@@ -371,9 +371,10 @@ def _healthy(checks: CheckLog, clock: FakeClock) -> Any:
 
 
 def _observing(report: Any) -> bool:
+    """Whether any key is still in its window (whatever the run's overall outcome)."""
     if isinstance(report, rootkeys.OrganizationReport):
-        return bool(report.with_outcome(rootkeys.AccountOutcome.OBSERVING))
-    return bool(report.outcome is rootkeys.RunOutcome.OBSERVING)
+        return any(a.observing_until is not None for a in report.accounts)
+    return any(k.outcome is rootkeys.KeyOutcome.OBSERVING for k in report.keys)
 
 
 def _remove(manager: Any, scenario: Scenario, interval: timedelta) -> Any:

@@ -69,3 +69,46 @@ def test_judge_ignores_deletions_by_someone_else() -> None:
     """A key deleted by the test's own hand is not rootkeys' doing."""
     changes = (_change(0, KeyStatus.ACTIVE, was=False), _change(1, None, was=True, by="sandbox"))
     assert campaign.deletion_violations(changes, HOUR, []) == []
+
+
+ACT, OFF = KeyStatus.ACTIVE, KeyStatus.INACTIVE
+FOUND = [
+    # A rollback interrupted (crash before its UpdateAccessKey) while the other key's
+    # deactivation had failed: the next run finishes the rollback and observes the other.
+    campaign.Scenario(
+        seed=0,
+        org=False,
+        keys=((ACT, ACT),),
+        self_signed=False,
+        window=HOUR,
+        staged=True,
+        faults=(campaign.Fault("throttling", "UpdateAccessKey", 3),),
+        check_fails_at=1,
+        check_raises=False,
+        hook_raises=False,
+        crash=("before AWS call", "UpdateAccessKey", 2),
+    ),
+    # An organization rollback whose DetachPolicy kept failing: the next blocking run
+    # finishes it and must keep coming back for the account's Inactive key.
+    campaign.Scenario(
+        seed=0,
+        org=True,
+        keys=((ACT, OFF),),
+        self_signed=False,
+        window=HOUR,
+        staged=False,
+        faults=(campaign.Fault("throttling", "DetachPolicy", 3),),
+        check_fails_at=1,
+        check_raises=False,
+        hook_raises=False,
+        crash=None,
+    ),
+]
+
+
+def test_scenarios_the_campaign_found_stay_fixed(tmp_path: Path) -> None:
+    """Regressions: the shrunk scenarios of violations the long campaign once found."""
+    for n, scenario in enumerate(FOUND):
+        workdir = tmp_path / str(n)
+        workdir.mkdir()
+        assert campaign.run(scenario, workdir).violations == []

@@ -207,3 +207,32 @@ def test_account_with_five_scps_is_blocked(sandbox: Sandbox, org: SandboxOrganiz
         rootkeys.Organization(sandbox.management_session()).quarantine(member)
     assert [c for c in sandbox.calls if c.operation == "AttachPolicy"] == attached
     _app(sandbox, member).list_access_keys()  # still usable: nothing changed
+
+
+def test_threads_sharing_member_clients_each_act_in_their_own_session(
+    sandbox: Sandbox, org: SandboxOrganization
+) -> None:
+    """One shared client, many threads: each call is signed by its own thread's session."""
+    import threading
+
+    organization = rootkeys.Organization(sandbox.management_session(), journal=False)
+    members = org.member_account_ids
+    gateways = {m: organization.root_gateway(m, rootkeys._org.AUDIT) for m in members}
+    barrier = threading.Barrier(len(members))
+    seen: dict[str, list[set[str]]] = {m: [] for m in members}
+
+    def work(member: str) -> None:
+        for _ in range(5):
+            barrier.wait()  # every thread calls at once, again and again
+            seen[member].append(set(gateways[member].key_statuses()))
+
+    threads = [threading.Thread(target=work, args=(m,)) for m in members]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for member in members:
+        own = {k.key_id for k in sandbox.root_keys(member)}
+        assert seen[member] == [own] * 5
+    with pytest.raises(rootkeys.InvalidCredentialsError, match="no AssumeRoot session"):
+        organization._member_credentials.get_frozen_credentials()  # none outside a call

@@ -421,3 +421,36 @@ def test_crash_between_the_aws_call_and_its_outcome_is_finished_by_the_next_run(
             if r.kind is RecordKind.INTENT and r.action is Action.DELETE
         )
         assert delete.at - settled.at >= HOUR
+
+
+def test_blocking_run_finishes_a_rollback_and_still_waits_out_other_windows(
+    sandbox: Sandbox, org: SandboxOrganization, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """An account rolled back (finishing an earlier rollback) with an Inactive key in its
+    window is revisited until that window ends: wait=True leaves nothing observing."""
+    member = org.member_account_ids[0]
+    active = sandbox.root_keys(member)[0].key_id
+    inactive = sandbox.add_root_key(member, status=KeyStatus.INACTIVE)
+
+    def fails_and_breaks_detach(key: ObservedKey) -> bool:
+        sandbox.inject_throttling(operation="DetachPolicy", times=None)
+        return False
+
+    first = _organization(
+        sandbox,
+        clock,
+        journal,
+        checks=[fails_and_breaks_detach],
+        retry=rootkeys.RetryPolicy(attempts=2),
+    ).remove_all(HOUR, EVERY, account_ids=[member])
+    assert first.accounts[0].outcome is AccountOutcome.INCOMPLETE  # the release failed
+    assert quarantined(sandbox, member)
+    sandbox.clear_faults()
+
+    second = _organization(sandbox, clock, journal).remove_all(HOUR, EVERY, account_ids=[member])
+    result = second.accounts[0]
+    assert result.outcome is AccountOutcome.ROLLED_BACK
+    assert result.observing_until is None
+    assert [k.key_id for k in sandbox.root_keys(member)] == [active]  # released, not deleted
+    assert not quarantined(sandbox, member)
+    assert inactive not in {k.key_id for k in sandbox.root_keys(member)}

@@ -17,10 +17,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import boto3
+import botocore.session
+from botocore.credentials import CredentialProvider, Credentials, ReadOnlyCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from rootkeys._errors import (
     InputError,
+    InvalidCredentialsError,
     OrganizationSetupError,
     QuarantineBlockedError,
     RootKeysError,
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = ["QUARANTINE_POLICY", "TASK_POLICY", "AccountAudit", "AuditStatus", "Organization"]
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 log = logging.getLogger("rootkeys")
 
@@ -186,6 +190,8 @@ class Organization:
         self._policy_id: str | None = None
         self._policy_lock = threading.Lock()
         self._client_lock = threading.Lock()
+        self._member_credentials = ThreadCredentials()
+        self._members: tuple[Any, Any] | None = None
         self._runner = MemberRunner(
             self,
             journal=self._journal,
@@ -292,24 +298,21 @@ class Organization:
         *,
         on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> IamGateway:
-        """IAM and STS clients of a fresh AssumeRoot session, built from the shared session.
+        """A gateway acting in a fresh AssumeRoot session of ``account_id``.
 
-        Clients made from one session reuse its loaded service models: a small fraction
-        of the CPU a new `boto3.Session` per account costs. Made under a lock, since a
-        session is not safe to build clients from in several threads at once.
+        No client is built per account: every member gateway shares one IAM and one STS
+        client, whose credentials are whichever AssumeRoot session the calling thread is
+        acting in (`ThreadCredentials`). Building clients costs far more CPU than the
+        calls themselves, and an organization can have thousands of accounts.
         """
         credentials = self._assume_root(account_id, task_policy)
-        secrets = {
-            "aws_access_key_id": credentials["AccessKeyId"],
-            "aws_secret_access_key": credentials["SecretAccessKey"],
-            "aws_session_token": credentials["SessionToken"],
-        }
-        with self._client_lock:
-            iam = self._session.client("iam", config=BOTO_CONFIG, **secrets)
-            sts = self._session.client(
-                "sts", region_name=self._region, config=BOTO_CONFIG, **secrets
-            )
-        return IamGateway(
+        frozen = ReadOnlyCredentials(
+            credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
+        )
+        iam, sts = self._member_clients()
+        return _AssumedGateway(
+            frozen,
+            self._member_credentials,
             iam=iam,
             sts=sts,
             signing_key_id=None,  # an AssumeRoot session is not signed by a root key
@@ -317,6 +320,19 @@ class Organization:
             sleep=self._clock.sleep,
             on_retry=on_retry,
         )
+
+    def _member_clients(self) -> tuple[Any, Any]:
+        with self._client_lock:
+            if self._members is None:
+                core = botocore.session.Session()
+                resolver = core.get_component("credential_provider")
+                resolver.insert_before("env", _ThreadProvider(self._member_credentials))
+                session = boto3.Session(botocore_session=core, region_name=self._region)
+                self._members = (
+                    session.client("iam", config=BOTO_CONFIG),
+                    _regional_sts(session, self._region),
+                )
+            return self._members
 
     def _assume_root(self, account_id: str, task_policy: str) -> dict[str, Any]:
         answer = self._call(
@@ -562,11 +578,15 @@ class Organization:
     ) -> Iterator[AccountRemoval]:
         management = self._management or self.preflight()
         passes: dict[str, int] = {}
+        rolled_back: dict[str, AccountRemoval] = {}
 
         def one(account: dict[str, str]) -> AccountRemoval:
             passes[account["Id"]] = passes.get(account["Id"], 0) + 1
             result = self._runner.remove(account["Id"], account["Name"], settings)
-            return result.model_copy(update={"passes": passes[account["Id"]]})
+            result = result.model_copy(update={"passes": passes[account["Id"]]})
+            if result.outcome is AccountOutcome.ROLLED_BACK:
+                rolled_back.setdefault(account["Id"], result)
+            return merged(rolled_back.get(account["Id"]), result)
 
         def immediate(account: dict[str, str]) -> AccountRemoval | None:
             audit = _not_auditable(account, management)
@@ -579,7 +599,7 @@ class Organization:
         while True:
             observing: list[AccountRemoval] = []
             for result in self._fan_out(accounts, one, immediate):
-                if wait and result.outcome is AccountOutcome.OBSERVING:
+                if wait and result.observing_until is not None:  # a window runs on
                     observing.append(result)
                 else:
                     yield result
@@ -610,6 +630,19 @@ class Organization:
             keys=tuple(keys),
             keys_present=present,
         )
+
+
+def merged(earlier: AccountRemoval | None, latest: AccountRemoval) -> AccountRemoval:
+    """One account's result over a run's passes: a rollback in any pass stays reported.
+
+    The latest pass gives the report (what was deleted, what still observes); an earlier
+    rollback gives the outcome, unless the latest pass ended worse (failed, incomplete).
+    """
+    worse = (AccountOutcome.FAILED, AccountOutcome.INCOMPLETE, AccountOutcome.ROLLED_BACK)
+    if earlier is None or earlier is latest or latest.outcome in worse:
+        return latest
+    reason = earlier.reason if not latest.reason else f"{earlier.reason}; then {latest.reason}"
+    return latest.model_copy(update={"outcome": AccountOutcome.ROLLED_BACK, "reason": reason})
 
 
 def _selected(
@@ -660,3 +693,65 @@ def _regional_sts(session: boto3.Session, region: str) -> Any:
             endpoint_url=f"https://sts.{region}.amazonaws.com",
         )
     return client
+
+
+class ThreadCredentials(Credentials):
+    """Credentials that are, in each thread, the AssumeRoot session it is acting in.
+
+    Botocore asks a client's credentials for their frozen form each time it signs a
+    request (that is how refreshing credentials work); these answer with the calling
+    thread's session. So one client serves every member account, in every thread.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("unset", "unset")
+        self._local = threading.local()
+
+    def use(self, frozen: ReadOnlyCredentials | None) -> ReadOnlyCredentials | None:
+        """Act in ``frozen`` in this thread from now on; return what was in use."""
+        previous: ReadOnlyCredentials | None = getattr(self._local, "frozen", None)
+        self._local.frozen = frozen
+        return previous
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        """The calling thread's session (refused when it has none)."""
+        frozen: ReadOnlyCredentials | None = getattr(self._local, "frozen", None)
+        if frozen is None:
+            raise InvalidCredentialsError(
+                "no AssumeRoot session is in use in this thread", code="NoCredentials"
+            )
+        return frozen
+
+    def __repr__(self) -> str:
+        return "ThreadCredentials()"
+
+
+class _ThreadProvider(CredentialProvider):
+    """Hands the member clients their `ThreadCredentials`."""
+
+    METHOD = "rootkeys-assume-root"
+
+    def __init__(self, credentials: ThreadCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Credentials:
+        return self._credentials
+
+
+class _AssumedGateway(IamGateway):
+    """An `IamGateway` on the shared member clients, acting in one AssumeRoot session."""
+
+    def __init__(
+        self, frozen: ReadOnlyCredentials, holder: ThreadCredentials, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self._frozen = frozen
+        self._holder = holder
+
+    def _call(self, operation: str, fn: Callable[[], T]) -> T:
+        previous = self._holder.use(self._frozen)
+        try:
+            return super()._call(operation, fn)
+        finally:
+            self._holder.use(previous)

@@ -392,9 +392,12 @@ class RemovalRun:
         except RootKeysError as exc:
             log.warning("could not read AccountAccessKeysPresent: %s", exc)
             present = None
-        if (observation is not None and not observation.passed) or (
+        rolled_back = (observation is not None and not observation.passed) or (
             KeyOutcome.ROLLED_BACK in outcomes
-        ):
+        )
+        if rolled_back and KeyOutcome.FAILED in outcomes:
+            outcome = RunOutcome.INCOMPLETE  # a rollback did not go through: say so
+        elif rolled_back:
             outcome = RunOutcome.ROLLED_BACK
         elif not keys:
             outcome = RunOutcome.NOTHING_TO_DO

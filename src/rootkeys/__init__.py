@@ -14,8 +14,6 @@ Deactivate each key, observe whether anything breaks, and only then delete it::
 """
 
 import logging
-from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
-from importlib.metadata import version as _version
 
 from rootkeys._checks import CloudWatchAlarmCheck, DriftCheck, HttpHealthCheck
 from rootkeys._clock import Clock, SystemClock
@@ -78,10 +76,18 @@ from rootkeys._status import KeyProgress, RemovalStatus, Stage
 
 logging.getLogger("rootkeys").addHandler(logging.NullHandler())
 
-try:
-    __version__ = _version("rootkeys")
-except _PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> str:
+    """``__version__``, read from the installed package's metadata when first asked for."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("rootkeys")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            return "0.0.0"
+    raise AttributeError(f"module 'rootkeys' has no attribute {name!r}")
+
 
 __all__ = [
     "BOTO_CONFIG",

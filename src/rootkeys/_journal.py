@@ -99,7 +99,7 @@ class RecordKind(StrEnum):
 class JournalRecord(BaseModel):
     """One record of the journal. Never holds a secret."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     seq: int
     at: datetime
@@ -119,7 +119,7 @@ class JournalRecord(BaseModel):
 class KeyHistory(Tabular, BaseModel):
     """A key's journal records, oldest first."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     account_id: AccountId
     key_id: AccessKeyId

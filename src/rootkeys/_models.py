@@ -86,7 +86,7 @@ AccessKeyId = Annotated[str, AfterValidator(validate_key_id)]
 AccountId = Annotated[str, AfterValidator(validate_account_id)]
 """A 12-digit AWS account id, validated."""
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class KeyStatus(StrEnum):
@@ -215,7 +215,7 @@ def is_root_arn(arn: str, account_id: str) -> bool:
 class Count(BaseModel):
     """How often one value was seen."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     value: str
     count: int
@@ -224,7 +224,7 @@ class Count(BaseModel):
 class CloudTrailEvidence(BaseModel):
     """A summary of a key's CloudTrail management events (90 days at most)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     regions: tuple[str, ...]
     since: datetime
@@ -246,7 +246,7 @@ class CloudTrailEvidence(BaseModel):
 class KeyEvidence(Tabular, BaseModel):
     """What is known of a key's use, from IAM and CloudTrail."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key_id: AccessKeyId
     last_used: LastUsed | None

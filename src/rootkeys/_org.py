@@ -110,7 +110,7 @@ class AuditStatus(StrEnum):
 class AccountAudit(Tabular, BaseModel):
     """One account's root keys, as an audit session saw them."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     account_id: AccountId
     name: str = ""

@@ -90,7 +90,7 @@ class QuarantineStatus(StrEnum):
 class AccountRemoval(Tabular, BaseModel):
     """One member account's result in an organization removal."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     account_id: AccountId
     name: str = ""
@@ -115,7 +115,7 @@ class AccountRemoval(Tabular, BaseModel):
 class OrganizationReport(Tabular, BaseModel):
     """Every selected account's result in an organization removal."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     started_at: datetime
     finished_at: datetime

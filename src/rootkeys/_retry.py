@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 import botocore.exceptions
-import tenacity
 from botocore.config import Config
 
 from rootkeys._errors import (
@@ -32,6 +31,8 @@ from rootkeys._errors import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import tenacity
 
 __all__ = [
     "BOTO_CONFIG",
@@ -162,6 +163,7 @@ def call_with_retries(
     on_retry: Callable[[RetryNotice], None] | None = None,
 ) -> T:
     """Call ``fn`` under ``policy``; translate whatever finally fails into `AWSError`."""
+    import tenacity  # here, not at import: keeps `import rootkeys` quick
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

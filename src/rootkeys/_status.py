@@ -38,7 +38,7 @@ class Stage(StrEnum):
 class KeyProgress(BaseModel):
     """One key's stage, since when, and what comes next."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key_id: AccessKeyId
     status: KeyStatus | None = Field(description="IAM's status; None once deleted.")
@@ -52,7 +52,7 @@ class KeyProgress(BaseModel):
 class RemovalStatus(Tabular, BaseModel):
     """Every root key of an account and where it stands."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     account_id: AccountId
     at: datetime

@@ -1,0 +1,1 @@
+"""rootkeys' benchmarks: ``nox -s bench`` (see benchmarks/README.md)."""

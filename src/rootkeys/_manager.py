@@ -41,10 +41,10 @@ from rootkeys._models import (
     validate_account_id,
     validate_key_id,
 )
-from rootkeys._observe import Check, Emitter, EventKind, Hook, callables
+from rootkeys._observe import Check, Emitter, Hook, callables
 from rootkeys._plan import make_plan
 from rootkeys._preflight import check_preflight
-from rootkeys._retry import RetryNotice, RetryPolicy
+from rootkeys._retry import RetryPolicy
 from rootkeys._run import RemovalRun, new_run_id, reconciled
 from rootkeys._status import RemovalStatus, describe
 from rootkeys._steps import Stepper, state_of
@@ -130,7 +130,7 @@ class RootKeyManager:
                 sts_client,
                 policy=policy,
                 sleep=self._clock.sleep,
-                on_retry=self._on_retry,
+                on_retry=self._emit.retrying,
             )
         else:
             if session is not None and not isinstance(session, Session):
@@ -140,7 +140,7 @@ class RootKeyManager:
                 session,
                 policy=policy,
                 sleep=self._clock.sleep,
-                on_retry=self._on_retry,
+                on_retry=self._emit.retrying,
                 boto_config=boto_config,
             )
         self._evidence = EvidenceSource(
@@ -466,14 +466,4 @@ class RootKeyManager:
             account_id=account_id,
             key_id=key_id,
             records=tuple(self._journal.records(account_id, key_id)),
-        )
-
-    def _on_retry(self, notice: RetryNotice) -> None:
-        self._emit(
-            EventKind.RETRYING,
-            operation=notice.operation,
-            attempt=notice.attempt,
-            error_code=notice.error_code,
-            message=f"{notice.operation} answered {notice.error_code}; attempt "
-            f"{notice.attempt + 1} in {notice.wait_seconds:.2f}s",
         )

@@ -25,6 +25,7 @@ from rootkeys._retry import redact
 
 if TYPE_CHECKING:
     from rootkeys._clock import Clock
+    from rootkeys._retry import RetryNotice
 
 __all__ = [
     "Check",
@@ -181,6 +182,17 @@ class Emitter:
                 )
                 log.warning("hook %s", text)
                 self.errors.append(text)
+
+    def retrying(self, notice: RetryNotice) -> None:
+        """Tell the hooks that a call is about to be retried (a `RetryPolicy` callback)."""
+        self(
+            EventKind.RETRYING,
+            operation=notice.operation,
+            attempt=notice.attempt,
+            error_code=notice.error_code,
+            message=f"{notice.operation} answered {notice.error_code}; attempt "
+            f"{notice.attempt + 1} in {notice.wait_seconds:.2f}s",
+        )
 
 
 Emit = Callable[..., None]

@@ -415,29 +415,29 @@ class Organization:
             return False
         if len(attached) >= MAX_SCPS_PER_TARGET:
             raise QuarantineBlockedError(account_id, len(attached))
-        try:
-            self._call(
-                "AttachPolicy",
-                lambda: self._orgs.attach_policy(PolicyId=policy_id, TargetId=account_id),
-            )
-        except RootKeysError as exc:
-            if getattr(exc, "code", "") == "DuplicatePolicyAttachmentException":
-                return False
-            raise
-        return True
+        return self._scp_change(
+            "AttachPolicy",
+            lambda: self._orgs.attach_policy(PolicyId=policy_id, TargetId=account_id),
+            already="DuplicatePolicyAttachmentException",
+        )
 
     def detach_quarantine(self, account_id: str) -> bool:
         """Detach the quarantine SCP (no journal); False if it was not attached."""
         policy_id = self.quarantine_policy_id()
         if policy_id not in self.attached_scps(account_id):
             return False
+        return self._scp_change(
+            "DetachPolicy",
+            lambda: self._orgs.detach_policy(PolicyId=policy_id, TargetId=account_id),
+            already="PolicyNotAttachedException",
+        )
+
+    def _scp_change(self, operation: str, change: Callable[[], object], *, already: str) -> bool:
+        """Attach or detach; False when AWS answers that it already was so (a race)."""
         try:
-            self._call(
-                "DetachPolicy",
-                lambda: self._orgs.detach_policy(PolicyId=policy_id, TargetId=account_id),
-            )
+            self._call(operation, change)
         except RootKeysError as exc:
-            if getattr(exc, "code", "") == "PolicyNotAttachedException":
+            if getattr(exc, "code", "") == already:
                 return False
             raise
         return True

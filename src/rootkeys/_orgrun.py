@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from rootkeys._models import AccessKey
     from rootkeys._observe import Check, Hook
     from rootkeys._org import Organization
-    from rootkeys._retry import RetryNotice, RetryPolicy
+    from rootkeys._retry import RetryPolicy
 
 __all__ = [
     "AccountOutcome",
@@ -198,17 +198,7 @@ class MemberRunner:
         emit = Emitter(self._hooks, self._clock)
         emit.account_id = account_id
 
-        def on_retry(notice: RetryNotice) -> None:
-            emit(
-                EventKind.RETRYING,
-                operation=notice.operation,
-                attempt=notice.attempt,
-                error_code=notice.error_code,
-                message=f"{notice.operation} answered {notice.error_code}; attempt "
-                f"{notice.attempt + 1} in {notice.wait_seconds:.2f}s",
-            )
-
-        member = MemberGateway(self._org, account_id, clock=self._clock, on_retry=on_retry)
+        member = MemberGateway(self._org, account_id, clock=self._clock, on_retry=emit.retrying)
         stepper = Stepper(
             member,
             clock=self._clock,

@@ -37,6 +37,16 @@ from rootkeys._errors import (
     ServiceError,
     ThrottledError,
 )
+from rootkeys._findings import (
+    CloudTrailEvidence,
+    Count,
+    CredentialReportRow,
+    KeyEvidence,
+    Preflight,
+    RemovalPolicy,
+    ReportKey,
+    Risk,
+)
 from rootkeys._journal import Journal, JournalRecord, KeyHistory, RecordKind, default_journal_path
 from rootkeys._lifecycle import TRANSITIONS
 from rootkeys._manager import RootKeyManager
@@ -44,26 +54,10 @@ from rootkeys._models import (
     AccessKey,
     Action,
     CallerIdentity,
-    CheckFailure,
-    CloudTrailEvidence,
-    Count,
-    CredentialReportRow,
-    KeyEvidence,
-    KeyOutcome,
-    KeyReport,
     KeyState,
     KeyStatus,
     LastUsed,
     ObservedKey,
-    Plan,
-    PlannedAction,
-    PlannedKey,
-    Preflight,
-    RemovalPolicy,
-    RemovalReport,
-    ReportKey,
-    Risk,
-    RunOutcome,
     Step,
     StepResult,
     StepStatus,
@@ -71,6 +65,16 @@ from rootkeys._models import (
 from rootkeys._observe import Check, CheckResult, Event, EventKind, Hook
 from rootkeys._org import AccountAudit, AuditStatus, Organization
 from rootkeys._orgrun import AccountOutcome, AccountRemoval, OrganizationReport, QuarantineStatus
+from rootkeys._reports import (
+    CheckFailure,
+    KeyOutcome,
+    KeyReport,
+    Plan,
+    PlannedAction,
+    PlannedKey,
+    RemovalReport,
+    RunOutcome,
+)
 from rootkeys._retry import BOTO_CONFIG, RetryPolicy
 from rootkeys._status import KeyProgress, RemovalStatus, Stage
 

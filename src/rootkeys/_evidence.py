@@ -23,8 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rootkeys._errors import AccessDeniedError, InputError, RootKeysError
-from rootkeys._models import (
-    AccessKey,
+from rootkeys._findings import (
     CloudTrailEvidence,
     Count,
     CredentialReportRow,
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
 
     from rootkeys._clock import Clock
     from rootkeys._iam import IamGateway
+    from rootkeys._models import AccessKey
 
 __all__ = [
     "HISTORY",

@@ -27,7 +27,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from rootkeys._errors import IllegalTransitionError, InputError
-from rootkeys._models import Action, KeyState, RemovalPolicy, Risk
+from rootkeys._findings import RemovalPolicy, Risk
+from rootkeys._models import Action, KeyState
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

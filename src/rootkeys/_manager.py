@@ -33,9 +33,6 @@ from rootkeys._models import (
     AccessKey,
     CallerIdentity,
     KeyState,
-    Plan,
-    RemovalPolicy,
-    RemovalReport,
     StepResult,
     StepStatus,
     validate_account_id,
@@ -57,6 +54,9 @@ if TYPE_CHECKING:
     from botocore.config import Config
     from mypy_boto3_iam.client import IAMClient
     from mypy_boto3_sts.client import STSClient
+
+    from rootkeys._findings import RemovalPolicy
+    from rootkeys._reports import Plan, RemovalReport
 
 __all__ = ["RootKeyManager"]
 

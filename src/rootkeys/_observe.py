@@ -20,7 +20,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rootkeys._errors import InputError
-from rootkeys._models import AccessKey, CheckFailure, KeyState
+from rootkeys._models import AccessKey, KeyState
+from rootkeys._reports import CheckFailure
 from rootkeys._retry import redact
 
 if TYPE_CHECKING:

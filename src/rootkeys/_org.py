@@ -51,8 +51,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from rootkeys._clock import Clock
+    from rootkeys._findings import RemovalPolicy
     from rootkeys._journal import Journal
-    from rootkeys._models import RemovalPolicy, StepResult
+    from rootkeys._models import StepResult
     from rootkeys._observe import Check, Hook
     from rootkeys._retry import RetryNotice
 

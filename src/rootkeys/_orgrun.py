@@ -20,21 +20,13 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from rootkeys._errors import RootKeysError
+from rootkeys._findings import RemovalPolicy
 from rootkeys._member import MemberGateway
-from rootkeys._models import (
-    AccountId,
-    Action,
-    KeyOutcome,
-    KeyState,
-    RemovalPolicy,
-    RemovalReport,
-    RunOutcome,
-    StepResult,
-    StepStatus,
-)
+from rootkeys._models import AccountId, Action, KeyState, StepResult, StepStatus
 from rootkeys._observe import Emitter, EventKind
 from rootkeys._plan import make_plan
 from rootkeys._render import Table, Tabular
+from rootkeys._reports import KeyOutcome, RemovalReport, RunOutcome
 from rootkeys._run import RemovalRun, new_run_id, reconciled
 from rootkeys._steps import Stepper
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rootkeys._models import KeyState, Plan, PlannedAction, PlannedKey
+from rootkeys._models import KeyState
+from rootkeys._reports import Plan, PlannedAction, PlannedKey
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import datetime, timedelta
 
-    from rootkeys._models import AccessKey, KeyEvidence, RemovalPolicy
+    from rootkeys._findings import KeyEvidence, RemovalPolicy
+    from rootkeys._models import AccessKey
 
 __all__ = ["SELF_KEY_REASON", "make_plan"]
 

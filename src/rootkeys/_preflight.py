@@ -15,7 +15,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from rootkeys._errors import RootKeysError
-from rootkeys._models import Preflight
+from rootkeys._findings import Preflight
 
 if TYPE_CHECKING:
     from rootkeys._iam import IamGateway

@@ -22,20 +22,9 @@ from typing import TYPE_CHECKING, Any
 from rootkeys._errors import IllegalTransitionError, RootKeysError
 from rootkeys._journal import RecordKind
 from rootkeys._memory import KeyMemory, reconcile, replay
-from rootkeys._models import (
-    AccessKey,
-    Action,
-    KeyOutcome,
-    KeyReport,
-    KeyState,
-    ObservedKey,
-    Plan,
-    RemovalReport,
-    RunOutcome,
-    Step,
-    StepStatus,
-)
+from rootkeys._models import AccessKey, Action, KeyState, ObservedKey, Step, StepStatus
 from rootkeys._observe import EventKind, Observation, watch
+from rootkeys._reports import KeyOutcome, KeyReport, Plan, RemovalReport, RunOutcome
 from rootkeys._steps import state_of
 
 if TYPE_CHECKING:

@@ -1,0 +1,211 @@
+"""What rootkeys finds out about a key before it acts: evidence, risk and prerequisites.
+
+CloudTrail and IAM evidence of a key's use, the credential report's root row, the
+preflight of prerequisites, and the `RemovalPolicy` that turns a key's risk into the
+length of its observation window.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rootkeys._models import AccessKey, AccessKeyId, LastUsed
+from rootkeys._render import Table, Tabular
+
+__all__ = [
+    "CloudTrailEvidence",
+    "Count",
+    "CredentialReportRow",
+    "KeyEvidence",
+    "Preflight",
+    "RemovalPolicy",
+    "ReportKey",
+    "Risk",
+]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+
+class Count(BaseModel):
+    """How often one value was seen."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    value: str
+    count: int
+
+
+class CloudTrailEvidence(BaseModel):
+    """A summary of a key's CloudTrail management events (90 days at most)."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    regions: tuple[str, ...]
+    since: datetime
+    events: int
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    event_names: tuple[Count, ...] = ()
+    event_sources: tuple[Count, ...] = ()
+    source_ips: tuple[Count, ...] = ()
+    user_agents: tuple[Count, ...] = ()
+    complete: bool = Field(
+        default=True, description="False when the time budget ran out before every page."
+    )
+    unavailable_regions: tuple[str, ...] = Field(
+        default=(), description="Regions that could not be searched, each with its reason."
+    )
+
+
+class KeyEvidence(Tabular, BaseModel):
+    """What is known of a key's use, from IAM and CloudTrail."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    key_id: AccessKeyId
+    last_used: LastUsed | None
+    cloudtrail: CloudTrailEvidence | None = None
+    unavailable: str | None = Field(default=None, description="Why there is no CloudTrail part.")
+
+    def _table(self) -> Table:
+        trail = self.cloudtrail
+        rows: list[tuple[str, str]] = [("IAM last used", self.summary().split(";")[0])]
+        if trail is None:
+            rows.append(("CloudTrail", f"unavailable: {self.unavailable}"))
+        else:
+            rows.append(("CloudTrail events", f"{trail.events}" + ("" if trail.complete else "+")))
+            if trail.first_seen and trail.last_seen:
+                rows.append(("seen", f"{when(trail.first_seen)} to {when(trail.last_seen)}"))
+            for label, counts in (
+                ("event names", trail.event_names),
+                ("event sources", trail.event_sources),
+                ("source IPs", trail.source_ips),
+                ("user agents", trail.user_agents),
+            ):
+                if counts:
+                    rows.append((label, ", ".join(f"{c.value} ({c.count})" for c in counts)))
+            rows.append(("regions searched", ", ".join(trail.regions)))
+            rows += [("not searched", r) for r in trail.unavailable_regions]
+        return Table(f"Evidence for {self.key_id}", ("", ""), rows)
+
+    def summary(self) -> str:
+        """One line: the use that matters most for deciding."""
+        used = (
+            f"last used {self.last_used.at:%Y-%m-%d} ({self.last_used.service})"
+            if self.last_used
+            else "never used"
+        )
+        if self.cloudtrail is None:
+            return f"{used}; CloudTrail evidence unavailable: {self.unavailable}"
+        trail = self.cloudtrail
+        if not trail.events:
+            return f"{used}; no CloudTrail events in {len(trail.regions)} region(s)"
+        top = [c.value for c in (trail.source_ips[:1] + trail.user_agents[:1])]
+        more = "" if trail.complete else "+"
+        return f"{used}; {trail.events}{more} CloudTrail events, from {', '.join(top)}"
+
+
+class Preflight(BaseModel):
+    """The prerequisites for removing root keys, checked: another admin, root MFA."""
+
+    model_config = _FROZEN
+
+    administrators: tuple[str, ...] = Field(
+        description="IAM users and roles that can administer the account without root."
+    )
+    root_mfa: bool | None = Field(description="AccountMFAEnabled; None if it could not be read.")
+    warnings: tuple[str, ...] = ()
+    unavailable: tuple[str, ...] = Field(default=(), description="What could not be checked.")
+
+
+class Risk(StrEnum):
+    """How likely removing a key is to break something, from the evidence of its use."""
+
+    RECENT = "used in the last day"
+    ACTIVE = "used in the last 90 days"
+    DORMANT = "not used in 90 days"
+    NEVER = "never used"
+
+
+class RemovalPolicy(BaseModel):
+    """Maps each key's risk to its observation window. Every value can be overridden.
+
+    The defaults follow the seed's advice: the more recently a key was used, the longer
+    whatever uses it gets to break while the key is unusable. A weekly job needs more
+    than a week; a key never used needs little.
+    """
+
+    model_config = _FROZEN
+
+    recent: timedelta = timedelta(days=14)
+    """Window for a key used in the last ``recent_within`` (default: a day)."""
+    active: timedelta = timedelta(days=8)
+    """Window for a key used in the last 90 days: a weekly job gets the chance to break."""
+    dormant: timedelta = timedelta(days=1)
+    """Window for a key not used in 90 days (or since IAM began tracking in 2015)."""
+    never: timedelta = timedelta(hours=1)
+    """Window for a key IAM and CloudTrail have never seen used."""
+    recent_within: timedelta = timedelta(days=1)
+
+    def window(self, risk: Risk) -> timedelta:
+        """The window this policy gives a key of ``risk``."""
+        return {
+            Risk.RECENT: self.recent,
+            Risk.ACTIVE: self.active,
+            Risk.DORMANT: self.dormant,
+            Risk.NEVER: self.never,
+        }[risk]
+
+    def classify(
+        self, key: AccessKey, evidence: KeyEvidence | None, now: datetime
+    ) -> tuple[Risk, str]:
+        """The key's risk, and why, from IAM's last use and CloudTrail's last event."""
+        seen = [key.last_used.at] if key.last_used else []
+        trail = evidence.cloudtrail if evidence else None
+        if trail and trail.last_seen:
+            seen.append(trail.last_seen)
+        if not seen:
+            return Risk.NEVER, "IAM and CloudTrail show no use"
+        last = max(seen)
+        ago = now - last
+        source = "CloudTrail" if trail and trail.last_seen == last else "IAM"
+        if ago <= self.recent_within:
+            return Risk.RECENT, f"last used {when(last)} ({source}), within {self.recent_within}"
+        if ago <= timedelta(days=90):
+            return Risk.ACTIVE, f"last used {when(last)} ({source}), within 90 days"
+        return Risk.DORMANT, f"last used {when(last)} ({source}), over 90 days ago"
+
+
+class ReportKey(BaseModel):
+    """One access-key slot of the root user's row in the IAM credential report."""
+
+    model_config = _FROZEN
+
+    slot: int
+    active: bool
+    last_rotated: datetime | None = None
+    last_used: datetime | None = None
+    last_used_region: str | None = None
+    last_used_service: str | None = None
+
+
+class CredentialReportRow(BaseModel):
+    """The credential report's ``<root_account>`` row: a cross-check of IAM's list."""
+
+    model_config = _FROZEN
+
+    generated_at: datetime
+    mfa_active: bool
+    keys: tuple[ReportKey, ...]
+
+    @property
+    def active_keys(self) -> int:
+        """How many root keys the report shows active."""
+        return sum(k.active for k in self.keys)
+
+
+def when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")

@@ -232,7 +232,7 @@ def _play(
         )
 
     # phase one: faults on
-    _inject(scenario, sandbox, result)
+    _inject(scenario, sandbox, result, [a for a, _ in accounts])
     journal: rootkeys.Journal = (
         _CrashingJournal(journal_path, scenario.crash[2])
         if scenario.crash and scenario.crash[0] == "journal write"
@@ -305,7 +305,7 @@ def _setup(scenario: Scenario, sandbox: Sandbox) -> list[tuple[str, tuple[str, .
     return made
 
 
-def _inject(scenario: Scenario, sandbox: Sandbox, result: Result) -> None:
+def _inject(scenario: Scenario, sandbox: Sandbox, result: Result, accounts: list[str]) -> None:
     if scenario.storm:
         sandbox.inject_throttling(times=None, rate=scenario.storm, seed=scenario.seed)
     for n, fault in enumerate(scenario.faults):
@@ -323,7 +323,7 @@ def _inject(scenario: Scenario, sandbox: Sandbox, result: Result) -> None:
                 operation=fault.operation, times=fault.times, rate=fault.rate, seed=seed
             )
         elif fault.kind == "stale reads":
-            for account in {ACCOUNT} if not scenario.org else set():
+            for account in accounts:
                 sandbox.inject_stale_reads(account, reads=fault.times, writes=2)
             result.faults["stale reads"] += 1
         elif fault.kind == "expiry":

@@ -235,4 +235,4 @@ def test_threads_sharing_member_clients_each_act_in_their_own_session(
         own = {k.key_id for k in sandbox.root_keys(member)}
         assert seen[member] == [own] * 5
     with pytest.raises(rootkeys.InvalidCredentialsError, match="no AssumeRoot session"):
-        organization._member_credentials.get_frozen_credentials()  # none outside a call
+        organization._roots.acting()  # none outside a call

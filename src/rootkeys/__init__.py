@@ -63,8 +63,15 @@ from rootkeys._models import (
     StepStatus,
 )
 from rootkeys._observe import Check, CheckResult, Event, EventKind, Hook
-from rootkeys._org import AccountAudit, AuditStatus, Organization
-from rootkeys._orgrun import AccountOutcome, AccountRemoval, OrganizationReport, QuarantineStatus
+from rootkeys._org import Organization
+from rootkeys._orgrun import (
+    AccountAudit,
+    AccountOutcome,
+    AccountRemoval,
+    AuditStatus,
+    OrganizationReport,
+    QuarantineStatus,
+)
 from rootkeys._reports import (
     CheckFailure,
     KeyOutcome,

@@ -13,17 +13,12 @@ import logging
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import boto3
-import botocore.session
-from botocore.credentials import CredentialProvider, Credentials, ReadOnlyCredentials
-from pydantic import BaseModel, ConfigDict, Field
 
 from rootkeys._errors import (
     InputError,
-    InvalidCredentialsError,
     OrganizationSetupError,
     QuarantineBlockedError,
     RootKeysError,
@@ -32,19 +27,22 @@ from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._journal import open_journal
 from rootkeys._lifecycle import resolve_windows
 from rootkeys._member import AUDIT, TASK_POLICY
-from rootkeys._models import AccessKey, AccountId, KeyState, validate_account_id
+from rootkeys._models import KeyState, validate_account_id
 from rootkeys._observe import callables
 from rootkeys._orgrun import (
+    AccountAudit,
     AccountOutcome,
     AccountRemoval,
+    AuditStatus,
     MemberRunner,
     OrganizationReport,
     RemovalSettings,
+    merged,
     soonest,
     unreachable,
 )
-from rootkeys._render import Table, Tabular
 from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries
+from rootkeys._sessions import RootSessions
 
 if TYPE_CHECKING:
     import os
@@ -64,7 +62,6 @@ T = TypeVar("T")
 
 log = logging.getLogger("rootkeys")
 
-ROOT_SESSION_SECONDS = 900
 MAX_SCPS_PER_TARGET = 5
 QUARANTINE_NAME = "rootkeys-quarantine-root-user"
 QUARANTINE_DESCRIPTION = (
@@ -97,41 +94,6 @@ ENABLE_HOW = (
     "then aws iam enable-organizations-root-credentials-management and "
     "aws iam enable-organizations-root-sessions."
 )
-
-
-class AuditStatus(StrEnum):
-    """How auditing one account went."""
-
-    AUDITED = "audited"
-    OUT_OF_REACH = "out of reach"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-
-
-class AccountAudit(Tabular, BaseModel):
-    """One account's root keys, as an audit session saw them."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    account_id: AccountId
-    name: str = ""
-    status: AuditStatus
-    keys: tuple[AccessKey, ...] = ()
-    keys_present: bool | None = Field(
-        default=None, description="AccountAccessKeysPresent: what CIS 1.4 judges."
-    )
-    reason: str = ""
-
-    def _table(self) -> Table:
-        rows = [
-            (k.key_id, k.status.value, f"{k.last_used.at:%Y-%m-%d}" if k.last_used else "never")
-            for k in self.keys
-        ]
-        title = f"Account {self.account_id} {self.name}: {self.status.value}".replace("  ", " ")
-        after = [self.reason] if self.reason else []
-        return Table(
-            title, ("key", "status", "last used"), rows, after=after, empty="no root access keys"
-        )
 
 
 class Organization:
@@ -186,13 +148,12 @@ class Organization:
         self._clock: Clock = clock or SystemClock()
         self._orgs = self._session.client("organizations", config=BOTO_CONFIG)
         self._iam = self._session.client("iam", config=BOTO_CONFIG)
-        self._sts = _regional_sts(self._session, self._region)
+        self._roots = RootSessions(
+            self._session, region=self._region, retry=self._retry, clock=self._clock
+        )
         self._management: str | None = None
         self._policy_id: str | None = None
         self._policy_lock = threading.Lock()
-        self._client_lock = threading.Lock()
-        self._member_credentials = ThreadCredentials()
-        self._members: tuple[Any, Any] | None = None
         self._runner = MemberRunner(
             self,
             journal=self._journal,
@@ -284,13 +245,7 @@ class Organization:
 
     def root_session(self, account_id: str, task_policy: str = AUDIT) -> boto3.Session:
         """A fresh AssumeRoot session for a member account under ``task_policy``."""
-        credentials = self._assume_root(account_id, task_policy)
-        return boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=self._region,
-        )
+        return self._roots.session(account_id, task_policy)
 
     def root_gateway(
         self,
@@ -299,52 +254,8 @@ class Organization:
         *,
         on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> IamGateway:
-        """A gateway acting in a fresh AssumeRoot session of ``account_id``.
-
-        No client is built per account: every member gateway shares one IAM and one STS
-        client, whose credentials are whichever AssumeRoot session the calling thread is
-        acting in (`ThreadCredentials`). Building clients costs far more CPU than the
-        calls themselves, and an organization can have thousands of accounts.
-        """
-        credentials = self._assume_root(account_id, task_policy)
-        frozen = ReadOnlyCredentials(
-            credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
-        )
-        iam, sts = self._member_clients()
-        return _AssumedGateway(
-            frozen,
-            self._member_credentials,
-            iam=iam,
-            sts=sts,
-            signing_key_id=None,  # an AssumeRoot session is not signed by a root key
-            policy=self._retry,
-            sleep=self._clock.sleep,
-            on_retry=on_retry,
-        )
-
-    def _member_clients(self) -> tuple[Any, Any]:
-        with self._client_lock:
-            if self._members is None:
-                core = botocore.session.Session()
-                resolver = core.get_component("credential_provider")
-                resolver.insert_before("env", _ThreadProvider(self._member_credentials))
-                session = boto3.Session(botocore_session=core, region_name=self._region)
-                self._members = (
-                    session.client("iam", config=BOTO_CONFIG),
-                    _regional_sts(session, self._region),
-                )
-            return self._members
-
-    def _assume_root(self, account_id: str, task_policy: str) -> dict[str, Any]:
-        answer = self._call(
-            "AssumeRoot",
-            lambda: self._sts.assume_root(
-                TargetPrincipal=account_id,
-                TaskPolicyArn={"arn": task_policy},
-                DurationSeconds=ROOT_SESSION_SECONDS,
-            ),
-        )
-        return dict(answer["Credentials"])
+        """A gateway acting in a fresh AssumeRoot session of ``account_id`` (no new client)."""
+        return self._roots.gateway(account_id, task_policy, on_retry=on_retry)
 
     # -- quarantine ---------------------------------------------------------------------------
 
@@ -633,19 +544,6 @@ class Organization:
         )
 
 
-def merged(earlier: AccountRemoval | None, latest: AccountRemoval) -> AccountRemoval:
-    """One account's result over a run's passes: a rollback in any pass stays reported.
-
-    The latest pass gives the report (what was deleted, what still observes); an earlier
-    rollback gives the outcome, unless the latest pass ended worse (failed, incomplete).
-    """
-    worse = (AccountOutcome.FAILED, AccountOutcome.INCOMPLETE, AccountOutcome.ROLLED_BACK)
-    if earlier is None or earlier is latest or latest.outcome in worse:
-        return latest
-    reason = earlier.reason if not latest.reason else f"{earlier.reason}; then {latest.reason}"
-    return latest.model_copy(update={"outcome": AccountOutcome.ROLLED_BACK, "reason": reason})
-
-
 def _selected(
     accounts: Iterable[dict[str, Any]], wanted: set[str] | None
 ) -> Iterator[dict[str, str]]:
@@ -678,81 +576,3 @@ def _not_auditable(account: dict[str, str], management: str) -> AccountAudit | N
             reason=f"account is {account['Status'] or 'not active'}",
         )
     return None
-
-
-def _regional_sts(session: boto3.Session, region: str) -> Any:
-    """An STS client on a regional endpoint (AssumeRoot is not served by the global one).
-
-    An endpoint set explicitly (``AWS_ENDPOINT_URL``, a LocalStack or moto server) is kept.
-    """
-    client = session.client("sts", region_name=region, config=BOTO_CONFIG)
-    if client.meta.endpoint_url.rstrip("/") == "https://sts.amazonaws.com":
-        client = session.client(
-            "sts",
-            region_name=region,
-            config=BOTO_CONFIG,
-            endpoint_url=f"https://sts.{region}.amazonaws.com",
-        )
-    return client
-
-
-class ThreadCredentials(Credentials):
-    """Credentials that are, in each thread, the AssumeRoot session it is acting in.
-
-    Botocore asks a client's credentials for their frozen form each time it signs a
-    request (that is how refreshing credentials work); these answer with the calling
-    thread's session. So one client serves every member account, in every thread.
-    """
-
-    def __init__(self) -> None:
-        super().__init__("unset", "unset")
-        self._local = threading.local()
-
-    def use(self, frozen: ReadOnlyCredentials | None) -> ReadOnlyCredentials | None:
-        """Act in ``frozen`` in this thread from now on; return what was in use."""
-        previous: ReadOnlyCredentials | None = getattr(self._local, "frozen", None)
-        self._local.frozen = frozen
-        return previous
-
-    def get_frozen_credentials(self) -> ReadOnlyCredentials:
-        """The calling thread's session (refused when it has none)."""
-        frozen: ReadOnlyCredentials | None = getattr(self._local, "frozen", None)
-        if frozen is None:
-            raise InvalidCredentialsError(
-                "no AssumeRoot session is in use in this thread", code="NoCredentials"
-            )
-        return frozen
-
-    def __repr__(self) -> str:
-        return "ThreadCredentials()"
-
-
-class _ThreadProvider(CredentialProvider):
-    """Hands the member clients their `ThreadCredentials`."""
-
-    METHOD = "rootkeys-assume-root"
-
-    def __init__(self, credentials: ThreadCredentials) -> None:
-        super().__init__()
-        self._credentials = credentials
-
-    def load(self) -> Credentials:
-        return self._credentials
-
-
-class _AssumedGateway(IamGateway):
-    """An `IamGateway` on the shared member clients, acting in one AssumeRoot session."""
-
-    def __init__(
-        self, frozen: ReadOnlyCredentials, holder: ThreadCredentials, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self._frozen = frozen
-        self._holder = holder
-
-    def _call(self, operation: str, fn: Callable[[], T]) -> T:
-        previous = self._holder.use(self._frozen)
-        try:
-            return super()._call(operation, fn)
-        finally:
-            self._holder.use(previous)

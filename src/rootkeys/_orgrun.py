@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rootkeys._errors import RootKeysError
 from rootkeys._findings import RemovalPolicy
 from rootkeys._member import MemberGateway
-from rootkeys._models import AccountId, Action, KeyState, StepResult, StepStatus
+from rootkeys._models import AccessKey, AccountId, Action, KeyState, StepResult, StepStatus
 from rootkeys._observe import Emitter, EventKind
 from rootkeys._plan import make_plan
 from rootkeys._render import Table, Tabular
@@ -36,21 +36,58 @@ if TYPE_CHECKING:
     from rootkeys._clock import Clock
     from rootkeys._journal import Journal
     from rootkeys._memory import KeyMemory
-    from rootkeys._models import AccessKey
     from rootkeys._observe import Check, Hook
     from rootkeys._org import Organization
     from rootkeys._retry import RetryPolicy
 
 __all__ = [
+    "AccountAudit",
     "AccountOutcome",
     "AccountRemoval",
+    "AuditStatus",
     "MemberRunner",
     "OrganizationReport",
     "QuarantineStatus",
     "RemovalSettings",
+    "merged",
 ]
 
 log = logging.getLogger("rootkeys")
+
+
+class AuditStatus(StrEnum):
+    """How auditing one account went."""
+
+    AUDITED = "audited"
+    OUT_OF_REACH = "out of reach"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class AccountAudit(Tabular, BaseModel):
+    """One account's root keys, as an audit session saw them."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    account_id: AccountId
+    name: str = ""
+    status: AuditStatus
+    keys: tuple[AccessKey, ...] = ()
+    keys_present: bool | None = Field(
+        default=None, description="AccountAccessKeysPresent: what CIS 1.4 judges."
+    )
+    reason: str = ""
+
+    def _table(self) -> Table:
+        rows = [
+            (k.key_id, k.status.value, f"{k.last_used.at:%Y-%m-%d}" if k.last_used else "never")
+            for k in self.keys
+        ]
+        title = f"Account {self.account_id} {self.name}: {self.status.value}".replace("  ", " ")
+        after = [self.reason] if self.reason else []
+        return Table(
+            title, ("key", "status", "last used"), rows, after=after, empty="no root access keys"
+        )
 
 
 class AccountOutcome(StrEnum):
@@ -375,3 +412,16 @@ def unreachable(account: dict[str, str], outcome: AccountOutcome, reason: str) -
 def soonest(results: Iterable[AccountRemoval], default: datetime) -> datetime:
     """When the first of ``results``' windows ends."""
     return min((r.observing_until for r in results if r.observing_until), default=default)
+
+
+def merged(earlier: AccountRemoval | None, latest: AccountRemoval) -> AccountRemoval:
+    """One account's result over a run's passes: a rollback in any pass stays reported.
+
+    The latest pass gives the report (what was deleted, what still observes); an earlier
+    rollback gives the outcome, unless the latest pass ended worse (failed, incomplete).
+    """
+    worse = (AccountOutcome.FAILED, AccountOutcome.INCOMPLETE, AccountOutcome.ROLLED_BACK)
+    if earlier is None or earlier is latest or latest.outcome in worse:
+        return latest
+    reason = earlier.reason if not latest.reason else f"{earlier.reason}; then {latest.reason}"
+    return latest.model_copy(update={"outcome": AccountOutcome.ROLLED_BACK, "reason": reason})

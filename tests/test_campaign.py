@@ -106,6 +106,30 @@ FOUND = [
 ]
 
 
+FOUND.append(
+    # A member's second key was quarantined (read-back throttled), then its first key
+    # rolled back and put on hold; the next run quarantined the account again for the
+    # second key, making the held key unusable again.
+    campaign.Scenario(
+        seed=993,
+        org=True,
+        keys=((ACT, ACT), (ACT, ACT)),
+        self_signed=False,
+        window=timedelta(0),
+        staged=True,
+        faults=(
+            campaign.Fault("throttling", "ListPoliciesForTarget", 3),
+            campaign.Fault("throttling", "ListPoliciesForTarget", 4),
+        ),
+        check_fails_at=1,
+        check_raises=False,
+        hook_raises=True,
+        crash=None,
+        storm=1 / 3,
+    )
+)
+
+
 def test_scenarios_the_campaign_found_stay_fixed(tmp_path: Path) -> None:
     """Regressions: the shrunk scenarios of violations the long campaign once found."""
     for n, scenario in enumerate(FOUND):

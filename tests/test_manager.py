@@ -507,3 +507,23 @@ def test_plan_and_report_render_as_html_for_notebooks(make_manager: MakeManager)
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert report.table().splitlines()[0] in html
+
+
+def test_a_change_made_but_not_readable_is_unverified_and_recorded(
+    sandbox: Sandbox, account: SandboxAccount, make_manager: MakeManager
+) -> None:
+    """IAM took the change, then reading it back kept failing: the step is unverified (with
+    its outcome in the journal), not an error that leaves the intent open."""
+    key = account.root_key_ids[0]
+    manager = make_manager(retry=rootkeys.RetryPolicy(attempts=2))
+    sandbox.before(
+        "UpdateAccessKey",
+        lambda: sandbox.inject_throttling(operation="ListAccessKeys", times=None),
+    )
+    result = manager.deactivate(key)
+    assert result.step.status is rootkeys.StepStatus.UNVERIFIED
+    assert "could not be read back" in result.step.detail
+    sandbox.clear_faults()
+    records = manager.history(key).records
+    assert records[-1].kind is rootkeys.RecordKind.OUTCOME
+    assert records[-1].status is rootkeys.StepStatus.UNVERIFIED

@@ -454,3 +454,26 @@ def test_blocking_run_finishes_a_rollback_and_still_waits_out_other_windows(
     assert [k.key_id for k in sandbox.root_keys(member)] == [active]  # released, not deleted
     assert not quarantined(sandbox, member)
     assert inactive not in {k.key_id for k in sandbox.root_keys(member)}
+
+
+def test_a_key_on_hold_keeps_its_account_out_of_quarantine(
+    sandbox: Sandbox, org: SandboxOrganization, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """The quarantine is account-wide: while one key is on hold, no other Active key of the
+    account is quarantined (that would break the held key's app again)."""
+    member = org.member_account_ids[0]
+    held = sandbox.root_keys(member)[0].key_id
+    failing = _organization(sandbox, clock, journal, checks=[lambda key: False])
+    assert failing.remove_all(HOUR, EVERY, account_ids=[member]).accounts[0].outcome is (
+        AccountOutcome.ROLLED_BACK
+    )
+    newcomer = sandbox.add_root_key(member)  # someone makes another root key
+    report = _organization(sandbox, clock, journal).remove_all(HOUR, EVERY, account_ids=[member])
+    result = report.accounts[0]
+    assert result.outcome is AccountOutcome.BLOCKED
+    assert result.report is not None
+    reasons = {k.key_id: k.reason for k in result.report.keys}
+    assert "on hold" in reasons[held]
+    assert "another root key of this account is on hold" in reasons[newcomer]
+    assert not quarantined(sandbox, member)
+    assert {k.status for k in sandbox.root_keys(member)} == {KeyStatus.ACTIVE}

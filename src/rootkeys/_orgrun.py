@@ -292,14 +292,29 @@ class MemberRunner:
     def _blocked(
         self, account_id: str, keys: Sequence[AccessKey], memory: dict[str, KeyMemory]
     ) -> dict[str, str]:
-        """Active keys the quarantine cannot reach: the account is at AWS's SCP limit."""
-        waiting = [
-            k.key_id
-            for k in keys
-            if k.state is KeyState.ACTIVE and not (memory.get(k.key_id) and memory[k.key_id].hold)
-        ]
+        """Active keys the quarantine must not reach, and why.
+
+        The quarantine is account-wide: while one Active key is on hold (a check failed
+        when it was unusable), quarantining any other would make it unusable again, so
+        none is. And an account at AWS's limit of 5 SCPs cannot take one more.
+        """
+
+        def on_hold(key: AccessKey) -> str | None:
+            known = memory.get(key.key_id)
+            return known.hold if known is not None else None
+
+        active = [k for k in keys if k.state is KeyState.ACTIVE]
+        waiting = [k.key_id for k in active if not on_hold(k)]
         if not waiting:
             return {}
+        held = [k for k in active if on_hold(k)]
+        if held:
+            reason = (
+                f"another root key of this account is on hold ({held[0].key_id}: "
+                f"{on_hold(held[0])}); the account-wide quarantine would make it unusable "
+                "again. Fix what broke, then Organization.quarantine() starts over"
+            )
+            return dict.fromkeys(waiting, reason)
         attached = self._org.attached_scps(account_id)
         if self._org.quarantine_policy_id() in attached or len(attached) < 5:
             return {}

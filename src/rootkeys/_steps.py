@@ -155,7 +155,13 @@ class Stepper:
             done = StepStatus.ALREADY_DONE  # NoSuchEntity on a delete we intended: gone
         else:
             done = StepStatus.DONE
-        if self.await_state(key_id, target):
+        try:
+            seen = self.await_state(key_id, target)
+        except RootKeysError as exc:  # made, but reading it back failed: record that much
+            detail = f"made, but could not be read back ({exc}); the change is not assumed"
+            code = exc.code if isinstance(exc, AWSError) else type(exc).__name__
+            return self._finish(record, key_id, StepStatus.UNVERIFIED, detail, code, intent, run_id)
+        if seen:
             detail = "already deleted" if done is StepStatus.ALREADY_DONE else ""
             detail = detail or f"now {target.value}, seen in IAM"
             return self._finish(record, key_id, done, detail, None, intent, run_id)

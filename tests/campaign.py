@@ -436,13 +436,18 @@ def _judge(
                 result.violations.append(
                     f"journal says {key_id} is {known.state}, the sandbox {actual}"
                 )
+        # in an organization a hold is account-wide: one held key keeps the quarantine,
+        # and so every other key of the account, away (the report says so)
+        account_hold = scenario.org and any(
+            memory[k].hold for k in truth if k in memory and memory[k].hold
+        )
         for key_id, key in truth.items():
             known = memory.get(key_id)
             if key_id == signing:
                 continue
             if key.status is not KeyStatus.ACTIVE or quarantined:
                 result.violations.append(f"{key_id} left unusable and not deleted")
-            elif known is None or known.hold is None:
+            elif (known is None or known.hold is None) and not account_hold:
                 result.violations.append(f"{key_id} left Active with no reason recorded")
         if quarantined and not truth:
             result.violations.append(f"{account_id} left quarantined with no key")

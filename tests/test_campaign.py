@@ -150,6 +150,29 @@ FOUND.append(
 )
 
 
+FOUND.append(
+    # A check failed, then reading the keys for the rollback was throttled: the failure was
+    # never journaled, and the next run deleted the keys after a window with a failed check.
+    campaign.Scenario(
+        seed=495,
+        org=True,
+        keys=((OFF, OFF), (), ()),
+        self_signed=False,
+        window=HOUR,
+        staged=True,
+        faults=(
+            campaign.Fault("throttling", "ListAccessKeys", 1, 0.33),
+            campaign.Fault("throttling", "ListAccessKeys", 3, 0.33),
+        ),
+        check_fails_at=1,
+        check_raises=False,
+        hook_raises=False,
+        crash=None,
+        storm=1 / 3,
+    )
+)
+
+
 def test_scenarios_the_campaign_found_stay_fixed(tmp_path: Path) -> None:
     """Regressions: the shrunk scenarios of violations the long campaign once found."""
     for n, scenario in enumerate(FOUND):

@@ -344,15 +344,25 @@ class RemovalRun:
         failure = observation.failure if observation else None
         if failure is not None:
             why = f"check {failure.check!r} failed: {failure.reason}"
-        states = self._gateway.key_states()
-        for run in self._keys.values():
-            if run.outcome not in (None, KeyOutcome.UNVERIFIED, KeyOutcome.OBSERVING):
-                continue
+        pending = [
+            run
+            for run in self._keys.values()
+            if run.outcome in (None, KeyOutcome.UNVERIFIED, KeyOutcome.OBSERVING)
+        ]
+        voided = [run for run in pending if not (interrupted and not run.deactivated_now)]
+        for run in voided:  # recorded first: a failing read below must not lose the failure
+            self._record(run.key.key_id, RecordKind.WINDOW_FAILED, detail=why)
+        try:
+            states = self._gateway.key_states()
+        except RootKeysError as exc:
+            for run in pending:
+                run.end(KeyOutcome.FAILED, None, f"{why}; rollback could not read keys: {exc}")
+            return
+        for run in pending:
             current = state_of(states, run.key.key_id)
-            if interrupted and not run.deactivated_now:
+            if run not in voided:
                 run.end(KeyOutcome.KEPT, current, f"{why}; left {current.value}, window running")
                 continue
-            self._record(run.key.key_id, RecordKind.WINDOW_FAILED, detail=why)
             if not run.ours_to_roll_back:
                 run.end(KeyOutcome.KEPT, current, f"{why}; not deleted, left {current.value}")
                 continue

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import inspect
 import io
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,10 +30,48 @@ def test_all_is_sorted_and_complete(module: object) -> None:
     )
     public = {
         name
-        for name, value in vars(module).items()
-        if not name.startswith("_") and not inspect.ismodule(value)
+        for name in dir(module)
+        if not name.startswith("_") and not inspect.ismodule(getattr(module, name))
     }
     assert set(exported) - {"__version__"} == public
+
+
+def test_lazy_exports_agree_with_the_typed_imports() -> None:
+    """Each lazily exported name is the object its module defines, and mypy sees the same."""
+    tree = ast.parse((ROOT / "src" / "rootkeys" / "__init__.py").read_text())
+    typed = {
+        alias.name: node.module
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and ast.unparse(block.test) == "_typing.TYPE_CHECKING"
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    lazy = rootkeys._EXPORTS
+    assert {name: f"rootkeys.{module}" for name, module in lazy.items()} == typed
+    for name, module in lazy.items():
+        assert getattr(rootkeys, name) is getattr(
+            importlib.import_module(f"rootkeys.{module}"), name
+        )
+
+
+def test_import_rootkeys_loads_nothing_until_asked() -> None:
+    """`import rootkeys` loads no private module; the manager loads no organization code."""
+    probe = (
+        "import sys, rootkeys\n"
+        "ours = lambda: sorted(m for m in sys.modules if m.startswith('rootkeys.'))\n"
+        "print(ours())\n"
+        "rootkeys.RootKeyManager\n"
+        "print(ours())"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    before, after = done.stdout.splitlines()
+    assert before == "[]"
+    assert "rootkeys._manager" in after
+    for heavy in ("rootkeys._org", "rootkeys._checks", "rootkeys.testing", "rootkeys.cli"):
+        assert f"'{heavy}'" not in after
+    with pytest.raises(AttributeError, match="no attribute 'Missing'"):
+        rootkeys.Missing  # noqa: B018
 
 
 @pytest.mark.parametrize(

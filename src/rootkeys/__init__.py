@@ -13,91 +13,188 @@ Deactivate each key, observe whether anything breaks, and only then delete it::
 `rootkeys.testing` holds a sandbox (on moto) to try it, and your hooks, without AWS.
 """
 
+import importlib as _importlib
 import logging
+import typing as _typing
 
-from rootkeys._checks import CloudWatchAlarmCheck, DriftCheck, HttpHealthCheck
-from rootkeys._clock import Clock, SystemClock
-from rootkeys._errors import (
-    AccessDeniedError,
-    AccountMismatchError,
-    AWSError,
-    EndpointError,
-    IllegalTransitionError,
-    InputError,
-    InvalidCredentialsError,
-    JournalError,
-    JournalLockedError,
-    KeyNotFoundError,
-    LimitExceededError,
-    NotRootError,
-    OrganizationSetupError,
-    ProtectedKeyError,
-    QuarantineBlockedError,
-    RootKeysError,
-    ServiceError,
-    ThrottledError,
-)
-from rootkeys._findings import (
-    CloudTrailEvidence,
-    Count,
-    CredentialReportRow,
-    KeyEvidence,
-    Preflight,
-    RemovalPolicy,
-    ReportKey,
-    Risk,
-)
-from rootkeys._journal import Journal, JournalRecord, KeyHistory, RecordKind, default_journal_path
-from rootkeys._lifecycle import TRANSITIONS
-from rootkeys._manager import RootKeyManager
-from rootkeys._models import (
-    AccessKey,
-    Action,
-    CallerIdentity,
-    KeyState,
-    KeyStatus,
-    LastUsed,
-    ObservedKey,
-    Step,
-    StepResult,
-    StepStatus,
-)
-from rootkeys._observe import Check, CheckResult, Event, EventKind, Hook
-from rootkeys._org import Organization
-from rootkeys._orgrun import (
-    AccountAudit,
-    AccountOutcome,
-    AccountRemoval,
-    AuditStatus,
-    OrganizationReport,
-    QuarantineStatus,
-)
-from rootkeys._reports import (
-    CheckFailure,
-    KeyOutcome,
-    KeyReport,
-    Plan,
-    PlannedAction,
-    PlannedKey,
-    RemovalReport,
-    RunOutcome,
-)
-from rootkeys._retry import BOTO_CONFIG, RetryPolicy
-from rootkeys._status import KeyProgress, RemovalStatus, Stage
+if _typing.TYPE_CHECKING:
+    from rootkeys._checks import CloudWatchAlarmCheck, DriftCheck, HttpHealthCheck
+    from rootkeys._clock import Clock, SystemClock
+    from rootkeys._errors import (
+        AccessDeniedError,
+        AccountMismatchError,
+        AWSError,
+        EndpointError,
+        IllegalTransitionError,
+        InputError,
+        InvalidCredentialsError,
+        JournalError,
+        JournalLockedError,
+        KeyNotFoundError,
+        LimitExceededError,
+        NotRootError,
+        OrganizationSetupError,
+        ProtectedKeyError,
+        QuarantineBlockedError,
+        RootKeysError,
+        ServiceError,
+        ThrottledError,
+    )
+    from rootkeys._findings import (
+        CloudTrailEvidence,
+        Count,
+        CredentialReportRow,
+        KeyEvidence,
+        Preflight,
+        RemovalPolicy,
+        ReportKey,
+        Risk,
+    )
+    from rootkeys._journal import (
+        Journal,
+        JournalRecord,
+        KeyHistory,
+        RecordKind,
+        default_journal_path,
+    )
+    from rootkeys._lifecycle import TRANSITIONS
+    from rootkeys._manager import RootKeyManager
+    from rootkeys._models import (
+        AccessKey,
+        Action,
+        CallerIdentity,
+        KeyState,
+        KeyStatus,
+        LastUsed,
+        ObservedKey,
+        Step,
+        StepResult,
+        StepStatus,
+    )
+    from rootkeys._observe import Check, CheckResult, Event, EventKind, Hook
+    from rootkeys._org import Organization
+    from rootkeys._orgrun import (
+        AccountAudit,
+        AccountOutcome,
+        AccountRemoval,
+        AuditStatus,
+        OrganizationReport,
+        QuarantineStatus,
+    )
+    from rootkeys._reports import (
+        CheckFailure,
+        KeyOutcome,
+        KeyReport,
+        Plan,
+        PlannedAction,
+        PlannedKey,
+        RemovalReport,
+        RunOutcome,
+    )
+    from rootkeys._retry import BOTO_CONFIG, RetryPolicy
+    from rootkeys._status import KeyProgress, RemovalStatus, Stage
+
+    __version__: str
 
 logging.getLogger("rootkeys").addHandler(logging.NullHandler())
 
+# Each public name and the private module it lives in. The modules are imported when a
+# name is first asked for (PEP 562), so `import rootkeys` costs almost nothing, and a
+# single-account tool never loads the organization, checks or evidence machinery.
+_MODULES: dict[str, tuple[str, ...]] = {
+    "_checks": ("CloudWatchAlarmCheck", "DriftCheck", "HttpHealthCheck"),
+    "_clock": ("Clock", "SystemClock"),
+    "_errors": (
+        "AWSError",
+        "AccessDeniedError",
+        "AccountMismatchError",
+        "EndpointError",
+        "IllegalTransitionError",
+        "InputError",
+        "InvalidCredentialsError",
+        "JournalError",
+        "JournalLockedError",
+        "KeyNotFoundError",
+        "LimitExceededError",
+        "NotRootError",
+        "OrganizationSetupError",
+        "ProtectedKeyError",
+        "QuarantineBlockedError",
+        "RootKeysError",
+        "ServiceError",
+        "ThrottledError",
+    ),
+    "_findings": (
+        "CloudTrailEvidence",
+        "Count",
+        "CredentialReportRow",
+        "KeyEvidence",
+        "Preflight",
+        "RemovalPolicy",
+        "ReportKey",
+        "Risk",
+    ),
+    "_journal": ("Journal", "JournalRecord", "KeyHistory", "RecordKind", "default_journal_path"),
+    "_lifecycle": ("TRANSITIONS",),
+    "_manager": ("RootKeyManager",),
+    "_models": (
+        "AccessKey",
+        "Action",
+        "CallerIdentity",
+        "KeyState",
+        "KeyStatus",
+        "LastUsed",
+        "ObservedKey",
+        "Step",
+        "StepResult",
+        "StepStatus",
+    ),
+    "_observe": ("Check", "CheckResult", "Event", "EventKind", "Hook"),
+    "_org": ("Organization",),
+    "_orgrun": (
+        "AccountAudit",
+        "AccountOutcome",
+        "AccountRemoval",
+        "AuditStatus",
+        "OrganizationReport",
+        "QuarantineStatus",
+    ),
+    "_reports": (
+        "CheckFailure",
+        "KeyOutcome",
+        "KeyReport",
+        "Plan",
+        "PlannedAction",
+        "PlannedKey",
+        "RemovalReport",
+        "RunOutcome",
+    ),
+    "_retry": ("BOTO_CONFIG", "RetryPolicy"),
+    "_status": ("KeyProgress", "RemovalStatus", "Stage"),
+}
+_EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
 
-def __getattr__(name: str) -> str:
-    """``__version__``, read from the installed package's metadata when first asked for."""
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
 
-        try:
-            return version("rootkeys")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree
-            return "0.0.0"
-    raise AttributeError(f"module 'rootkeys' has no attribute {name!r}")
+if not _typing.TYPE_CHECKING:  # hidden from type checkers, so a misspelt name is still an error
+
+    def __getattr__(name: str) -> object:
+        """Import the module behind a public name on first use; ``__version__`` from metadata."""
+        if name in _EXPORTS:
+            value = getattr(_importlib.import_module(f"rootkeys.{_EXPORTS[name]}"), name)
+            globals()[name] = value
+            return value
+        if name == "__version__":
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                return version("rootkeys")
+            except PackageNotFoundError:  # pragma: no cover - running from a source tree
+                return "0.0.0"
+        raise AttributeError(f"module 'rootkeys' has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        """The module's names, the ones not yet imported included."""
+        return sorted({*globals(), *_EXPORTS, "__version__"})
 
 
 __all__ = [

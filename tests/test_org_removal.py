@@ -476,3 +476,61 @@ def test_a_key_on_hold_keeps_its_account_out_of_quarantine(
     assert "another root key of this account is on hold" in reasons[newcomer]
     assert not quarantined(sandbox, member)
     assert {k.status for k in sandbox.root_keys(member)} == {KeyStatus.ACTIVE}
+
+
+def _scp_reads(sandbox: Sandbox, member: str, since: int) -> int:
+    return sum(
+        1
+        for c in sandbox.calls[since:]
+        if c.operation == "ListPoliciesForTarget" and c.params.get("TargetId") == member
+    )
+
+
+def test_a_pass_reads_the_scps_once_unless_it_changes_them(
+    sandbox: Sandbox, org: SandboxOrganization, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """A pass that changes nothing reads the account's SCPs once, however many reads it makes;
+    one that attaches the quarantine reads them again to verify it took."""
+    member = org.member_account_ids[0]
+    organization = _organization(sandbox, clock, journal)
+    start = len(sandbox.calls)
+    first = organization.remove_all(HOUR, EVERY, account_ids=[member], wait=False)
+    assert first.accounts[0].outcome is AccountOutcome.OBSERVING
+    # the pass's reading, the attach's own guard (the SCP limit), the read-back after it
+    assert _scp_reads(sandbox, member, start) == 3
+    clock.advance(EVERY)
+    start = len(sandbox.calls)
+    again = organization.remove_all(HOUR, EVERY, account_ids=[member], wait=False)
+    assert again.accounts[0].outcome is AccountOutcome.OBSERVING
+    reads = [c.operation for c in sandbox.calls[start:] if c.account_id == member]
+    assert reads.count("ListAccessKeys") >= 3  # reconcile, plan, the window's state reads
+    assert _scp_reads(sandbox, member, start) == 1
+
+
+def test_an_scp_detached_mid_pass_stops_the_delete(
+    sandbox: Sandbox, org: SandboxOrganization, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """The pass reuses its first reading of the SCPs, but the check just before a delete
+    reads them again: an admin detaching the quarantine mid-pass stops the delete."""
+    member = org.member_account_ids[0]
+    key_id = sandbox.root_keys(member)[0].key_id
+    organization = _organization(sandbox, clock, journal)
+    organization.remove_all(HOUR, EVERY, account_ids=[member], wait=False)
+    clock.advance(HOUR + EVERY)
+    policy_id = organization.quarantine_policy_id()
+    orgs = sandbox.management_session().client("organizations")
+    # after the pass has read the SCPs (and the plan read the key), before the delete
+    sandbox.before(
+        "GetAccessKeyLastUsed",
+        lambda: orgs.detach_policy(PolicyId=policy_id, TargetId=member),
+        account_id=member,
+    )
+    report = organization.remove_all(HOUR, EVERY, account_ids=[member], wait=False)
+    assert not [c for c in sandbox.calls if c.operation == "DeleteAccessKey"]
+    assert [k.key_id for k in sandbox.root_keys(member)] == [key_id]
+    assert report.accounts[0].outcome is not AccountOutcome.DONE
+    # the next pass sees the key usable again: its window is void and it is held
+    clock.advance(EVERY)
+    after = organization.remove_all(HOUR, EVERY, account_ids=[member], wait=False)
+    assert after.accounts[0].outcome is not AccountOutcome.DONE
+    assert [k.key_id for k in sandbox.root_keys(member)] == [key_id]

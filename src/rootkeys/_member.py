@@ -52,8 +52,12 @@ class QuarantineControl(Protocol):
         """A gateway on a fresh AssumeRoot session for ``account_id`` under ``task_policy``."""
         ...
 
-    def is_quarantined(self, account_id: str) -> bool:
-        """Whether the quarantine SCP is attached to the account."""
+    def quarantine_policy_id(self) -> str:
+        """The id of the quarantine SCP (created on first use)."""
+        ...
+
+    def attached_scps(self, account_id: str) -> list[str]:
+        """Ids of the SCPs attached to the account itself, read now."""
         ...
 
     def attach_quarantine(self, account_id: str) -> bool:
@@ -66,7 +70,13 @@ class QuarantineControl(Protocol):
 
 
 class MemberGateway:
-    """A member account's root keys, through fresh AssumeRoot sessions (a `KeyGateway`)."""
+    """A member account's root keys, through fresh AssumeRoot sessions (a `KeyGateway`).
+
+    One gateway serves one pass over the account, which lasts seconds, not a window. It
+    reads the account's SCPs once and reuses that reading for the pass; its own attach or
+    detach forgets it (so the read-back after one reads AWS), and the check just before a
+    delete always reads AWS again.
+    """
 
     def __init__(
         self,
@@ -81,6 +91,7 @@ class MemberGateway:
         self._clock = clock
         self._on_retry = on_retry
         self._sessions: dict[str, tuple[datetime, IamGateway]] = {}
+        self._scps: list[str] | None = None
         self._lock = threading.Lock()
 
     # -- sessions ---------------------------------------------------------------------------
@@ -120,11 +131,24 @@ class MemberGateway:
             raise NotRootError(identity.arn)
         return identity
 
-    def key_states(self) -> dict[str, KeyState]:
-        """Each root key's state; an Active key of a quarantined account is Quarantined."""
+    def attached_scps(self, *, fresh: bool = False) -> list[str]:
+        """Ids of the SCPs attached to the account: this pass's reading, or a new one."""
+        if fresh or self._scps is None:
+            self._scps = self._org.attached_scps(self.account_id)
+        return list(self._scps)
+
+    def is_quarantined(self, *, fresh: bool = False) -> bool:
+        """Whether the quarantine SCP is attached to the account."""
+        return self._org.quarantine_policy_id() in self.attached_scps(fresh=fresh)
+
+    def key_states(self, *, fresh: bool = False) -> dict[str, KeyState]:
+        """Each root key's state; an Active key of a quarantined account is Quarantined.
+
+        ``fresh`` reads the SCPs again instead of reusing this pass's reading.
+        """
         statuses = self._as_root(AUDIT, lambda g: g.key_statuses())
         states = {key_id: KeyState(status.value) for key_id, status in statuses.items()}
-        if KeyState.ACTIVE in states.values() and self._org.is_quarantined(self.account_id):
+        if KeyState.ACTIVE in states.values() and self.is_quarantined(fresh=fresh):
             return {
                 k: KeyState.QUARANTINED if s is KeyState.ACTIVE else s for k, s in states.items()
             }
@@ -133,9 +157,7 @@ class MemberGateway:
     def list_keys(self, *, last_used: bool = True) -> list[AccessKey]:
         """The root keys, oldest first, marked quarantined when the account's SCP says so."""
         keys = self._as_root(AUDIT, lambda g: g.list_keys(last_used=last_used))
-        if any(k.state is KeyState.ACTIVE for k in keys) and self._org.is_quarantined(
-            self.account_id
-        ):
+        if any(k.state is KeyState.ACTIVE for k in keys) and self.is_quarantined():
             return [k.model_copy(update={"quarantined": True}) for k in keys]
         return keys
 
@@ -144,6 +166,11 @@ class MemberGateway:
         return self._as_root(AUDIT, lambda g: g.keys_present())
 
     # -- changing -------------------------------------------------------------------------
+
+    def detach_quarantine(self) -> bool:
+        """Detach the quarantine SCP (the journal is the caller's); False if it was not."""
+        self._scps = None
+        return self._org.detach_quarantine(self.account_id)
 
     def make(self, action: Action, key_id: str) -> None:
         """Quarantine, release or delete (AssumeRoot can do no other change).
@@ -156,11 +183,12 @@ class MemberGateway:
             InputError: deactivate or reactivate, which AssumeRoot cannot do.
         """
         if action is Action.QUARANTINE:
+            self._scps = None
             self._org.attach_quarantine(self.account_id)
         elif action is Action.RELEASE:
-            self._org.detach_quarantine(self.account_id)
+            self.detach_quarantine()
         elif action is Action.DELETE:
-            current = self.key_states().get(key_id)
+            current = self.key_states(fresh=True).get(key_id)
             if current is not None and current.usable:
                 raise IllegalTransitionError(
                     key_id,

@@ -262,7 +262,7 @@ class MemberRunner:
                     observe_for=settings.window,
                     policy=settings.policy,
                     unusable=KeyState.QUARANTINED,
-                    blocked=self._blocked(account_id, keys, memory),
+                    blocked=self._blocked(member, keys, memory),
                 )
                 report = RemovalRun(
                     plan,
@@ -278,7 +278,7 @@ class MemberRunner:
                     run_id=run_id,
                     unusable=KeyState.QUARANTINED,
                 ).execute()
-                quarantine = self._settle_quarantine(account_id, report, memory, settings)
+                quarantine = self._settle_quarantine(member, report, memory, settings)
         except RootKeysError as exc:
             log.warning("account %s failed: %s", account_id, exc)
             result = AccountRemoval(
@@ -290,7 +290,7 @@ class MemberRunner:
         return result
 
     def _blocked(
-        self, account_id: str, keys: Sequence[AccessKey], memory: dict[str, KeyMemory]
+        self, member: MemberGateway, keys: Sequence[AccessKey], memory: dict[str, KeyMemory]
     ) -> dict[str, str]:
         """Active keys the quarantine must not reach, and why.
 
@@ -315,7 +315,7 @@ class MemberRunner:
                 "again. Fix what broke, then Organization.quarantine() starts over"
             )
             return dict.fromkeys(waiting, reason)
-        attached = self._org.attached_scps(account_id)
+        attached = member.attached_scps()
         if self._org.quarantine_policy_id() in attached or len(attached) < 5:
             return {}
         reason = _TOO_MANY_SCPS.format(n=len(attached))
@@ -323,13 +323,13 @@ class MemberRunner:
 
     def _settle_quarantine(
         self,
-        account_id: str,
+        member: MemberGateway,
         report: RemovalReport,
         memory: dict[str, KeyMemory],
         settings: RemovalSettings,
     ) -> QuarantineStatus:
         """Once every key is gone, detach the quarantine rootkeys attached (unless kept)."""
-        if not self._org.is_quarantined(account_id):
+        if not member.is_quarantined():
             return QuarantineStatus.NONE
         finished = report.outcome in (RunOutcome.DONE, RunOutcome.NOTHING_TO_DO)
         ours = any(_quarantined_by_rootkeys(m) for m in memory.values()) or any(
@@ -339,7 +339,7 @@ class MemberRunner:
             return QuarantineStatus.ATTACHED
         if settings.keep_quarantine:
             return QuarantineStatus.KEPT
-        self._org.detach_quarantine(account_id)
+        member.detach_quarantine()
         return QuarantineStatus.DETACHED
 
     # -- explicit steps --------------------------------------------------------------------

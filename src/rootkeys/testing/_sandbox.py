@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import random
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
@@ -39,78 +37,23 @@ import botocore.session
 
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._models import AccessKey, KeyStatus, LastUsed, validate_account_id
-from rootkeys.testing import _cloudtrail, _cloudwatch, _org, _root, _server, _wire
+from rootkeys.testing import _cloudtrail, _cloudwatch, _org, _server
+from rootkeys.testing._calls import SandboxCall
+from rootkeys.testing._dispatch import Dispatcher, Principal
 from rootkeys.testing._ledger import KeyChange, Ledger
-from rootkeys.testing._root import MAX_ROOT_KEYS, RootKey, RootUser, random_id, random_secret
+from rootkeys.testing._root import MAX_ROOT_KEYS, RootUser, random_id, random_secret
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import TracebackType
 
-    from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+    from rootkeys.testing._faults import Fault
+
 
 __all__ = ["Sandbox", "SandboxAccount", "SandboxCall"]
 
 _ACTIVE: Sandbox | None = None
 """The sandbox whose dispatcher is installed, if any (sandboxes do not nest)."""
-
-DEFAULT_ACCOUNT = "123456789012"  # moto's, for calls signed by credentials it made itself
-
-MUTATING_PREFIXES = (
-    "Create",
-    "Update",
-    "Delete",
-    "Put",
-    "Attach",
-    "Detach",
-    "Enable",
-    "Disable",
-    "Tag",
-    "Untag",
-    "Add",
-    "Remove",
-    "Set",
-    "Upload",
-)
-
-
-_KEY_WRITES = frozenset({"UpdateAccessKey", "DeleteAccessKey", "CreateAccessKey"})
-_SCP_WRITES = frozenset({"AttachPolicy", "DetachPolicy"})
-
-
-@dataclass(frozen=True, slots=True)
-class SandboxCall:
-    """One call the sandbox saw. Holds no secret.
-
-    Attributes:
-        service: ``iam``, ``sts``, ...
-        operation: the API operation name.
-        account_id: the account whose credentials signed it, when known.
-        principal: ``root`` (a root key or root session), ``assumed-root`` (an AssumeRoot
-            session, acting as the root user of ``account_id`` under a task policy),
-            ``user``, ``admin`` or ``other``.
-        signing_key_id: the access key id that signed it.
-        params: the request parameters (never secret for the calls rootkeys makes).
-        status: the HTTP status answered, or 0 for a connection fault.
-        fault: the injected fault, if one answered.
-        at: when it arrived, on the sandbox's clock.
-        region: the region the call was signed for.
-    """
-
-    service: str
-    operation: str
-    account_id: str | None
-    principal: str
-    signing_key_id: str | None
-    params: Mapping[str, str]
-    status: int
-    fault: str | None = None
-    at: datetime | None = None
-    region: str | None = None
-
-    @property
-    def mutating(self) -> bool:
-        """Whether the operation changes state."""
-        return self.operation.startswith(MUTATING_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -121,38 +64,7 @@ class SandboxAccount:
     root_key_ids: tuple[str, ...]
 
 
-@dataclass
-class _Fault:
-    kind: Literal["error", "connection", "action"]
-    operation: str | None
-    times: int | None
-    code: str = ""
-    status: int = 400
-    message: str = ""
-    account_id: str | None = None
-    action: Callable[[], object] | None = None
-    region: str | None = None
-    rate: float = 1.0
-    chance: random.Random | None = None
-
-    def matches(self, operation: str, account_id: str | None, region: str | None) -> bool:
-        return (
-            self.operation in (None, operation)
-            and self.account_id in (None, account_id)
-            and self.region in (None, region)
-            and (self.chance is None or self.chance.random() < self.rate)
-        )
-
-
-@dataclass(frozen=True)
-class _Principal:
-    account_id: str
-    kind: Literal["root-key", "root-session", "admin", "assume-root"]
-    secret: str = field(repr=False)
-    token: str | None = field(default=None, repr=False)
-
-
-class Sandbox:
+class Sandbox(Dispatcher):
     """An AWS of your own, in process: moto plus root users. Use it as a context manager.
 
     ::
@@ -170,8 +82,8 @@ class Sandbox:
         self.clock: Clock = clock or SystemClock()
         self.region = region
         self._accounts: dict[str, RootUser] = {}
-        self._principals: dict[str, _Principal] = {}
-        self._faults: list[_Fault] = []
+        self._principals: dict[str, Principal] = {}
+        self._faults: list[Fault] = []
         self._calls: list[SandboxCall] = []
         self._lock = threading.RLock()
         self._mock: Any = None
@@ -289,24 +201,6 @@ class Sandbox:
         with self._lock:
             return tuple(c for c in self._ledger.changes if account_id in (None, c.account_id))
 
-    def _watch(self, account_id: str, by: str) -> None:
-        """Bring the ledger up to date for one account (under the lock)."""
-        user = self._accounts.get(account_id)
-        if user is None:
-            return
-        quarantined = (
-            self._org is not None
-            and account_id in self._org.members
-            and _org.quarantined(self._org.management_account_id, account_id)
-        )
-        self._ledger.observe(
-            account_id,
-            {k.key_id: k.status for k in user.keys.values()},
-            quarantined=quarantined,
-            at=self.clock.now(),
-            by=by,
-        )
-
     def use_root_key(
         self,
         account_id: str,
@@ -399,7 +293,7 @@ class Sandbox:
                 key = account.keys[key_id]
                 return self._session(key.key_id, key.secret)
             session_key = random_id("ASIA")
-            principal = _Principal(account_id, "root-session", random_secret(), random_secret(356))
+            principal = Principal(account_id, "root-session", random_secret(), random_secret(356))
             self._principals[session_key] = principal
             return self._session(session_key, principal.secret, principal.token)
 
@@ -408,7 +302,7 @@ class Sandbox:
         with self._lock:
             self._account(account_id)
             key_id = random_id("AKIA")
-            principal = _Principal(account_id, "admin", random_secret())
+            principal = Principal(account_id, "admin", random_secret())
             self._principals[key_id] = principal
             return self._session(key_id, principal.secret)
 
@@ -528,150 +422,12 @@ class Sandbox:
 
     # -- faults ------------------------------------------------------------------------------
 
-    def inject_error(
-        self,
-        code: str,
-        *,
-        status: int = 400,
-        operation: str | None = None,
-        times: int | None = 1,
-        message: str | None = None,
-        account_id: str | None = None,
-        region: str | None = None,
-        rate: float = 1.0,
-        seed: int = 0,
-    ) -> None:
-        """Answer the next ``times`` matching calls (None: all) with an AWS error.
-
-        A call matches when its operation, account and region (each when given) match,
-        and, with ``rate`` below 1, by chance: each such call fails with probability
-        ``rate`` (drawn from ``random.Random(seed)``, so a run can be repeated).
-        """
-        with self._lock:
-            self._faults.append(
-                _Fault(
-                    "error",
-                    operation,
-                    times,
-                    code,
-                    status,
-                    message or code,
-                    account_id,
-                    region=region,
-                    rate=rate,
-                    chance=random.Random(seed) if rate < 1 else None,  # noqa: S311 - faults
-                )
-            )
-
-    def inject_throttling(
-        self,
-        *,
-        operation: str | None = None,
-        times: int | None = 1,
-        account_id: str | None = None,
-        rate: float = 1.0,
-        seed: int = 0,
-    ) -> None:
-        """Answer matching calls with ``Throttling: Rate exceeded`` (HTTP 400).
-
-        ``rate`` below 1 throttles each matching call by chance (see `inject_error`).
-        """
-        self.inject_error(
-            "Throttling",
-            status=400,
-            operation=operation,
-            times=times,
-            message="Rate exceeded",
-            account_id=account_id,
-            rate=rate,
-            seed=seed,
-        )
-
-    def inject_server_error(
-        self,
-        *,
-        operation: str | None = None,
-        times: int | None = 1,
-        account_id: str | None = None,
-        rate: float = 1.0,
-        seed: int = 0,
-    ) -> None:
-        """Answer matching calls with ``ServiceFailure`` (HTTP 500)."""
-        self.inject_error(
-            "ServiceFailure",
-            status=500,
-            operation=operation,
-            times=times,
-            account_id=account_id,
-            rate=rate,
-            seed=seed,
-        )
-
-    def deny(
-        self,
-        operation: str,
-        *,
-        times: int | None = None,
-        account_id: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        """Answer matching calls with ``AccessDenied`` (HTTP 403)."""
-        self.inject_error(
-            "AccessDenied",
-            status=403,
-            operation=operation,
-            times=times,
-            message=f"not authorized to perform {operation}",
-            account_id=account_id,
-            region=region,
-        )
-
-    def inject_connection_error(
-        self,
-        *,
-        operation: str | None = None,
-        times: int | None = 1,
-        account_id: str | None = None,
-        rate: float = 1.0,
-        seed: int = 0,
-    ) -> None:
-        """Drop matching calls' connections (botocore's ``ConnectionClosedError``)."""
-        with self._lock:
-            self._faults.append(
-                _Fault(
-                    "connection",
-                    operation,
-                    times,
-                    account_id=account_id,
-                    rate=rate,
-                    chance=random.Random(seed) if rate < 1 else None,  # noqa: S311 - faults
-                )
-            )
-
     def expire_root_sessions(self) -> None:
         """End every AssumeRoot session now, as 15 minutes passing would."""
         with self._lock:
             now = self.clock.now()
             for session in self._task_sessions.values():
                 session.expires_at = min(session.expires_at, now)
-
-    def before(
-        self,
-        operation: str,
-        action: Callable[[], object],
-        *,
-        times: int | None = 1,
-        account_id: str | None = None,
-    ) -> None:
-        """Run ``action`` just before the next ``times`` matching calls are answered.
-
-        For races: another admin deleting or reactivating a key between rootkeys' read
-        and its write. The call is then answered as usual.
-        """
-        with self._lock:
-            self._faults.append(
-                _Fault("action", operation, times, account_id=account_id, action=action)
-            )
 
     def inject_stale_reads(self, account_id: str, *, reads: int, writes: int = 1) -> None:
         """After each of the next ``writes`` root-key writes, ``reads`` reads see the old state.
@@ -689,198 +445,6 @@ class Sandbox:
             self._faults.clear()
             for user in self._accounts.values():
                 user.clear_staleness()
-
-    # -- the dispatcher ------------------------------------------------------------------------
-
-    def _account(self, account_id: str) -> RootUser:
-        try:
-            return self._accounts[account_id]
-        except KeyError:
-            raise ValueError(f"no account {account_id} in the sandbox") from None
-
-    def _dispatch(
-        self, request: AWSPreparedRequest, event_name: str, **kwargs: Any
-    ) -> AWSResponse | None:
-        _, service, operation = event_name.split(".", 2)
-        key_id = _wire.signing_key_of(request)
-        params = _wire.params_of(request)
-        arrived = self.clock.now()
-        region = _wire.region_of(request)
-        with self._lock:
-            principal = self._principals.get(key_id or "")
-            account_id = principal.account_id if principal else None
-            kind = {
-                "root-key": "root",
-                "root-session": "root",
-                "assume-root": "assumed-root",
-                "admin": "admin",
-            }.get(principal.kind if principal else "", "user" if key_id else "other")
-
-            def log(status: int, fault: str | None = None) -> None:
-                self._calls.append(
-                    SandboxCall(
-                        service,
-                        operation,
-                        account_id,
-                        kind,
-                        key_id,
-                        params,
-                        status,
-                        fault,
-                        arrived,
-                        region,
-                    )
-                )
-
-            for fault in self._faults:
-                if fault.matches(operation, account_id, region) and fault.times != 0:
-                    if fault.times is not None:
-                        fault.times -= 1
-                    if fault.action is not None:
-                        fault.action()
-                        continue
-                    if fault.kind == "connection":
-                        log(0, "connection")
-                        raise botocore.exceptions.ConnectionClosedError(endpoint_url=request.url)
-                    log(fault.status, fault.code)
-                    return _wire.error(request, service, fault.code, fault.message, fault.status)
-            self._faults = [f for f in self._faults if f.times != 0]
-
-            response = self._organizations(request, service, operation, params, principal, key_id)
-            if response is None:
-                response = self._answer(request, service, operation, params, principal, key_id)
-            if service == "iam" and account_id and response is None:
-                user = self._accounts[account_id]
-                if operation == "GenerateCredentialReport":
-                    response = _root.generate_report(user, request, self.clock.now())
-                elif operation == "GetCredentialReport":
-                    response = _root.report_refusal(user, request, self.clock.now())
-                    if response is None:  # ready: let moto build its rows of IAM users
-                        from moto.iam.models import iam_backends
-
-                        iam_backends[account_id]["aws"].generate_report()
-            if service == "cloudtrail" and operation == "LookupEvents" and response is None:
-                region = _wire.region_of(request) or self.region
-                response = self.trail.lookup(request, account_id or DEFAULT_ACCOUNT, region)
-            if service == "cloudwatch" and operation == "DescribeAlarmHistory":
-                region = _wire.region_of(request) or self.region
-                response = _cloudwatch.alarm_history(request, account_id or DEFAULT_ACCOUNT, region)
-        if response is None:
-            if account_id is not None:
-                request.headers["x-moto-account-id"] = account_id
-            response = self._moto(request, event_name)
-            ok = response is not None and response.status_code == 200
-            if ok and operation == "GetCredentialReport" and account_id and response:
-                with self._lock:
-                    user = self._accounts[account_id]
-                    response = _root.add_root_row(user, request, response)
-            if response is not None and operation == "GetAccountSummary" and account_id:
-                with self._lock:
-                    user = self._accounts[account_id]
-                    response = _root.correct_summary(user, request, response)
-        with self._lock:
-            log(response.status_code if response is not None else 0)
-            if response is not None and response.status_code == 200:
-                if operation in _KEY_WRITES and account_id is not None:
-                    self._watch(account_id, kind)
-                elif service == "organizations" and operation in _SCP_WRITES:
-                    self._watch(params.get("TargetId", ""), kind)
-            if response is not None and account_id is not None and key_id:
-                agent = request.headers.get("User-Agent") or b"unknown"
-                self.trail.record(
-                    account_id,
-                    key_id,
-                    event_name=operation,
-                    service=service,
-                    region=_wire.region_of(request) or self.region,
-                    username="root" if kind == "root" else kind,
-                    user_agent=(agent.decode() if isinstance(agent, bytes) else agent)[:120],
-                )
-        return response
-
-    @staticmethod
-    def _moto(request: AWSPreparedRequest, event_name: str) -> AWSResponse | None:
-        from moto.core.models import botocore_stubber
-
-        result: AWSResponse | None = botocore_stubber(event_name=event_name, request=request)
-        return result
-
-    def _answer(
-        self,
-        request: AWSPreparedRequest,
-        service: str,
-        operation: str,
-        params: dict[str, str],
-        principal: _Principal | None,
-        key_id: str | None,
-    ) -> AWSResponse | None:
-        """The root user's answer, an authentication refusal, or None to let moto answer."""
-        if principal is None:
-            return None
-        user = self._accounts[principal.account_id]
-        if principal.kind == "root-key":
-            if _root.refused_key(user, key_id or ""):
-                return _root.invalid_token(request, service)
-            region = None if service == "iam" else self.region
-            used = LastUsed(at=self.clock.now(), service=service, region=region)
-            user.keys[key_id or ""].last_used = used
-        return _root.answer(
-            user,
-            request,
-            service,
-            operation,
-            params,
-            as_root=principal.kind != "admin",
-            now=self.clock.now(),
-            on_new_key=lambda key: self._register_root_key(user.account_id, key),
-        )
-
-    def _organizations(
-        self,
-        request: AWSPreparedRequest,
-        service: str,
-        operation: str,
-        params: dict[str, str],
-        principal: _Principal | None,
-        key_id: str | None,
-    ) -> AWSResponse | None:
-        """AssumeRoot, its sessions' task policies, and the IAM organization features."""
-        now = self.clock.now()
-        caller = principal.account_id if principal else None
-        if (
-            principal is not None
-            and principal.kind in ("root-key", "root-session")
-            and self._org is not None
-            and caller in self._org.members
-            and (service, operation) != ("sts", "GetCallerIdentity")
-            and _org.quarantined(self._org.management_account_id, principal.account_id)
-        ):
-            return _org.scp_refusal(request, service, operation)
-        if principal is not None and principal.kind == "assume-root":
-            refusal = self._task_sessions[key_id or ""].refusal(request, service, operation, now)
-            if refusal is not None:
-                return refusal
-        if service == "iam" and operation == "ListOrganizationsFeatures":
-            return _org.list_features(request, self._org, caller)
-        if service == "iam" and operation.startswith("EnableOrganizationsRoot"):
-            return _org.enable_feature(request, self._org, caller, operation)
-        if service == "sts" and operation == "AssumeRoot":
-            is_root = principal is not None and principal.kind != "admin"
-            refusal, target, task, duration = _org.check_assume_root(
-                request, params, self._org, caller, is_root
-            )
-            if refusal is not None:
-                return refusal
-            key_id = random_id("ASIA")
-            made = _Principal(target, "assume-root", random_secret(), random_secret(356))
-            self._principals[key_id] = made
-            expires = now + duration
-            self._task_sessions[key_id] = _org.TaskSession(target, task, expires)
-            return _org.assume_root_answer(request, key_id, made.secret, made.token or "", expires)
-        return None
-
-    def _register_root_key(self, account_id: str, key: RootKey) -> None:
-        self._principals[key.key_id] = _Principal(account_id, "root-key", key.secret)
 
 
 @functools.cache

@@ -8,9 +8,7 @@ account and step (they last at most 15 minutes), never one held across a window.
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -20,7 +18,6 @@ import boto3
 from rootkeys._errors import (
     InputError,
     OrganizationSetupError,
-    QuarantineBlockedError,
     RootKeysError,
 )
 from rootkeys._iam import DEFAULT_REGION, IamGateway
@@ -42,6 +39,7 @@ from rootkeys._orgrun import (
     unreachable,
 )
 from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries
+from rootkeys._scp import QuarantineScp
 from rootkeys._sessions import RootSessions
 
 if TYPE_CHECKING:
@@ -55,35 +53,13 @@ if TYPE_CHECKING:
     from rootkeys._observe import Check, Hook
     from rootkeys._retry import RetryNotice
 
-__all__ = ["QUARANTINE_POLICY", "TASK_POLICY", "AccountAudit", "AuditStatus", "Organization"]
+__all__ = ["TASK_POLICY", "AccountAudit", "AuditStatus", "Organization"]
 
 R = TypeVar("R")
 T = TypeVar("T")
 
 log = logging.getLogger("rootkeys")
 
-MAX_SCPS_PER_TARGET = 5
-QUARANTINE_NAME = "rootkeys-quarantine-root-user"
-QUARANTINE_DESCRIPTION = (
-    "rootkeys: makes the member account's root user credentials unusable while its root "
-    "access keys are observed; detached to roll back"
-)
-QUARANTINE_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "QuarantineRootUser",
-            "Effect": "Deny",
-            "Action": "*",
-            "Resource": "*",
-            "Condition": {
-                "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"},
-                "Null": {"aws:AssumedRoot": "true"},
-            },
-        }
-    ],
-}
-"""Denies every action to the root user, except in AssumeRoot sessions (AWS's pattern)."""
 REQUIRED_FEATURES = ("RootCredentialsManagement", "RootSessions")
 MANAGEMENT_HOW = (
     "run a single-account RootKeyManager signed in as its root user (e.g. from CloudShell)"
@@ -152,8 +128,7 @@ class Organization:
             self._session, region=self._region, retry=self._retry, clock=self._clock
         )
         self._management: str | None = None
-        self._policy_id: str | None = None
-        self._policy_lock = threading.Lock()
+        self._scp = QuarantineScp(self._orgs, self._call, self._pages)
         self._runner = MemberRunner(
             self,
             journal=self._journal,
@@ -261,26 +236,7 @@ class Organization:
 
     def quarantine_policy_id(self) -> str:
         """The quarantine SCP's id: found by name, or created once and reused."""
-        with self._policy_lock:
-            if self._policy_id is None:
-                for policy in self._pages(
-                    "ListPolicies", "Policies", Filter="SERVICE_CONTROL_POLICY"
-                ):
-                    if policy.get("Name") == QUARANTINE_NAME:
-                        self._policy_id = str(policy["Id"])
-                        break
-                else:
-                    made = self._call(
-                        "CreatePolicy",
-                        lambda: self._orgs.create_policy(
-                            Content=json.dumps(QUARANTINE_POLICY),
-                            Description=QUARANTINE_DESCRIPTION,
-                            Name=QUARANTINE_NAME,
-                            Type="SERVICE_CONTROL_POLICY",
-                        ),
-                    )
-                    self._policy_id = str(made["Policy"]["PolicySummary"]["Id"])
-            return self._policy_id
+        return self._scp.policy_id()
 
     def quarantine(self, account_id: str) -> tuple[StepResult, ...]:
         """Make a member account's Active root keys unusable: attach the quarantine SCP.
@@ -321,50 +277,15 @@ class Organization:
         Raises:
             QuarantineBlockedError: the account already has AWS's maximum of 5 SCPs.
         """
-        policy_id = self.quarantine_policy_id()
-        attached = self.attached_scps(account_id)
-        if policy_id in attached:
-            return False
-        if len(attached) >= MAX_SCPS_PER_TARGET:
-            raise QuarantineBlockedError(account_id, len(attached))
-        return self._scp_change(
-            "AttachPolicy",
-            lambda: self._orgs.attach_policy(PolicyId=policy_id, TargetId=account_id),
-            already="DuplicatePolicyAttachmentException",
-        )
+        return self._scp.attach(account_id)
 
     def detach_quarantine(self, account_id: str) -> bool:
         """Detach the quarantine SCP (no journal); False if it was not attached."""
-        policy_id = self.quarantine_policy_id()
-        if policy_id not in self.attached_scps(account_id):
-            return False
-        return self._scp_change(
-            "DetachPolicy",
-            lambda: self._orgs.detach_policy(PolicyId=policy_id, TargetId=account_id),
-            already="PolicyNotAttachedException",
-        )
-
-    def _scp_change(self, operation: str, change: Callable[[], object], *, already: str) -> bool:
-        """Attach or detach; False when AWS answers that it already was so (a race)."""
-        try:
-            self._call(operation, change)
-        except RootKeysError as exc:
-            if getattr(exc, "code", "") == already:
-                return False
-            raise
-        return True
+        return self._scp.detach(account_id)
 
     def attached_scps(self, account_id: str) -> list[str]:
         """Ids of the SCPs attached to the account itself."""
-        return [
-            str(p["Id"])
-            for p in self._pages(
-                "ListPoliciesForTarget",
-                "Policies",
-                TargetId=account_id,
-                Filter="SERVICE_CONTROL_POLICY",
-            )
-        ]
+        return self._scp.attached(account_id)
 
     # -- audit ------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from benchmarks import audit
 from benchmarks.fake import FakeAWS
 
@@ -33,3 +34,16 @@ def test_fake_counts_four_calls_per_account() -> None:
     per_account = ("AssumeRoot", "ListAccessKeys", "GetAccessKeyLastUsed", "GetAccountSummary")
     assert {op: fake.calls[op] for op in per_account} == dict.fromkeys(per_account, 10)
     assert sum(fake.calls[op] for op in per_account) == audit.CALLS_PER_ACCOUNT * 10
+
+
+def test_import_benchmark_runs_and_loads_neither_sandbox_nor_cli(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One round of each import statement in fresh interpreters; the sandbox and CLI stay out."""
+    from benchmarks import imports
+
+    assert imports.main(["--runs", "1"]) == 0
+    out = capsys.readouterr().out
+    for stmt in imports.STATEMENTS:
+        assert stmt in out
+    assert "sandbox or CLI imported: no" in out

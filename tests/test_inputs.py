@@ -314,6 +314,8 @@ CASES: list[Case] = [
         "non-negative",
         False,
     ),
+    ("org retry a dict", lambda e: e.organization(retry={"attempts": 3}), IN, "RetryPolicy", False),
+    ("org clock without sleep", lambda e: e.organization(clock=object()), IN, "sleep", False),
     ("org checks not callables", lambda e: e.organization(checks=[1]), IN, "callables", False),
     ("org remove negative", lambda e: e.organization().remove_all(-HOUR), IN, "negative", False),
     (

@@ -10,7 +10,9 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "SystemClock"]
+from rootkeys._errors import InputError
+
+__all__ = ["Clock", "SystemClock", "clock_or_default"]
 
 
 @runtime_checkable
@@ -37,3 +39,12 @@ class SystemClock:
         """Block for ``seconds``."""
         if seconds > 0:
             time.sleep(seconds)
+
+
+def clock_or_default(clock: object) -> Clock:
+    """``clock``, checked to be a `Clock`; the real one when None."""
+    if clock is None:
+        return SystemClock()
+    if not isinstance(clock, Clock):
+        raise InputError("clock must have now() and sleep(seconds) methods")
+    return clock

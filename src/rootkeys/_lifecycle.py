@@ -130,3 +130,10 @@ def resolve_windows(
         return None, observe_for, interval
     window, interval = validate_window(observe_for, check_interval)
     return window, None, interval
+
+
+def validate_consistency_timeout(timeout: object) -> timedelta:
+    """How long to read IAM after a change until it shows: a non-negative `timedelta`."""
+    if not isinstance(timeout, timedelta) or timeout < timedelta(0):
+        raise InputError(f"consistency_timeout must be a non-negative timedelta, got {timeout!r}")
+    return timeout

@@ -16,7 +16,7 @@ import boto3
 import botocore.exceptions
 from boto3.session import Session
 
-from rootkeys._clock import Clock, SystemClock
+from rootkeys._clock import Clock, clock_or_default
 from rootkeys._errors import (
     AccountMismatchError,
     InputError,
@@ -27,7 +27,7 @@ from rootkeys._errors import (
 from rootkeys._evidence import EvidenceSource, root_report_row, validate_regions
 from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._journal import Journal, KeyHistory, RecordKind, open_journal
-from rootkeys._lifecycle import resolve_windows, validate_window
+from rootkeys._lifecycle import resolve_windows, validate_consistency_timeout, validate_window
 from rootkeys._memory import KeyMemory, reconcile, replay
 from rootkeys._models import (
     AccessKey,
@@ -41,7 +41,7 @@ from rootkeys._models import (
 from rootkeys._observe import Check, Emitter, Hook, callables
 from rootkeys._plan import make_plan
 from rootkeys._preflight import check_preflight
-from rootkeys._retry import RetryPolicy
+from rootkeys._retry import RetryPolicy, retry_or_default
 from rootkeys._run import RemovalRun, new_run_id, reconciled
 from rootkeys._status import RemovalStatus, describe
 from rootkeys._steps import Stepper, state_of
@@ -110,18 +110,10 @@ class RootKeyManager:
         self._expected_account = None if account_id is None else validate_account_id(account_id)
         hooks = callables("hooks", hooks)
         self._checks: tuple[Check, ...] = callables("checks", checks)
-        timeout: object = consistency_timeout
-        if not isinstance(timeout, timedelta) or timeout < timedelta(0):
-            raise InputError(
-                f"consistency_timeout must be a non-negative timedelta, got {timeout!r}"
-            )
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise InputError(f"retry must be a rootkeys.RetryPolicy, not {type(retry).__name__}")
-        if clock is not None and not isinstance(clock, Clock):
-            raise InputError("clock must have now() and sleep(seconds) methods")
-        self._clock: Clock = clock or SystemClock()
+        consistency_timeout = validate_consistency_timeout(consistency_timeout)
+        policy = retry_or_default(retry)
+        self._clock: Clock = clock_or_default(clock)
         self._emit = Emitter(hooks, self._clock)
-        policy = retry or RetryPolicy()
         if iam_client is not None or sts_client is not None:
             if session is not None or iam_client is None or sts_client is None:
                 raise InputError("pass either a session, or both iam_client and sts_client")

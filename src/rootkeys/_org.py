@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import boto3
 
+from rootkeys._clock import clock_or_default
 from rootkeys._errors import (
     InputError,
     OrganizationSetupError,
@@ -22,7 +23,7 @@ from rootkeys._errors import (
 )
 from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._journal import open_journal
-from rootkeys._lifecycle import resolve_windows
+from rootkeys._lifecycle import resolve_windows, validate_consistency_timeout
 from rootkeys._member import AUDIT, TASK_POLICY
 from rootkeys._models import KeyState, validate_account_id
 from rootkeys._observe import callables
@@ -38,7 +39,7 @@ from rootkeys._orgrun import (
     soonest,
     unreachable,
 )
-from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries
+from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries, retry_or_default
 from rootkeys._scp import QuarantineScp
 from rootkeys._sessions import RootSessions
 
@@ -106,22 +107,16 @@ class Organization:
         journal: Journal | str | os.PathLike[str] | Literal[False] | None = None,
         consistency_timeout: timedelta = timedelta(seconds=60),
     ) -> None:
-        from rootkeys._clock import SystemClock
-
         count: object = workers
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 256:
             raise InputError(f"workers must be a whole number from 1 to 256, got {workers!r}")
-        timeout: object = consistency_timeout
-        if not isinstance(timeout, timedelta) or timeout < timedelta(0):
-            raise InputError(
-                f"consistency_timeout must be a non-negative timedelta, got {timeout!r}"
-            )
+        consistency_timeout = validate_consistency_timeout(consistency_timeout)
+        self._retry = retry_or_default(retry)
+        self._clock: Clock = clock_or_default(clock)
         self._journal = open_journal(journal)
         self._session = session or boto3.Session()
         self._workers = count
         self._region = region or self._session.region_name or DEFAULT_REGION
-        self._retry = retry or RetryPolicy()
-        self._clock: Clock = clock or SystemClock()
         self._orgs = self._session.client("organizations", config=BOTO_CONFIG)
         self._iam = self._session.client("iam", config=BOTO_CONFIG)
         self._roots = RootSessions(

@@ -119,6 +119,15 @@ class RetryPolicy:
                 raise InputError(f"{name} must be a non-negative timedelta, got {value!r}")
 
 
+def retry_or_default(retry: object) -> RetryPolicy:
+    """``retry``, checked to be a `RetryPolicy`; the default policy when None."""
+    if retry is None:
+        return RetryPolicy()
+    if not isinstance(retry, RetryPolicy):
+        raise InputError(f"retry must be a rootkeys.RetryPolicy, not {type(retry).__name__}")
+    return retry
+
+
 @dataclass(frozen=True, slots=True)
 class RetryNotice:
     """What the retry layer tells its listener before it waits and tries again."""

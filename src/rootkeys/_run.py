@@ -271,12 +271,19 @@ class RemovalRun:
         never on to deletion.
         """
         why = f"finishing an earlier rollback ({run.memory.hold})"
+        failed = f"{why} failed again, key left {current}"
+        self._reactivate(run, current, why, failed=failed, left=current)
+
+    def _reactivate(
+        self, run: _KeyRun, current: KeyState, why: str, *, failed: str, left: KeyState | None
+    ) -> None:
+        """Make the key usable again: rolled back, or failed (``failed``, state ``left``)."""
         try:
             step = self._stepper.change(
                 run.key.key_id, current, KeyState.ACTIVE, run.steps, run_id=self.run_id
             )
         except RootKeysError as exc:
-            run.end(KeyOutcome.FAILED, current, f"{why} failed again, key left {current}: {exc}")
+            run.end(KeyOutcome.FAILED, left, f"{failed}: {exc}")
             return
         if step.status is StepStatus.UNVERIFIED:
             run.end(KeyOutcome.ROLLED_BACK, None, f"{why}; {step.detail}")
@@ -366,18 +373,8 @@ class RemovalRun:
             if not run.ours_to_roll_back:
                 run.end(KeyOutcome.KEPT, current, f"{why}; not deleted, left {current.value}")
                 continue
-            try:
-                step = self._stepper.change(
-                    run.key.key_id, current, KeyState.ACTIVE, run.steps, run_id=self.run_id
-                )
-            except RootKeysError as exc:
-                reason = f"{why}; rollback failed, key may be left Inactive: {exc}"
-                run.end(KeyOutcome.FAILED, None, reason)
-                continue
-            if step.status is StepStatus.UNVERIFIED:
-                run.end(KeyOutcome.ROLLED_BACK, None, f"{why}; {step.detail}")
-            else:
-                run.end(KeyOutcome.ROLLED_BACK, KeyState.ACTIVE, why)
+            failed = f"{why}; rollback failed, key may be left {current}"
+            self._reactivate(run, current, why, failed=failed, left=None)
 
     def _report(
         self, started: datetime, observation: Observation | None, hook_errors: list[str]

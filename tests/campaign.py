@@ -42,6 +42,7 @@ import rootkeys
 from rootkeys import KeyState, KeyStatus
 from rootkeys._memory import reconcile, replay
 from rootkeys.testing import FakeClock, KeyChange, Sandbox
+from tests import orgtools
 
 SINGLE_OPS = ("ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey", "GetAccountSummary")
 ORG_OPS = (
@@ -419,7 +420,7 @@ def _judge(
             result.violations.append(f"{call.operation} denied by the task policy")
     for account_id, _ in accounts:
         truth = {k.key_id: k for k in sandbox.root_keys(account_id)}
-        quarantined = scenario.org and _quarantined(sandbox, account_id)
+        quarantined = scenario.org and orgtools.quarantined(sandbox, account_id)
         states = {
             key_id: KeyState.QUARANTINED
             if quarantined and k.status is KeyStatus.ACTIVE
@@ -485,14 +486,6 @@ def deletion_violations(
         elif unusable_since.get(key) is None:
             unusable_since[key] = change.at
     return found
-
-
-def _quarantined(sandbox: Sandbox, account_id: str) -> bool:
-    client = sandbox.management_session().client("organizations")
-    policies = client.list_policies_for_target(
-        TargetId=account_id, Filter="SERVICE_CONTROL_POLICY"
-    )["Policies"]
-    return any(p["Name"] == "rootkeys-quarantine-root-user" for p in policies)
 
 
 # -- the long campaign -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -31,7 +31,12 @@ class Fault:
     action: Callable[[], object] | None = None
     region: str | None = None
     rate: float = 1.0
-    chance: random.Random | None = None
+    seed: int = 0
+    chance: random.Random | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.rate < 1:  # the draws are repeatable: the same seed, the same calls fail
+            self.chance = random.Random(self.seed)  # noqa: S311 - faults, not secrets
 
     def matches(self, operation: str, account_id: str | None, region: str | None) -> bool:
         return (
@@ -79,7 +84,7 @@ class FaultInjection:
                     account_id,
                     region=region,
                     rate=rate,
-                    chance=random.Random(seed) if rate < 1 else None,  # noqa: S311 - faults
+                    seed=seed,
                 )
             )
 
@@ -164,7 +169,7 @@ class FaultInjection:
                     times,
                     account_id=account_id,
                     rate=rate,
-                    chance=random.Random(seed) if rate < 1 else None,  # noqa: S311 - faults
+                    seed=seed,
                 )
             )
 

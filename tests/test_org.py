@@ -140,6 +140,8 @@ def test_organizations_throttling_is_retried(sandbox: Sandbox, org: SandboxOrgan
     sandbox.inject_error("TooManyRequestsException", operation="ListAccounts", times=2)
     audits = list(rootkeys.Organization(sandbox.management_session()).audit())
     assert len(audits) == 1 + len(org.member_account_ids)
+    listings = [c.fault for c in sandbox.calls if c.operation == "ListAccounts"]
+    assert listings == ["TooManyRequestsException", "TooManyRequestsException", None]
 
 
 def _app(sandbox: Sandbox, member: str):

@@ -245,6 +245,15 @@ def test_expired_root_session_is_replaced_once(
     )
     report = _organization(sandbox, clock, journal).remove_all(HOUR, EVERY, account_ids=[member])
     assert report.accounts[0].outcome is AccountOutcome.DONE
+    calls = sandbox.calls
+    expired = [i for i, c in enumerate(calls) if c.fault == "ExpiredToken"]
+    assert len(expired) == 1
+    after = [c.operation for c in calls[expired[0] + 1 :]]
+    # a new session is assumed before the read is made again (not a retry on the old one)
+    assert after.index("AssumeRoot") < after.index("ListAccessKeys")
+    again = calls[expired[0] + 1 + after.index("ListAccessKeys")]
+    assert again.signing_key_id != calls[expired[0]].signing_key_id
+    assert again.status == 200
 
 
 def test_member_gateway_refuses_to_delete_a_usable_key(

@@ -151,6 +151,6 @@ def test_readme_example_runs_on_the_sandbox(
         account = sandbox.create_account("123456789012", root_keys=2)
         fake_session = sandbox.root_session(account.account_id)
         monkeypatch.setattr("boto3.Session", lambda **kwargs: fake_session)
-        monkeypatch.setattr("rootkeys._manager.SystemClock", FakeClock)
+        monkeypatch.setattr("rootkeys._clock.SystemClock", FakeClock)
         exec(compile(code, "README.md", "exec"), {})  # noqa: S102
         assert {k.status for k in sandbox.root_keys(account.account_id)} == left

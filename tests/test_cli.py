@@ -60,7 +60,7 @@ def test_plan_prints_the_plan_and_changes_nothing(
     assert code == 0
     for key_id in signed_in.root_key_ids:
         assert key_id in out
-    assert "deactivate, observe, delete" in out
+    assert "deactivate, observe 7d, delete" in out
     assert sandbox.mutations(ACCOUNT) == ()
 
 
@@ -74,7 +74,7 @@ def test_plan_json_has_the_documented_shape(sandbox: Sandbox, signed_in: Sandbox
     result = document["result"]
     assert result["account_id"] == ACCOUNT
     assert [k["key"]["key_id"] for k in result["keys"]] == list(signed_in.root_key_ids)
-    assert {k["action"] for k in result["keys"]} == {"deactivate, observe, delete"}
+    assert {k["next"] for k in result["keys"]} == {"make unusable"}
     assert all(k["risk"] == "never used" for k in result["keys"])
 
 
@@ -124,9 +124,9 @@ def test_staged_remove_still_observing_exits_1(sandbox: Sandbox, signed_in: Sand
     assert code == 1
     assert "observing" in out
     assert {k.status for k in sandbox.root_keys(ACCOUNT)} == {KeyStatus.INACTIVE}
-    code, out, _ = run("status", "--observe", "7d")
+    code, out, _ = run("status")
     assert code == 0
-    assert "observing" in out
+    assert "observe" in out
 
 
 def test_history_shows_the_journal(sandbox: Sandbox, signed_in: SandboxAccount) -> None:
@@ -313,7 +313,7 @@ def test_progress_shows_time_left_checks_run_and_steps() -> None:
         return rootkeys.Event(kind=what, account_id=ACCOUNT, at=at, **fields)  # type: ignore[arg-type]
 
     progress(event(kind.DEACTIVATED, 0, key_id="AKIAAAAAAAAAAAAAAAAA", message="now Inactive"))
-    progress(event(kind.OBSERVATION_STARTED, 0, until=start + timedelta(hours=2)))
+    progress(event(kind.OBSERVING, 0, until=start + timedelta(hours=2)))
     for check in ("health", "alarms"):
         progress(event(kind.CHECK_PASSED, 6, check=check))
     progress(event(kind.CHECK_PASSED, 96, check="health"))

@@ -118,20 +118,71 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         Journal(path)
 
 
-def test_older_schema_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A journal of an older version is migrated in place, its records kept."""
+_SCHEMA_V1 = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    action TEXT,
+    from_state TEXT,
+    to_state TEXT,
+    status TEXT,
+    error_code TEXT,
+    detail TEXT NOT NULL DEFAULT '',
+    intent_seq INTEGER REFERENCES records(seq)
+);
+INSERT INTO meta VALUES ('application', 'rootkeys journal'), ('schema_version', '1');
+INSERT INTO records (at, account_id, key_id, run_id, kind, to_state)
+    VALUES ('2026-11-01T00:00:00.000000+00:00', '111122223333', 'AKIAAAAAAAAAAAAAAAAA',
+            'r0', 'window started', NULL);
+"""
+
+
+def test_version_1_journal_is_migrated(tmp_path: Path) -> None:
+    """A journal of schema 1 (rootkeys 0.1) is migrated in place: its records kept, and
+    windows can be remembered from then on."""
     path = tmp_path / "j.sqlite3"
-    journal = Journal(path)
-    _append(journal)
-    journal.close()
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value = '0' WHERE name = 'schema_version'")
-    monkeypatch.setitem(_journal._MIGRATIONS, 0, "CREATE TABLE migrated_marker (a TEXT);")
+        conn.executescript(_SCHEMA_V1)
     migrated = Journal(path)
-    assert migrated.schema_version == _journal.SCHEMA_VERSION
-    tables = {r[0] for r in migrated._conn.execute("SELECT name FROM sqlite_master")}
-    assert "migrated_marker" in tables
-    assert len(migrated.records(ACCOUNT)) == 1
+    assert migrated.schema_version == _journal.SCHEMA_VERSION == 2
+    assert [r.kind for r in migrated.records(ACCOUNT)] == [RecordKind.WINDOW_STARTED]
+    week = timedelta(days=7)
+    migrated.append(
+        account_id=ACCOUNT, key_id=KEY, run_id="r1", kind=RecordKind.WINDOW, window=week
+    )
+    assert migrated.records(ACCOUNT)[-1].window == week
+
+
+def test_in_memory_journal_records_and_locks() -> None:
+    """Journal(":memory:") keeps records while it lives, and its lock excludes threads."""
+    journal = Journal(":memory:")
+    assert journal.in_memory
+    _append(journal)
+    assert len(journal.records(ACCOUNT)) == 1
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with journal.lock(ACCOUNT):
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    quick = Journal(":memory:", lock_timeout=timedelta(milliseconds=50))
+    with quick.lock(ACCOUNT):  # another journal's lock is its own
+        pass
+    journal._lock_timeout = timedelta(milliseconds=50)
+    with pytest.raises(rootkeys.JournalLockedError), journal.lock(ACCOUNT):
+        pass
+    release.set()
+    thread.join()
 
 
 def test_missing_directory_is_refused(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def test_keys_are_deleted_only_after_the_whole_window(
     make_manager(checks=[watcher]).remove_all(observe_for=DAY, check_interval=timedelta(hours=4))
     assert len(deletes) == 2
     assert min(deletes) >= DAY
-    assert len(seen) == 2 * 6  # two keys, checked every 4 h over a day
+    assert len(seen) == 2 * 7  # two keys, checked at once and every 4 h over a day
     assert all(set(s.values()) == {KeyStatus.INACTIVE} for _, s in seen)
 
 
@@ -122,7 +122,11 @@ def test_reactivation_by_someone_else_voids_the_window(
     make_manager: MakeManager,
     clock: FakeClock,
 ) -> None:
-    """A key made Active again mid-window fails the window: rollback, nothing deleted."""
+    """A key made Active again mid-window voids its window: held, never deleted.
+
+    The next pass finds it Active (reconciliation voids its window and holds it); the
+    other key, untouched and its checks passing, goes on to deletion after its window.
+    """
     first = account.root_key_ids[0]
     ticks = 0
 
@@ -133,12 +137,15 @@ def test_reactivation_by_someone_else_voids_the_window(
             sandbox.set_root_key_status(account.account_id, first, KeyStatus.ACTIVE)
         return True
 
-    report = make_manager(checks=[meanwhile]).remove_all(observe_for=DAY)
-    assert report.outcome is RunOutcome.ROLLED_BACK
-    assert report.check_failure is not None
-    assert report.check_failure.key_id == first
-    assert "reactivated outside this run" in report.check_failure.reason
-    assert report.deleted == ()
+    manager = make_manager(checks=[meanwhile])
+    report = manager.remove_all(observe_for=DAY)
+    assert first not in report.deleted
+    assert report.deleted == (account.root_key_ids[1],)
+    assert statuses(sandbox, account.account_id) == {first: KeyStatus.ACTIVE}
+    held = {k.key_id: k for k in manager.plan(DAY, evidence=False, preflight=False).keys}
+    assert held[first].next is rootkeys.Next.ON_HOLD
+    assert "reactivated outside rootkeys" in held[first].reason
+    assert report.outcome is RunOutcome.BLOCKED
 
 
 def test_already_inactive_and_expired_keys_get_the_same_window(
@@ -337,14 +344,16 @@ def test_access_denied_in_remove_all_is_reported_per_key(
     account: SandboxAccount,
     manager: rootkeys.RootKeyManager,
 ) -> None:
-    """A denied deactivation fails that key, leaves it Active, and the run is incomplete."""
+    """A denied deactivation fails that key, leaves it Active, and the pass is incomplete."""
     sandbox.deny("UpdateAccessKey", times=1)
-    report = manager.remove_all(observe_for=DAY)
+    report = manager.remove_all(observe_for=DAY, wait=False)
     assert report.outcome is RunOutcome.INCOMPLETE
     failed = [k for k in report.keys if k.outcome is KeyOutcome.FAILED]
     assert len(failed) == 1
     assert "AccessDenied" in failed[0].reason
-    assert statuses(sandbox, account.account_id) == {failed[0].key_id: KeyStatus.ACTIVE}
+    seen = statuses(sandbox, account.account_id)
+    assert seen.pop(failed[0].key_id) is KeyStatus.ACTIVE
+    assert set(seen.values()) == {KeyStatus.INACTIVE}  # the other key goes on
 
 
 def test_stale_reads_after_a_write_are_waited_out(
@@ -449,8 +458,8 @@ def test_hooks_see_every_step_in_order(
     manager.remove_all(observe_for=timedelta(0))
     kinds = recorder.kinds()
     assert kinds[:4] == [EventKind.RECONCILED] * 2 + [EventKind.KEY_FOUND] * 2  # first seen
-    assert kinds.index(EventKind.DEACTIVATED) < kinds.index(EventKind.OBSERVATION_STARTED)
-    assert kinds.index(EventKind.OBSERVATION_STARTED) < kinds.index(EventKind.DELETED)
+    assert kinds.index(EventKind.DEACTIVATED) < kinds.index(EventKind.OBSERVING)
+    assert kinds.index(EventKind.OBSERVING) < kinds.index(EventKind.DELETED)
     assert kinds[-1] is EventKind.VERIFIED
     assert all(e.account_id == "111122223333" for e in recorder.events)
 
@@ -470,12 +479,14 @@ def test_botocore_does_not_retry_on_its_own(
     assert [c.operation for c in sandbox.calls].count("UpdateAccessKey") == attempts
 
 
-def test_interrupted_window_rolls_back_then_reraises(
+def test_interrupted_window_deletes_nothing_and_the_next_run_goes_on(
     sandbox: Sandbox,
     account: SandboxAccount,
     make_manager: MakeManager,
+    clock: FakeClock,
 ) -> None:
-    """Ctrl-C during the window reactivates what this run deactivated, then propagates."""
+    """Ctrl-C mid-window propagates, deletes nothing, and leaves the keys unusable with
+    their windows remembered: the next run finishes them, at the same window end."""
     calls = 0
 
     def impatient(key: rootkeys.AccessKey) -> bool:
@@ -485,10 +496,35 @@ def test_interrupted_window_rolls_back_then_reraises(
             raise KeyboardInterrupt
         return True
 
+    start = clock.now()
     with pytest.raises(KeyboardInterrupt):
         make_manager(checks=[impatient]).remove_all(observe_for=DAY)
-    assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.ACTIVE}
+    assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.INACTIVE}
     assert not any(c.operation == "DeleteAccessKey" for c in sandbox.calls)
+    manager = make_manager()
+    assert {k.until for k in manager.status().keys} == {start + DAY}
+    report = manager.remove_all(observe_for=DAY)
+    assert sorted(report.deleted) == sorted(account.root_key_ids)
+    assert clock.now() == start + DAY
+
+
+def test_rollback_makes_the_keys_usable_again_and_holds_them(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """rollback() reactivates what rootkeys deactivated and holds it; resume() starts over."""
+    manager = make_manager()
+    manager.remove_all(observe_for=DAY, wait=False)
+    results = manager.rollback()
+    assert {r.key_id for r in results} == set(account.root_key_ids)
+    assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.ACTIVE}
+    plan = manager.plan(DAY, evidence=False, preflight=False)
+    assert plan.removable == ()
+    assert {k.next for k in plan.keys} == {rootkeys.Next.ON_HOLD}
+    assert all(k.resume and "resume" in k.resume for k in plan.keys)
+    assert set(manager.resume()) == set(account.root_key_ids)
+    assert {k.next for k in manager.plan(DAY, evidence=False).keys} == {rootkeys.Next.MAKE_UNUSABLE}
 
 
 def test_plan_and_report_render_as_html_for_notebooks(make_manager: MakeManager) -> None:

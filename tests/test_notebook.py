@@ -28,7 +28,7 @@ def test_notebook_executes_and_shows_tables(tmp_path: Path) -> None:
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert len(html) == 2  # the plan and the report
     assert "<table" in html[0]
-    assert "deactivate, observe, delete" in html[0]
+    assert "deactivate, observe 1h, delete" in html[0]
     assert "done" in html[1]
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "2 keys deleted" in printed

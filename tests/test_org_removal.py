@@ -528,12 +528,15 @@ def test_an_scp_detached_mid_pass_stops_the_delete(
     clock.advance(HOUR + EVERY)
     policy_id = organization.quarantine_policy_id()
     orgs = sandbox.management_session().client("organizations")
-    # after the pass has read the SCPs (and the plan read the key), before the delete
-    sandbox.before(
-        "GetAccessKeyLastUsed",
-        lambda: orgs.detach_policy(PolicyId=policy_id, TargetId=member),
-        account_id=member,
-    )
+    # after the pass has read the SCPs (reconcile, listing, the checks' read), before the
+    # delete: just before the pass's third ListAccessKeys
+    reads = iter([None, None, policy_id])
+
+    def detach_on_third_read() -> None:
+        if (policy := next(reads)) is not None:
+            orgs.detach_policy(PolicyId=policy, TargetId=member)
+
+    sandbox.before("ListAccessKeys", detach_on_third_read, times=3, account_id=member)
     report = organization.remove_all(HOUR, EVERY, account_ids=[member], wait=False)
     assert not [c for c in sandbox.calls if c.operation == "DeleteAccessKey"]
     assert [k.key_id for k in sandbox.root_keys(member)] == [key_id]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import rootkeys
-from rootkeys import KeyOutcome, KeyStatus, RecordKind, RunOutcome, Stage
+from rootkeys import KeyOutcome, KeyStatus, Next, RecordKind, RunOutcome
 from rootkeys.testing import FakeClock, Sandbox, SandboxAccount
 
 from .conftest import statuses
@@ -42,7 +42,8 @@ def _kinds(manager: rootkeys.RootKeyManager, key_id: str) -> list[str]:
 
 
 def test_every_change_is_journaled_intent_then_outcome(fresh, account: SandboxAccount) -> None:
-    """A clean run leaves, per key: first seen, intent/outcome to deactivate, checks, delete."""
+    """A clean run leaves, per key: first seen, intent/outcome to deactivate, its window,
+    the checks of each pass (hourly over a day, and at once), intent/outcome to delete."""
     manager = fresh()
     manager.remove_all(observe_for=DAY)
     key = account.root_key_ids[0]
@@ -50,7 +51,8 @@ def test_every_change_is_journaled_intent_then_outcome(fresh, account: SandboxAc
         "seen",
         "intent:deactivate",
         "outcome:deactivate",
-        "checks passed",
+        "window",
+        *["checks passed"] * 25,
         "intent:delete",
         "outcome:delete",
     ]
@@ -161,13 +163,13 @@ def test_rolled_back_keys_are_held_until_a_person_acts(
     assert all("on hold" in k.reason for k in again.keys)
     assert len(sandbox.mutations()) == writes
     status = fresh().status(observe_for=WEEK)
-    assert {k.stage for k in status.keys} == {Stage.ON_HOLD}
+    assert {k.next for k in status.keys} == {Next.ON_HOLD}
 
     manager = fresh()
     first = account.root_key_ids[0]
     manager.deactivate(first)
-    assert {k.key_id: k.stage for k in manager.status(observe_for=WEEK).keys}[first] is (
-        Stage.OBSERVING
+    assert {k.key_id: k.next for k in manager.status(observe_for=WEEK).keys}[first] is (
+        Next.OBSERVE
     )
     clock.advance(WEEK)
     report = fresh().remove_all(observe_for=WEEK, wait=False)
@@ -205,8 +207,8 @@ def test_key_deleted_by_someone_else_is_recorded_gone(
     manager = fresh()
     manager.remove_all(observe_for=WEEK, wait=False)
     assert manager.history(first).records[-1].kind is RecordKind.GONE
-    stages = {k.key_id: k.stage for k in manager.status().keys}
-    assert stages[first] is Stage.DELETED
+    stages = {k.key_id: k.next for k in manager.status().keys}
+    assert stages[first] is Next.DONE
 
 
 def test_open_intent_is_closed_from_what_aws_shows(
@@ -313,12 +315,12 @@ def test_status_table_and_history_render(fresh, account: SandboxAccount) -> None
     manager = fresh()
     manager.remove_all(observe_for=WEEK, wait=False)
     status = manager.status(observe_for=WEEK)
-    assert {k.stage for k in status.keys} == {Stage.OBSERVING}
-    assert all(k.next_at == k.since + WEEK for k in status.keys if k.since)
-    assert "observing" in status.table()
+    assert {k.next for k in status.keys} == {Next.OBSERVE}
+    assert all(k.until == k.since + WEEK for k in status.keys if k.since)
+    assert "observe" in status.table()
     html = status._repr_html_()
     assert html.count("<tr>") == 1 + len(status.keys)
-    assert "observing" in html
+    assert "observe" in html
     history = manager.history(account.root_key_ids[0])
     assert "deactivate (Active → Inactive)" in history.table()
 
@@ -425,7 +427,7 @@ def test_interrupting_a_blocking_run_keeps_earlier_windows(
         fresh(checks=[impatient]).remove_all(observe_for=WEEK)
     assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.INACTIVE}
     status = fresh().status(observe_for=WEEK)
-    assert {k.stage for k in status.keys} == {Stage.OBSERVING}
+    assert {k.next for k in status.keys} == {Next.OBSERVE}
     clock.advance(WEEK)
     assert fresh().remove_all(observe_for=WEEK, wait=False).outcome is RunOutcome.DONE
 
@@ -447,12 +449,12 @@ def test_a_rollback_that_failed_is_finished_by_the_next_run(
 
     clock.advance(2 * WEEK)  # long past any window: a key still Inactive must not go
     progress = fresh().status(observe_for=DAY)
-    assert {(k.stage, k.next_action) for k in progress.keys} == {
-        (Stage.ON_HOLD, "reactivate (finish the rollback)")
+    assert {(k.next, k.state) for k in progress.keys} == {
+        (Next.ROLL_BACK, rootkeys.KeyState.INACTIVE)
     }
     report = fresh().remove_all(observe_for=DAY, wait=False)
     assert report.outcome is RunOutcome.ROLLED_BACK
     assert {k.outcome for k in report.keys} == {KeyOutcome.ROLLED_BACK}
-    assert all("earlier rollback" in k.reason for k in report.keys)
+    assert all("finishing a rollback" in k.reason for k in report.keys)
     assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.ACTIVE}
     assert not [c for c in sandbox.calls if c.operation == "DeleteAccessKey"]

@@ -20,6 +20,7 @@ import typing as _typing
 if _typing.TYPE_CHECKING:
     from rootkeys._checks import CloudWatchAlarmCheck, DriftCheck, HttpHealthCheck
     from rootkeys._clock import Clock, SystemClock
+    from rootkeys._decide import Next
     from rootkeys._errors import (
         AccessDeniedError,
         AccountMismatchError,
@@ -73,7 +74,7 @@ if _typing.TYPE_CHECKING:
     )
     from rootkeys._observe import Check, CheckResult, Event, EventKind, Hook
     from rootkeys._org import Organization
-    from rootkeys._orgrun import (
+    from rootkeys._orgreports import (
         AccountAudit,
         AccountOutcome,
         AccountRemoval,
@@ -86,13 +87,12 @@ if _typing.TYPE_CHECKING:
         KeyOutcome,
         KeyReport,
         Plan,
-        PlannedAction,
         PlannedKey,
         RemovalReport,
         RunOutcome,
     )
     from rootkeys._retry import BOTO_CONFIG, RetryPolicy
-    from rootkeys._status import KeyProgress, RemovalStatus, Stage
+    from rootkeys._status import RemovalStatus
 
     __version__: str
 
@@ -104,6 +104,7 @@ logging.getLogger("rootkeys").addHandler(logging.NullHandler())
 _MODULES: dict[str, tuple[str, ...]] = {
     "_checks": ("CloudWatchAlarmCheck", "DriftCheck", "HttpHealthCheck"),
     "_clock": ("Clock", "SystemClock"),
+    "_decide": ("Next",),
     "_errors": (
         "AWSError",
         "AccessDeniedError",
@@ -151,7 +152,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "_observe": ("Check", "CheckResult", "Event", "EventKind", "Hook"),
     "_org": ("Organization",),
-    "_orgrun": (
+    "_orgreports": (
         "AccountAudit",
         "AccountOutcome",
         "AccountRemoval",
@@ -164,13 +165,12 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "KeyOutcome",
         "KeyReport",
         "Plan",
-        "PlannedAction",
         "PlannedKey",
         "RemovalReport",
         "RunOutcome",
     ),
     "_retry": ("BOTO_CONFIG", "RetryPolicy"),
-    "_status": ("KeyProgress", "RemovalStatus", "Stage"),
+    "_status": ("RemovalStatus",),
 }
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
 
@@ -235,19 +235,18 @@ __all__ = [
     "KeyHistory",
     "KeyNotFoundError",
     "KeyOutcome",
-    "KeyProgress",
     "KeyReport",
     "KeyState",
     "KeyStatus",
     "LastUsed",
     "LimitExceededError",
+    "Next",
     "NotRootError",
     "ObservedKey",
     "Organization",
     "OrganizationReport",
     "OrganizationSetupError",
     "Plan",
-    "PlannedAction",
     "PlannedKey",
     "Preflight",
     "ProtectedKeyError",
@@ -264,7 +263,6 @@ __all__ = [
     "RootKeysError",
     "RunOutcome",
     "ServiceError",
-    "Stage",
     "Step",
     "StepResult",
     "StepStatus",

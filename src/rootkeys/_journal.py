@@ -42,7 +42,8 @@ __all__ = [
     "open_journal",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+IN_MEMORY = ":memory:"
 APPLICATION = "rootkeys journal"
 
 _SCHEMA = """
@@ -60,7 +61,8 @@ CREATE TABLE records (
     status TEXT,
     error_code TEXT,
     detail TEXT NOT NULL DEFAULT '',
-    intent_seq INTEGER REFERENCES records(seq)
+    intent_seq INTEGER REFERENCES records(seq),
+    window TEXT
 );
 CREATE INDEX records_by_key ON records (account_id, key_id, seq);
 CREATE TRIGGER records_are_append_only_u BEFORE UPDATE ON records
@@ -70,7 +72,10 @@ CREATE TRIGGER records_are_append_only_d BEFORE DELETE ON records
 """
 
 # Migrations from version N to N+1, applied in order inside one transaction.
-_MIGRATIONS: dict[int, str] = {}
+_MIGRATIONS: dict[int, str] = {
+    # 2: a key's observation window is remembered (``window`` records, ISO 8601 duration).
+    1: "ALTER TABLE records ADD COLUMN window TEXT;",
+}
 
 
 class RecordKind(StrEnum):
@@ -84,6 +89,9 @@ class RecordKind(StrEnum):
     """How an intended change ended (``status``, ``error_code``; ``intent_seq``)."""
     WINDOW_STARTED = "window started"
     """The key is unusable; its observation window starts at ``at``."""
+    WINDOW = "window"
+    """The length of the key's observation window (``window``; ``detail``: why). Written
+    when the window starts and whenever a later run lengthens it; never shortened."""
     CHECKS_PASSED = "checks passed"
     """A run's checks all passed for the key."""
     WINDOW_FAILED = "window failed"
@@ -92,8 +100,11 @@ class RecordKind(StrEnum):
     """The key was found Active again during its window: made so outside rootkeys."""
     GONE = "gone"
     """The key disappeared without a delete of rootkeys'."""
+    RESUMED = "resumed"
+    """A person lifted the key's hold (`RootKeyManager.resume`): the next run starts it over."""
     EVIDENCE = "evidence"
-    """What a plan found of the key's use (``detail``: the `KeyEvidence` as JSON)."""
+    """What a plan found of the key's use. Written by rootkeys before 0.2 only (a plan
+    writes nothing now); read and ignored."""
 
 
 class JournalRecord(BaseModel):
@@ -114,6 +125,7 @@ class JournalRecord(BaseModel):
     error_code: str | None = None
     detail: str = ""
     intent_seq: int | None = None
+    window: timedelta | None = None
 
 
 class KeyHistory(Tabular, BaseModel):
@@ -147,6 +159,8 @@ def _what(record: JournalRecord) -> str:
     if record.kind is RecordKind.OUTCOME and record.status:
         code = f" [{record.error_code}]" if record.error_code else ""
         return f"{record.action.value if record.action else ''}: {record.status.value}{code}"
+    if record.kind is RecordKind.WINDOW and record.window is not None:
+        return str(record.window)
     if record.to_state:
         return record.to_state.value
     return ""
@@ -172,7 +186,9 @@ class Journal:
 
     Args:
         path: the journal file; its directory must exist (the default one is made).
-            Default: `default_journal_path`.
+            Default: `default_journal_path`. ``":memory:"``: a journal that lives only as
+            long as this object (what a manager made with ``journal=False`` uses, so a
+            blocking run still remembers its windows between passes).
         lock_timeout: how long `lock` waits for another process before giving up.
 
     Raises:
@@ -197,9 +213,11 @@ class Journal:
         if not isinstance(timeout, timedelta) or timeout < timedelta(0):
             raise JournalError(f"lock_timeout must be a non-negative timedelta: {timeout!r}")
         self.path = Path(path)
+        self.in_memory = str(path) == IN_MEMORY
         self._lock_timeout = lock_timeout
         self._write = threading.Lock()
-        self._conn = self._open()
+        self._account_locks: dict[str, threading.Lock] = {}
+        self._conn = self._open_in_memory() if self.in_memory else self._open()
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -232,6 +250,12 @@ class Journal:
         except sqlite3.Error as exc:
             conn.close()
             raise JournalError(f"cannot use the journal {self.path}: {exc}") from exc
+        return conn
+
+    def _open_in_memory(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(IN_MEMORY, isolation_level=None, check_same_thread=False)
+        self._create(conn)
+        conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
     def _check_existing(self) -> None:
@@ -377,6 +401,16 @@ class Journal:
         Raises:
             JournalLockedError: another process held it for longer than ``lock_timeout``.
         """
+        if self.in_memory:
+            with self._write:
+                held = self._account_locks.setdefault(account_id, threading.Lock())
+            if not held.acquire(timeout=self._lock_timeout.total_seconds()):
+                raise JournalLockedError(account_id, self._lock_timeout, IN_MEMORY)
+            try:
+                yield
+            finally:
+                held.release()
+            return
         lock_path = self.path.with_name(f"{self.path.name}.{account_id}.lock")
         try:
             handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole block
@@ -461,10 +495,10 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-def open_journal(journal: object) -> Journal | None:
-    """The journal a manager records to, from what its caller passed (``False``: none)."""
+def open_journal(journal: object) -> Journal:
+    """The journal a manager records to, from what its caller passed (``False``: in memory)."""
     if journal is False:
-        return None
+        return Journal(IN_MEMORY)
     if journal is None:
         return Journal()
     if isinstance(journal, Journal):

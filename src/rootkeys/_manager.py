@@ -17,6 +17,17 @@ import botocore.exceptions
 from boto3.session import Session
 
 from rootkeys._clock import Clock, clock_or_default
+from rootkeys._decide import AccountRules
+from rootkeys._engine import (
+    Settings,
+    combine,
+    drive,
+    new_run_id,
+    next_due,
+    read_plan,
+    reconciled,
+    run_pass,
+)
 from rootkeys._errors import (
     AccountMismatchError,
     InputError,
@@ -27,36 +38,36 @@ from rootkeys._errors import (
 from rootkeys._evidence import EvidenceSource, root_report_row, validate_regions
 from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._journal import Journal, KeyHistory, RecordKind, open_journal
-from rootkeys._lifecycle import resolve_windows, validate_consistency_timeout, validate_window
-from rootkeys._memory import KeyMemory, reconcile, replay
+from rootkeys._lifecycle import validate_consistency_timeout
 from rootkeys._models import (
     AccessKey,
     CallerIdentity,
     KeyState,
+    Step,
     StepResult,
     StepStatus,
     validate_account_id,
     validate_key_id,
 )
 from rootkeys._observe import Check, Emitter, Hook, callables
-from rootkeys._plan import make_plan
 from rootkeys._preflight import check_preflight
+from rootkeys._reports import Plan
 from rootkeys._retry import RetryPolicy, retry_or_default
-from rootkeys._run import RemovalRun, new_run_id, reconciled
-from rootkeys._status import RemovalStatus, describe
+from rootkeys._status import RemovalStatus
 from rootkeys._steps import Stepper, state_of
 
 if TYPE_CHECKING:
     import contextlib
     import os
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from botocore.config import Config
     from mypy_boto3_iam.client import IAMClient
     from mypy_boto3_sts.client import STSClient
 
-    from rootkeys._findings import RemovalPolicy
-    from rootkeys._reports import Plan, RemovalReport
+    from rootkeys._findings import KeyEvidence, RemovalPolicy
+    from rootkeys._memory import KeyMemory
+    from rootkeys._reports import RemovalReport
 
 __all__ = ["RootKeyManager"]
 
@@ -212,7 +223,13 @@ class RootKeyManager:
         evidence_budget: timedelta = timedelta(minutes=2),
         preflight: bool = True,
     ) -> Plan:
-        """What `remove_all` would do, key by key, without changing anything.
+        """What the next `remove_all` does to each key, and why, changing nothing.
+
+        Each key's `PlannedKey` is the decision the run itself makes (same journal, same
+        window rules, same holds): make unusable, observe until a time, delete, finish a
+        rollback, or nothing (on hold, with the call that resumes it; protected). Nothing
+        is written, in AWS or in the journal. ``observe_for`` is the window the run would
+        be given: a key that already has a longer remembered window keeps it.
 
         With ``evidence`` (the default), each key carries who has been using it: IAM's
         last use and a summary of its CloudTrail events over the last 90 days in
@@ -224,68 +241,46 @@ class RootKeyManager:
         warns prominently when no other administrator (an IAM user or role with
         ``AdministratorAccess`` or ``*:*``) is found, or when root has no MFA.
         """
-        window, policy, _ = (
-            (None, None, None) if observe_for is None else resolve_windows(observe_for, None)
-        )
+        settings = None if observe_for is None else Settings.of(observe_for)
         wanted = None if regions is None else validate_regions(regions)
         budget: object = evidence_budget
         if not isinstance(budget, timedelta) or budget <= timedelta(0):
             raise InputError(f"evidence_budget must be a positive timedelta, got {budget!r}")
-        identity = self._require_root()
-        plan = self._plan(
-            identity,
-            window,
-            policy=policy,
-            evidence=evidence,
-            regions=wanted,
-            budget=evidence_budget,
+        identity, keys = read_plan(
+            self._account(),
+            journal=self._journal,
+            settings=settings,
+            now=self._clock.now,
+            evidence=self._evidence_for(wanted, evidence_budget) if evidence else None,
+        )
+        plan = Plan(
+            account_id=identity.account_id,
+            caller_arn=identity.arn,
+            created_at=self._clock.now(),
+            observe_for=settings.window if settings else None,
+            keys=keys,
+            policy=settings.policy if settings else None,
         )
         if evidence:
             row, why = root_report_row(self._gateway, self._clock, evidence_budget)
             plan = plan.model_copy(
                 update={"credential_report": row, "credential_report_unavailable": why}
             )
-        if self._journal is not None:
-            run_id = new_run_id()
-            for planned in plan.keys:
-                if planned.evidence is not None:
-                    self._journal.append(
-                        account_id=identity.account_id,
-                        key_id=planned.key.key_id,
-                        run_id=run_id,
-                        kind=RecordKind.EVIDENCE,
-                        at=plan.created_at,
-                        detail=planned.evidence.model_dump_json(),
-                    )
         if not preflight:
             return plan
         partition = identity.arn.split(":")[1]
         return plan.model_copy(update={"preflight": check_preflight(self._gateway, partition)})
 
-    def _plan(
-        self,
-        identity: CallerIdentity,
-        observe_for: timedelta | None,
-        *,
-        policy: RemovalPolicy | None = None,
-        evidence: bool = False,
-        regions: tuple[str, ...] | None = None,
-        budget: timedelta = timedelta(minutes=2),
-    ) -> Plan:
-        keys = self._gateway.list_keys()
-        found = (
-            self._evidence.for_keys(identity.account_id, keys, regions, budget) if evidence else {}
-        )
-        return make_plan(
-            account_id=identity.account_id,
-            caller_arn=identity.arn,
-            keys=keys,
-            now=self._clock.now(),
-            observe_for=observe_for,
-            policy=policy,
-            evidence=found,
-            signing_key_id=identity.signing_key_id,
-        )
+    def _evidence_for(
+        self, regions: tuple[str, ...] | None, budget: timedelta
+    ) -> Callable[[Sequence[AccessKey]], Mapping[str, KeyEvidence]]:
+        def gather(keys: Sequence[AccessKey]) -> Mapping[str, KeyEvidence]:
+            return self._evidence.for_keys(self.account_id, keys, regions, budget)
+
+        return gather
+
+    def _account(self) -> _OneAccount:
+        return _OneAccount(self)
 
     # -- evidence ---------------------------------------------------------------------------
 
@@ -301,7 +296,7 @@ class RootKeyManager:
     # -- explicit steps -----------------------------------------------------------------
 
     def deactivate(self, key_id: str) -> StepResult:
-        """Make an Active key Inactive (reversible with `reactivate`)."""
+        """Make an Active key Inactive (reversible with `reactivate`); lifts a hold."""
         return self._step(key_id, KeyState.INACTIVE)
 
     def reactivate(self, key_id: str) -> StepResult:
@@ -327,14 +322,75 @@ class RootKeyManager:
                 raise KeyNotFoundError(key_id, identity.account_id)
             current = state_of(states, key_id)
             step = self._stepper.change(key_id, current, target, [], run_id=run_id)
-        return StepResult(
-            account_id=identity.account_id,
-            key_id=key_id,
-            action=step.action,
-            from_state=current,
-            to_state=current if step.status is StepStatus.UNVERIFIED else target,
-            step=step,
-        )
+        return _result(identity.account_id, key_id, current, target, step)
+
+    def resume(self, key_id: str | None = None) -> tuple[str, ...]:
+        """Lift the hold on a key (or on every held key): the next run starts it over.
+
+        A key goes on hold when a check failed during its window (rootkeys made it usable
+        again) or someone made it usable again during its window; no run makes it
+        unusable again until a person resumes it. This only writes the journal: the next
+        `remove_all` (and `plan`) then makes the key unusable with a new, whole window.
+        Returns the ids of the keys resumed (none when nothing was on hold).
+
+        Raises:
+            KeyNotFoundError: ``key_id`` is not a root key of the account.
+        """
+        wanted = None if key_id is None else validate_key_id(key_id)
+        identity = self._require_root()
+        run_id = new_run_id()
+        resumed: list[str] = []
+        with self._reconciled(identity.account_id, run_id) as memory:
+            if wanted is not None and wanted not in memory:
+                raise KeyNotFoundError(wanted, identity.account_id)
+            for known in memory.values():
+                if known.hold is None or wanted not in (None, known.key_id):
+                    continue
+                self._journal.append(
+                    account_id=identity.account_id,
+                    key_id=known.key_id,
+                    run_id=run_id,
+                    kind=RecordKind.RESUMED,
+                    at=self._clock.now(),
+                    detail=f"resumed by a person (was on hold: {known.hold})",
+                )
+                resumed.append(known.key_id)
+        return tuple(resumed)
+
+    def rollback(self, key_id: str | None = None) -> tuple[StepResult, ...]:
+        """Undo a removal in progress: make usable again what rootkeys made unusable.
+
+        Every key (or ``key_id``) that is unusable because rootkeys made it so and not
+        yet deleted is made Active again, recorded as a failed window first, and put on
+        hold: no run makes it unusable again until `resume`. Keys found unusable are left
+        as they are. Deleted keys cannot come back.
+        """
+        wanted = None if key_id is None else validate_key_id(key_id)
+        identity = self._require_root()
+        run_id = new_run_id()
+        results: list[StepResult] = []
+        with self._reconciled(identity.account_id, run_id) as memory:
+            states = self._gateway.key_states()
+            if wanted is not None and wanted not in states:
+                raise KeyNotFoundError(wanted, identity.account_id)
+            for found, current in states.items():
+                known = memory.get(found)
+                if wanted not in (None, found) or current.usable or known is None:
+                    continue
+                if not known.deactivated_by_rootkeys:
+                    continue
+                if known.hold is None:
+                    self._journal.append(
+                        account_id=identity.account_id,
+                        key_id=found,
+                        run_id=run_id,
+                        kind=RecordKind.WINDOW_FAILED,
+                        at=self._clock.now(),
+                        detail="rolled back on request",
+                    )
+                step = self._stepper.change(found, current, KeyState.ACTIVE, [], run_id=run_id)
+                results.append(_result(identity.account_id, found, current, KeyState.ACTIVE, step))
+        return tuple(results)
 
     # -- the whole job --------------------------------------------------------------------
 
@@ -349,16 +405,16 @@ class RootKeyManager:
     ) -> RemovalReport:
         """Deactivate, observe, then delete every root access key that may be removed.
 
-        Active keys are deactivated first; then every key (those found Inactive or
-        Expired too) is observed for ``observe_for``, the checks running every
-        ``check_interval`` and at the end. If every check passes for the whole window,
-        the keys are deleted and ``AccountAccessKeysPresent`` is confirmed to be 0.
+        Each pass does to every key what `plan` says: Active keys are deactivated; every
+        unusable key (those found Inactive or Expired too) is observed for its window,
+        the checks running once per pass; a key unusable for its whole window with every
+        check passing is deleted, and ``AccountAccessKeysPresent`` is confirmed to be 0.
         If any check fails, every key rootkeys deactivated is reactivated, nothing is
-        deleted, and those keys are put on hold (rootkeys will not deactivate them again
-        on its own). The key that signs the session is never touched.
+        deleted, and those keys are put on hold (`resume` starts them over). The key
+        that signs the session is never touched.
 
-        With a journal, a key's window starts when the journal recorded it unusable
-        (a key found Inactive with no record: when first seen, never earlier).
+        A key's window is remembered in the journal when it starts. A later call may
+        lengthen it (a longer ``observe_for``), never shorten it; a policy sets it once.
 
         Args:
             observe_for: the observation window: one `timedelta` for every key, or a
@@ -366,56 +422,75 @@ class RootKeyManager:
                 CloudTrail in ``regions`` within ``evidence_budget``) and gives each key
                 the window its risk calls for. ``timedelta(0)`` must be asked for
                 explicitly: there is no default that deletes without observing.
-            check_interval: time between check runs (default: a tenth of the window,
-                between one second and one hour).
-            wait: ``True`` blocks until every window has passed. ``False`` (needs a
-                journal) advances every key as far as is safe now and returns at once:
-                run it daily and it converges.
+            check_interval: time between passes, so between check runs (default: a
+                tenth of the window, between one second and one hour).
+            wait: ``True`` makes a pass every ``check_interval`` until no window runs
+                (sleeping between passes, the journal lock released). ``False`` (needs a
+                journal file) makes one pass and returns: run it daily and it converges.
             regions: with a policy, where to look for CloudTrail evidence (default: the
                 account's enabled regions).
             evidence_budget: with a policy, the most time evidence gathering may take.
+
+        An interrupt (Ctrl-C, a killed kernel) never deletes anything: the keys stay as
+        the journal says (unusable, their windows running). Call `remove_all` again to
+        go on, or `rollback` to make them usable again.
         """
-        window, policy, interval = resolve_windows(observe_for, check_interval)
+        settings = Settings.of(observe_for, check_interval)
         wanted = None if regions is None else validate_regions(regions)
         if not isinstance(wait, bool):
             raise InputError(f"wait must be True or False, not {wait!r}")
-        if not wait and self._journal is None:
+        if not wait and self._journal.in_memory:
             raise InputError(
                 "wait=False needs a journal to remember windows between runs; "
                 "this manager was made with journal=False"
             )
         identity = self._require_root()
+        account = self._account()
+        evidence = self._evidence_for(wanted, evidence_budget)
         run_id = new_run_id()
-        with self._reconciled(identity.account_id, run_id) as memory:
-            plan = self._plan(
-                identity,
-                window,
-                policy=policy,
-                evidence=policy is not None,
-                regions=wanted,
-                budget=evidence_budget,
-            )
-            run = RemovalRun(
-                plan,
-                gateway=self._gateway,
+        so_far: list[RemovalReport] = []
+
+        def one(_: object) -> RemovalReport:
+            latest = run_pass(
+                account,
+                settings,
+                journal=self._journal,
                 stepper=self._stepper,
                 emit=self._emit,
                 clock=self._clock,
                 checks=self._checks,
-                interval=interval,
-                wait=wait,
-                journal=self._journal,
-                memory=memory,
+                evidence=evidence,
                 run_id=run_id,
             )
-            return run.execute()
+            so_far[:] = [combine(so_far[0] if so_far else None, latest)]
+            return latest
+
+        try:
+            for _ in drive(
+                [identity.account_id],
+                one,
+                wait=wait,
+                interval=settings.interval,
+                clock=self._clock,
+                due=next_due,
+                again=lambda report: report.account_id,
+            ):
+                pass
+        except BaseException:
+            if so_far:
+                log.warning(
+                    "interrupted: no key was deleted by the interruption; the keys stay as "
+                    "the journal says. Run remove_all again to go on, or rollback()"
+                )
+            raise
+        return so_far[0]
 
     # -- the journal ------------------------------------------------------------------------
 
     @property
     def journal(self) -> Journal | None:
         """The journal this manager records to (None when made with ``journal=False``)."""
-        return self._journal
+        return None if self._journal.in_memory else self._journal
 
     def _reconciled(
         self, account_id: str, run_id: str
@@ -430,28 +505,28 @@ class RootKeyManager:
             run_id=run_id,
         )
 
-    def status(self, observe_for: timedelta | None = None) -> RemovalStatus:
-        """Where each root key stands: stage, since when, what comes next and when.
+    def status(self, observe_for: timedelta | RemovalPolicy | None = None) -> RemovalStatus:
+        """Where each root key stands: what happens next, since when, and until when.
 
-        Reads IAM and the journal; changes neither. With ``observe_for``, the time of
-        each key's next step (its deletion after the window) is given.
+        The same decision `plan` and every run make, from the journal's remembered
+        windows; reads IAM and the journal and changes neither. ``observe_for``: the
+        window a run would be given, for keys whose window is not set yet (or to see a
+        lengthened one).
         """
-        if observe_for is not None:
-            validate_window(observe_for, None)
-        identity = self._require_root()
-        keys = self._gateway.key_statuses()
-        records = self._journal.records(identity.account_id) if self._journal else []
-        now = self._clock.now()
-        states = {key_id: KeyState(status.value) for key_id, status in keys.items()}
-        memory = replay(
-            [*records, *reconcile(identity.account_id, replay(records), states, now, "")]
+        settings = None if observe_for is None else Settings.of(observe_for)
+        identity, keys = read_plan(
+            self._account(),
+            journal=self._journal,
+            settings=settings,
+            now=self._clock.now,
+            deleted=True,
         )
-        return describe(identity, keys, memory, now, observe_for)
+        return RemovalStatus(account_id=identity.account_id, at=self._clock.now(), keys=keys)
 
     def history(self, key_id: str) -> KeyHistory:
         """The journal's records for one key, oldest first."""
         key_id = validate_key_id(key_id)
-        if self._journal is None:
+        if self._journal.in_memory:
             raise InputError("this manager has no journal (journal=False): there is no history")
         account_id = self._require_root().account_id
         return KeyHistory(
@@ -459,3 +534,37 @@ class RootKeyManager:
             key_id=key_id,
             records=tuple(self._journal.records(account_id, key_id)),
         )
+
+
+class _OneAccount:
+    """A single account signed in as root: the engine's `Account` (unusable = Inactive)."""
+
+    def __init__(self, manager: RootKeyManager) -> None:
+        self._manager = manager
+
+    @property
+    def account_id(self) -> str:
+        return self._manager.account_id
+
+    @property
+    def gateway(self) -> IamGateway:
+        return self._manager._gateway
+
+    def prove_root(self) -> CallerIdentity:
+        return self._manager._require_root()
+
+    def rules(self, states: Mapping[str, KeyState]) -> AccountRules:
+        return AccountRules()
+
+
+def _result(
+    account_id: str, key_id: str, current: KeyState, target: KeyState, step: Step
+) -> StepResult:
+    return StepResult(
+        account_id=account_id,
+        key_id=key_id,
+        action=step.action,
+        from_state=current,
+        to_state=current if step.status is StepStatus.UNVERIFIED else target,
+        step=step,
+    )

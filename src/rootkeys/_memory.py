@@ -10,7 +10,7 @@ Both are pure: callers decide whether to write the records.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rootkeys._journal import JournalRecord, RecordKind
@@ -25,12 +25,11 @@ _UNUSABLE = (Action.DEACTIVATE, Action.QUARANTINE)
 _USABLE = (Action.REACTIVATE, Action.RELEASE)
 _VOID = (
     "Active again during its window: reactivated outside rootkeys; it will not be "
-    "deactivated again on its own (call deactivate() to start over)"
+    "deactivated again until it is resumed"
 )
 _VOID_QUARANTINE = (
     "Active again during its window: the account's quarantine SCP was detached outside "
-    "rootkeys; it will not be quarantined again on its own (call "
-    "Organization.quarantine() to start over)"
+    "rootkeys; it will not be quarantined again until it is resumed"
 )
 
 
@@ -43,10 +42,16 @@ class KeyMemory:
     """The last state the journal saw or made."""
     window_start: datetime | None = None
     """When the key's current observation window started (None: not observing)."""
+    window: timedelta | None = None
+    """How long the current window lasts, as a run set it (None: not set yet)."""
+    window_reason: str = ""
+    """Why the window is that long (the policy's reason, or the window asked for)."""
     deactivated_by_rootkeys: bool = False
     """Whether the key's unusable state is rootkeys' doing (a rollback undoes it)."""
     hold: str | None = None
     """Why rootkeys will not deactivate the key again on its own, if it will not."""
+    hold_since: datetime | None = None
+    """When the hold began."""
     pending: JournalRecord | None = None
     """An intent with no outcome: a run stopped mid-change."""
     gone_at: datetime | None = None
@@ -85,28 +90,42 @@ def _apply(memory: KeyMemory, record: JournalRecord) -> None:
             memory.state = record.to_state
             if record.action in _UNUSABLE:  # its window starts when it is seen done
                 memory.deactivated_by_rootkeys = True
-                memory.window_start = record.at
-                memory.hold = None  # a deliberate deactivation starts over
+                _start(memory, record.at)
+                memory.hold = memory.hold_since = None  # a deliberate deactivation starts over
             elif record.action in _USABLE:
                 memory.deactivated_by_rootkeys = False
-                memory.window_start = None
+                _start(memory, None)
             elif record.action is Action.DELETE:
-                memory.window_start = None
+                _start(memory, None)
                 memory.gone_at = record.at
     elif kind is RecordKind.WINDOW_STARTED:
-        memory.window_start = record.at
+        _start(memory, record.at)
+    elif kind is RecordKind.WINDOW:
+        memory.window = record.window
+        memory.window_reason = record.detail
     elif kind is RecordKind.WINDOW_FAILED:  # the window is void; a new one must start over
-        memory.window_start = None
+        _start(memory, None)
         memory.hold = record.detail or "a check failed during its window"
+        memory.hold_since = record.at
     elif kind is RecordKind.WINDOW_VOID:
-        memory.window_start = None
+        _start(memory, None)
         memory.deactivated_by_rootkeys = False
         memory.state = KeyState.ACTIVE
         memory.hold = record.detail or "reactivated outside rootkeys during its window"
+        memory.hold_since = record.at
+    elif kind is RecordKind.RESUMED:
+        memory.hold = memory.hold_since = None
     elif kind is RecordKind.GONE:
         memory.state = KeyState.DELETED
-        memory.window_start = None
+        _start(memory, None)
         memory.gone_at = record.at
+
+
+def _start(memory: KeyMemory, at: datetime | None) -> None:
+    """A new window starts at ``at`` (None: none runs); its length is set afresh."""
+    memory.window_start = at
+    memory.window = None
+    memory.window_reason = ""
 
 
 def reconcile(

@@ -115,6 +115,11 @@ class Action(StrEnum):
     RELEASE = "release"
     """Detach the quarantine SCP (organizations' reactivate: the rollback)."""
 
+    @property
+    def makes_unusable(self) -> bool:
+        """Whether the action starts a key's observation window (deactivate, quarantine)."""
+        return self in (Action.DEACTIVATE, Action.QUARANTINE)
+
 
 class LastUsed(BaseModel):
     """When and where a key was last used (IAM records the first use per 15 minutes)."""

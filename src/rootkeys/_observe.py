@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,7 +38,7 @@ __all__ = [
     "Observation",
     "callables",
     "check_name",
-    "watch",
+    "check_once",
 ]
 
 log = logging.getLogger("rootkeys")
@@ -51,7 +51,8 @@ class EventKind(StrEnum):
     BLOCKED = "blocked"
     DEACTIVATED = "deactivated"
     QUARANTINED = "quarantined"
-    OBSERVATION_STARTED = "observation started"
+    OBSERVING = "observing"
+    """A pass runs the checks over the unusable keys (``until``: when the last window ends)."""
     CHECK_PASSED = "check passed"
     CHECK_FAILED = "check failed"
     KEY_GONE = "key gone"
@@ -82,7 +83,7 @@ class Event:
         operation: the AWS operation, for retry and failure events.
         attempt: the attempt that failed, for retry events.
         error_code: the AWS error code, for retry and failure events.
-        until: when the observation window ends, for ``OBSERVATION_STARTED``.
+        until: when the observation windows end, for ``OBSERVING``.
     """
 
     kind: EventKind
@@ -199,44 +200,34 @@ class Emitter:
 Emit = Callable[..., None]
 
 
-def watch(
+def check_once(
     keys: Sequence[AccessKey],
     *,
     checks: Sequence[Check],
-    until: datetime,
-    interval: timedelta,
+    until: datetime | None,
     clock: Clock,
     read_states: Callable[[], Mapping[str, KeyState]],
     emit: Emit,
 ) -> Observation:
-    """Observe ``keys`` until ``until``, running every check each ``interval`` and at the end.
+    """One round of checks over ``keys``, whose windows run until ``until``.
 
-    At each tick the key states are read fresh first: a key usable again (someone
-    reactivated it, or detached its account's quarantine) fails the window, a key that
-    disappeared is dropped (someone else deleted it). Then each check runs for each
-    remaining key. The first failure ends the window. An ``until`` already past runs the
-    checks exactly once.
+    The key states are read fresh first: a key usable again (someone reactivated it, or
+    detached its account's quarantine) fails the round, a key that disappeared is dropped
+    (someone else deleted it). Then each check runs for each remaining key; the first
+    failure ends the round. A blocking run is one such round per pass, passes one check
+    interval apart.
     """
     started = clock.now()
-    end = max(until, started)
+    when = f" until {until:%Y-%m-%d %H:%M:%S} UTC" if until is not None else ""
     emit(
-        EventKind.OBSERVATION_STARTED,
-        message=f"{len(keys)} key(s) unusable; observing until {end:%Y-%m-%d %H:%M:%S} UTC",
-        until=end,
+        EventKind.OBSERVING,
+        message=f"{len(keys)} key(s) unusable, their windows running{when}; checking",
+        until=until,
     )
     watched = list(keys)
     gone: list[str] = []
-    runs = 0
-    while True:
-        left = end - clock.now()
-        if left > timedelta(0):
-            clock.sleep(min(interval, left).total_seconds())
-        failure, ran = _tick(watched, gone, checks, clock, read_states, emit)
-        runs += ran
-        if failure is not None:
-            return Observation(False, started, clock.now(), runs, failure, tuple(gone))
-        if clock.now() >= end or not watched:
-            return Observation(True, started, clock.now(), runs, None, tuple(gone))
+    failure, runs = _tick(watched, gone, checks, clock, read_states, emit)
+    return Observation(failure is None, started, clock.now(), runs, failure, tuple(gone))
 
 
 def _tick(

@@ -9,39 +9,38 @@ account and step (they last at most 15 minutes), never one held across a window.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import boto3
 
 from rootkeys._clock import clock_or_default
+from rootkeys._engine import Settings, combine, drive, fan_out, new_run_id
 from rootkeys._errors import (
     InputError,
     OrganizationSetupError,
     RootKeysError,
 )
 from rootkeys._iam import DEFAULT_REGION, IamGateway
-from rootkeys._journal import open_journal
-from rootkeys._lifecycle import resolve_windows, validate_consistency_timeout
+from rootkeys._journal import KeyHistory, open_journal
+from rootkeys._lifecycle import validate_consistency_timeout
 from rootkeys._member import AUDIT, TASK_POLICY
-from rootkeys._models import KeyState, validate_account_id
+from rootkeys._models import KeyState, validate_account_id, validate_key_id
 from rootkeys._observe import callables
-from rootkeys._orgrun import (
+from rootkeys._orgreports import (
     AccountAudit,
     AccountOutcome,
     AccountRemoval,
     AuditStatus,
-    MemberRunner,
     OrganizationReport,
-    RemovalSettings,
-    merged,
-    soonest,
     unreachable,
 )
+from rootkeys._orgrun import MemberRunner
+from rootkeys._reports import Plan
 from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries, retry_or_default
 from rootkeys._scp import QuarantineScp
 from rootkeys._sessions import RootSessions
+from rootkeys._status import RemovalStatus
 
 if TYPE_CHECKING:
     import os
@@ -52,6 +51,7 @@ if TYPE_CHECKING:
     from rootkeys._journal import Journal
     from rootkeys._models import StepResult
     from rootkeys._observe import Check, Hook
+    from rootkeys._reports import RemovalReport
     from rootkeys._retry import RetryNotice
 
 __all__ = ["TASK_POLICY", "AccountAudit", "AuditStatus", "Organization"]
@@ -130,7 +130,6 @@ class Organization:
             hooks=callables("hooks", hooks),
             checks=callables("checks", checks),
             clock=self._clock,
-            retry=self._retry,
             consistency_timeout=consistency_timeout,
         )
 
@@ -254,9 +253,27 @@ class Organization:
         """
         return self._runner.step(self._member_id(account_id), KeyState.ACTIVE)
 
+    def rollback(self, account_id: str) -> tuple[StepResult, ...]:
+        """Undo a removal in progress in a member account: detach the quarantine SCP.
+
+        Like `release`, and each key rootkeys quarantined is recorded as a failed window
+        first, so it is put on hold: no run quarantines the account again until `resume`.
+        Keys already deleted cannot come back; Inactive keys stay Inactive.
+        """
+        return self._runner.step(
+            self._member_id(account_id), KeyState.ACTIVE, hold="rolled back on request"
+        )
+
+    def resume(self, account_id: str) -> tuple[str, ...]:
+        """Lift the holds in a member account: the next run quarantines its keys again.
+
+        Journal only (no AWS change); returns the ids of the keys resumed.
+        """
+        return self._runner.resume(self._member_id(account_id))
+
     def _member_id(self, account_id: str) -> str:
         account_id = validate_account_id(account_id)
-        if self._journal is None:
+        if self._journal.in_memory:
             raise InputError("this Organization has no journal (journal=False): audit only")
         if account_id == (self._management or self.preflight()):
             raise InputError(f"{account_id} is the management account: {MANAGEMENT_HOW}")
@@ -312,20 +329,7 @@ class Organization:
         immediate: Callable[[dict[str, str]], R | None],
     ) -> Iterator[R]:
         """``work`` on each account, at most ``workers`` at once, results as they come."""
-        with ThreadPoolExecutor(max_workers=self._workers) as pool:
-            running: set[Future[R]] = set()
-            for account in accounts:
-                if len(running) >= self._workers:
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
-                    yield from (f.result() for f in done)
-                found = immediate(account)
-                if found is not None:
-                    yield found
-                    continue
-                running.add(pool.submit(work, account))
-            while running:
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                yield from (f.result() for f in done)
+        return fan_out(accounts, work, immediate, self._workers)
 
     # -- removal ----------------------------------------------------------------------------
 
@@ -386,58 +390,170 @@ class Organization:
         Arguments are checked before any AWS call; the work starts when the iterator is
         read. The management account is reported out of reach, suspended accounts skipped.
         """
-        window, policy, interval = resolve_windows(observe_for, check_interval)
+        settings = Settings.of(observe_for, check_interval)
         for name, flag in (("wait", wait), ("keep_quarantine", keep_quarantine)):
             if not isinstance(flag, bool):
                 raise InputError(f"{name} must be True or False, not {flag!r}")
-        if self._journal is None:
+        if self._journal.in_memory:
             raise InputError(
                 "an organization removal needs a journal (each account's windows and "
                 "holds live there); this Organization was made with journal=False"
             )
         wanted = None if account_ids is None else [validate_account_id(a) for a in account_ids]
-        settings = RemovalSettings(
-            window=window, policy=policy, interval=interval, keep_quarantine=keep_quarantine
-        )
-        return self._removals(settings, wait, wanted, ou)
+        return self._removals(settings, wait, wanted, ou, keep_quarantine)
 
     def _removals(
-        self, settings: RemovalSettings, wait: bool, wanted: list[str] | None, ou: str | None
+        self,
+        settings: Settings,
+        wait: bool,
+        wanted: list[str] | None,
+        ou: str | None,
+        keep_quarantine: bool,
     ) -> Iterator[AccountRemoval]:
         management = self._management or self.preflight()
         passes: dict[str, int] = {}
-        rolled_back: dict[str, AccountRemoval] = {}
+        reports: dict[str, RemovalReport] = {}
+        run_id = new_run_id()
 
         def one(account: dict[str, str]) -> AccountRemoval:
-            passes[account["Id"]] = passes.get(account["Id"], 0) + 1
-            result = self._runner.remove(account["Id"], account["Name"], settings)
-            result = result.model_copy(update={"passes": passes[account["Id"]]})
-            if result.outcome is AccountOutcome.ROLLED_BACK:
-                rolled_back.setdefault(account["Id"], result)
-            return merged(rolled_back.get(account["Id"]), result)
+            account_id = account["Id"]
+            passes[account_id] = passes.get(account_id, 0) + 1
+            result, latest = self._runner.remove(
+                account_id,
+                account["Name"],
+                settings,
+                keep_quarantine=keep_quarantine,
+                run_id=run_id,
+                earlier=reports.get(account_id),
+                combine=combine,
+            )
+            if latest is not None:
+                reports[account_id] = combine(reports.get(account_id), latest)
+            return result.model_copy(update={"passes": passes[account_id]})
 
-        def immediate(account: dict[str, str]) -> AccountRemoval | None:
-            audit = _not_auditable(account, management)
-            if audit is None:
-                return None
-            outcome = AccountOutcome(audit.status.value)
-            return unreachable(account, outcome, audit.reason)
+        return drive(
+            self.accounts(wanted, ou=ou),
+            one,
+            wait=wait,
+            interval=settings.interval,
+            clock=self._clock,
+            workers=self._workers,
+            due=lambda r: r.observing_until,
+            again=lambda r: {"Id": r.account_id, "Name": r.name, "Status": "ACTIVE"},
+            immediate=lambda account: self._unreachable(account, management),
+        )
 
-        accounts: Iterable[dict[str, str]] = self.accounts(wanted, ou=ou)
-        while True:
-            observing: list[AccountRemoval] = []
-            for result in self._fan_out(accounts, one, immediate):
-                if wait and result.observing_until is not None:  # a window runs on
-                    observing.append(result)
-                else:
-                    yield result
-            if not observing:
-                return
-            now = self._clock.now()
-            pause = min(settings.interval, max(soonest(observing, now) - now, timedelta(0)))
-            log.info("%d account(s) observing; next pass in %s", len(observing), pause)
-            self._clock.sleep(pause.total_seconds())
-            accounts = [{"Id": r.account_id, "Name": r.name, "Status": "ACTIVE"} for r in observing]
+    def _unreachable(self, account: dict[str, str], management: str) -> AccountRemoval | None:
+        audit = _not_auditable(account, management)
+        if audit is None:
+            return None
+        return unreachable(account, AccountOutcome(audit.status.value), audit.reason)
+
+    # -- reading, as RootKeyManager reads one account ------------------------------------------
+
+    def plan(
+        self,
+        observe_for: timedelta | RemovalPolicy | None = None,
+        *,
+        account_ids: Iterable[str] | None = None,
+        ou: str | None = None,
+    ) -> Iterator[Plan]:
+        """What the next `remove_all` does to each member account's keys, changing nothing.
+
+        One `Plan` per selected member account, as they come (at most ``workers`` at
+        once): each key's decision is the one a removal pass makes (quarantine, observe
+        until, delete, finish a rollback, on hold with its resume call, blocked by the
+        SCP limit). An account that cannot be read (out of reach, suspended, an AWS
+        error) gets a plan with no keys and a ``note`` saying why. Nothing is written.
+        """
+        settings = None if observe_for is None else Settings.of(observe_for)
+        wanted = None if account_ids is None else [validate_account_id(a) for a in account_ids]
+        return self._reads(wanted, ou, lambda a: self._plan_one(a, settings))
+
+    def status(
+        self,
+        observe_for: timedelta | RemovalPolicy | None = None,
+        *,
+        account_ids: Iterable[str] | None = None,
+        ou: str | None = None,
+    ) -> Iterator[RemovalStatus]:
+        """Where each member account's keys stand (`RootKeyManager.status`, per account).
+
+        Streamed like `plan`; reads AWS and the journal, changes neither.
+        """
+        settings = None if observe_for is None else Settings.of(observe_for)
+        wanted = None if account_ids is None else [validate_account_id(a) for a in account_ids]
+        return self._reads(wanted, ou, lambda a: self._status_one(a, settings))
+
+    def history(self, account_id: str, key_id: str) -> KeyHistory:
+        """The journal's records for one key of a member account, oldest first."""
+        account_id = validate_account_id(account_id)
+        key_id = validate_key_id(key_id)
+        if self._journal.in_memory:
+            raise InputError("this Organization has no journal (journal=False): no history")
+        return KeyHistory(
+            account_id=account_id,
+            key_id=key_id,
+            records=tuple(self._journal.records(account_id, key_id)),
+        )
+
+    def verify(self, account_ids: Iterable[str] | None = None, *, ou: str | None = None) -> bool:
+        """Whether no selected member account has a root access key left.
+
+        Every reachable account is audited (listed keys and ``AccountAccessKeysPresent``);
+        an account that cannot be audited makes the answer False. The management account
+        is out of AssumeRoot's reach: verify it with a single-account `RootKeyManager`.
+        """
+        for audit in self.audit(account_ids, ou=ou):
+            if audit.status is AuditStatus.FAILED:
+                return False
+            if audit.status is AuditStatus.AUDITED and (audit.keys or audit.keys_present):
+                return False
+        return True
+
+    def _reads(
+        self,
+        wanted: list[str] | None,
+        ou: str | None,
+        work: Callable[[dict[str, str]], R],
+    ) -> Iterator[R]:
+        management = self._management or self.preflight()
+        noted: Callable[[dict[str, str]], R | None] = lambda account: (  # noqa: E731
+            None
+            if (audit := _not_auditable(account, management)) is None
+            else work({**account, "Note": audit.reason})
+        )
+        yield from self._fan_out(self.accounts(wanted, ou=ou), work, noted)
+
+    def _plan_one(self, account: dict[str, str], settings: Settings | None) -> Plan:
+        now = self._clock.now()
+        note = account.get("Note")
+        if note is None:
+            try:
+                identity, keys = self._runner.read(account["Id"], settings, deleted=False)
+            except RootKeysError as exc:
+                note = f"could not be read: {exc}"
+            else:
+                return Plan(
+                    account_id=account["Id"],
+                    caller_arn=identity.arn,
+                    created_at=now,
+                    observe_for=settings.window if settings else None,
+                    keys=keys,
+                    policy=settings.policy if settings else None,
+                )
+        return Plan(account_id=account["Id"], caller_arn="", created_at=now, keys=(), note=note)
+
+    def _status_one(self, account: dict[str, str], settings: Settings | None) -> RemovalStatus:
+        note = account.get("Note")
+        if note is None:
+            try:
+                _, keys = self._runner.read(account["Id"], settings, deleted=True)
+            except RootKeysError as exc:
+                note = f"could not be read: {exc}"
+            else:
+                return RemovalStatus(account_id=account["Id"], at=self._clock.now(), keys=keys)
+        return RemovalStatus(account_id=account["Id"], at=self._clock.now(), keys=(), note=note)
 
     def _audit_one(self, account: dict[str, str]) -> AccountAudit:
         try:

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rootkeys._decide import Next
 from rootkeys._findings import (
     CredentialReportRow,
     KeyEvidence,
@@ -23,7 +24,6 @@ __all__ = [
     "KeyOutcome",
     "KeyReport",
     "Plan",
-    "PlannedAction",
     "PlannedKey",
     "RemovalReport",
     "RunOutcome",
@@ -32,28 +32,65 @@ __all__ = [
 _FROZEN = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
-class PlannedAction(StrEnum):
-    """What `RootKeyManager.remove_all` will do with a key."""
-
-    DEACTIVATE_OBSERVE_DELETE = "deactivate, observe, delete"
-    QUARANTINE_OBSERVE_DELETE = "quarantine, observe, delete"
-    """An Active key in an organization's member account: made unusable by SCP."""
-    OBSERVE_DELETE = "observe, delete"
-    BLOCKED = "blocked"
-
-
 class PlannedKey(BaseModel):
-    """One key in a plan: what will happen to it, and why."""
+    """One key: what happens to it next, and why (a plan's and a status's row).
+
+    What `rootkeys._decide.decide` said, with what IAM and the evidence say of the key.
+    """
 
     model_config = _FROZEN
 
-    key: AccessKey
-    action: PlannedAction
+    key_id: AccessKeyId
+    state: KeyState = Field(description="Its lifecycle state now (Deleted once gone).")
+    next: Next = Field(description="What happens to it next.")
     reason: str
+    window: timedelta | None = Field(
+        default=None, description="Its observation window: remembered, or what the next run gives."
+    )
+    window_reason: str = ""
+    since: datetime | None = Field(default=None, description="When its window or hold began.")
+    until: datetime | None = Field(
+        default=None, description="When its window ends: the earliest it may be deleted."
+    )
+    resume: str | None = Field(
+        default=None, description="For a key that needs a person: the call that moves it on."
+    )
+    key: AccessKey | None = Field(default=None, description="IAM's description; None once gone.")
     evidence: KeyEvidence | None = Field(default=None, description="Who has used the key.")
     risk: Risk | None = Field(default=None, description="From the evidence, with a policy.")
-    window: timedelta | None = Field(default=None, description="The window the key will get.")
-    window_reason: str = ""
+    unusable: KeyState = Field(
+        default=KeyState.INACTIVE,
+        description="How the account makes a key unusable: Inactive, or Quarantined (a "
+        "member account's quarantine SCP).",
+    )
+
+    @property
+    def steps(self) -> str:
+        """What the next run does, in words (``deactivate, observe 7 days, delete``)."""
+        window = "observe" if self.window is None else f"observe {_span(self.window)}"
+        if self.next is Next.MAKE_UNUSABLE:
+            first = "quarantine" if self.unusable is KeyState.QUARANTINED else "deactivate"
+            return f"{first}, {window}, delete"
+        if self.next is Next.OBSERVE:
+            return f"{window}, then delete"
+        if self.next is Next.DELETE:
+            return "delete, if every check passes"
+        if self.next is Next.ROLL_BACK:
+            return "make usable again (finish a rollback)"
+        return "none"
+
+
+def _span(window: timedelta) -> str:
+    """A window as a person writes it: 7d, 12h, 1d12h, 30m, 0."""
+    seconds = int(window.total_seconds())
+    if seconds == 0:
+        return "0"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
 
 
 class Plan(Tabular, BaseModel):
@@ -74,44 +111,51 @@ class Plan(Tabular, BaseModel):
     policy: RemovalPolicy | None = Field(
         default=None, description="The policy that chose each key's window, if one did."
     )
+    note: str = Field(default="", description="Why an account has no plan (organizations).")
 
     @property
     def removable(self) -> tuple[PlannedKey, ...]:
-        """The keys the run will take through the lifecycle."""
-        return tuple(k for k in self.keys if k.action is not PlannedAction.BLOCKED)
+        """The keys the next run takes on towards deletion (made unusable, observed, deleted)."""
+        return tuple(k for k in self.keys if k.next.removes)
 
     @property
     def blocked(self) -> tuple[PlannedKey, ...]:
-        """The keys the run will not touch, each with its reason."""
-        return tuple(k for k in self.keys if k.action is PlannedAction.BLOCKED)
+        """The keys the next run will not touch (protected, on hold, blocked), with why."""
+        return tuple(k for k in self.keys if k.next in _UNTOUCHED)
+
+    @property
+    def on_hold(self) -> tuple[PlannedKey, ...]:
+        """The keys that wait for a person (on hold, blocked), each with its resume call."""
+        return tuple(k for k in self.keys if k.next.needs_a_person)
 
     def _table(self) -> Table:
         rows = [
             (
-                k.key.key_id,
-                k.key.status.value,
-                when(k.key.last_used.at) if k.key.last_used else "never",
+                k.key_id,
+                k.state.value,
+                when(k.key.last_used.at) if k.key and k.key.last_used else "never",
                 k.risk.value if k.risk else "",
-                str(k.window) if k.window is not None else "",
-                k.action.value,
-                k.reason,
+                _span(k.window) if k.window is not None else "",
+                k.next.value,
+                k.steps if k.next.removes else k.reason,
             )
             for k in self.keys
         ]
-        title = f"Plan for account {self.account_id} (caller {self.caller_arn})"
+        title = f"Plan for account {self.account_id}" + (
+            f" (caller {self.caller_arn})" if self.caller_arn else ""
+        )
         if self.observe_for is not None:
             title += f", observation window {self.observe_for}"
         before = []
         if self.preflight:
             before += [f"WARNING: {w}" for w in self.preflight.warnings]
             before += [f"(not checked: {u})" for u in self.preflight.unavailable]
-        after = [
-            f"evidence {k.key.key_id}: {k.evidence.summary()}" for k in self.keys if k.evidence
-        ]
-        after += [f"window {k.key.key_id}: {k.window_reason}" for k in self.keys if k.window_reason]
+        after = [f"evidence {k.key_id}: {k.evidence.summary()}" for k in self.keys if k.evidence]
+        after += [f"window {k.key_id}: {k.window_reason}" for k in self.keys if k.window_reason]
+        after += [f"to resume {k.key_id}: {k.resume}" for k in self.keys if k.resume]
         if self.credential_report is not None:
             report = self.credential_report
-            active = sum(k.key.status is KeyStatus.ACTIVE for k in self.keys)
+            active = sum(k.key is not None and k.key.status is KeyStatus.ACTIVE for k in self.keys)
             note = (
                 "agrees"
                 if report.active_keys == active
@@ -121,14 +165,19 @@ class Plan(Tabular, BaseModel):
             after.append(f"credential report of {when(report.generated_at)}: {note}")
         elif self.credential_report_unavailable:
             after.append(f"credential report unavailable: {self.credential_report_unavailable}")
+        if self.note:
+            after.append(self.note)
         return Table(
             title,
-            ("key", "status", "last used", "risk", "window", "action", "why"),
+            ("key", "state", "last used", "risk", "window", "next", "what / why"),
             rows,
             before,
             after,
             "the root user has no access keys: nothing to do",
         )
+
+
+_UNTOUCHED = (Next.PROTECTED, Next.ON_HOLD, Next.BLOCKED)
 
 
 class KeyOutcome(StrEnum):
@@ -165,6 +214,9 @@ class KeyReport(BaseModel):
     outcome: KeyOutcome
     reason: str
     steps: tuple[Step, ...] = ()
+    decision: Next | None = Field(
+        default=None, description="What the run's last pass decided for the key (see `Next`)."
+    )
     observing_until: datetime | None = Field(
         default=None, description="For a key still observing: when its window ends."
     )

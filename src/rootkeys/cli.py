@@ -182,7 +182,7 @@ class Progress:
     def __call__(self, event: rootkeys.Event) -> None:
         """Print the events a person watching wants to see (on stderr)."""
         kind = rootkeys.EventKind
-        if event.kind is kind.OBSERVATION_STARTED:
+        if event.kind is kind.OBSERVING:
             self._until = event.until
         if event.kind is kind.CHECK_PASSED:
             self._checks += 1

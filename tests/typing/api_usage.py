@@ -63,13 +63,15 @@ def daily(profile: str, journal_path: str) -> rootkeys.RunOutcome:
     with rootkeys.Journal(journal_path, lock_timeout=timedelta(minutes=1)) as journal:
         manager = rootkeys.RootKeyManager(boto3.Session(profile_name=profile), journal=journal)
         report = manager.remove_all(observe_for=timedelta(days=7), wait=False)
-        status: rootkeys.RemovalStatus = manager.status(observe_for=timedelta(days=7))
+        status: rootkeys.RemovalStatus = manager.status()
         for key in status.keys:
-            progress: rootkeys.KeyProgress = key
-            if progress.stage is rootkeys.Stage.ON_HOLD:
+            progress: rootkeys.PlannedKey = key
+            if progress.next is rootkeys.Next.ON_HOLD:
                 history: rootkeys.KeyHistory = manager.history(progress.key_id)
                 kinds: list[rootkeys.RecordKind] = [r.kind for r in history.records]
-                print(kinds)
+                print(kinds, progress.resume)
+                resumed: tuple[str, ...] = manager.resume(progress.key_id)
+                print(resumed)
         return report.outcome
 
 

@@ -1,0 +1,467 @@
+"""The engine: plans, statuses and passes, for one account and for member accounts alike.
+
+An entry class (`RootKeyManager`, `Organization`) hands the engine an `Account`: the
+adapter of one kind of account (its `KeyGateway`, how its caller is proven root, its
+`AccountRules`). The engine then does the same thing for every kind:
+
+- `read_plan`: read the keys and the journal, reconcile in memory only, `decide`: a
+  plan or a status. Nothing is written, in AWS or in the journal.
+- `run_pass`: hold the account's journal lock, reconcile (written), `decide`, and let an
+  `AccountPass` act on the decisions.
+- `drive`: passes over 1..N accounts (at most ``workers`` at once); when asked to wait,
+  the accounts still observing are passed over again one check interval apart, the
+  lock released in between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from rootkeys._decide import AccountRules, Decision, Next, Requested, decide
+from rootkeys._findings import RemovalPolicy
+from rootkeys._lifecycle import resolve_windows
+from rootkeys._memory import KeyMemory, reconcile, replay
+from rootkeys._models import AccessKey, KeyState
+from rootkeys._observe import EventKind
+from rootkeys._pass import AccountPass
+from rootkeys._reports import KeyOutcome, PlannedKey, RemovalReport, RunOutcome
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+    from rootkeys._clock import Clock
+    from rootkeys._findings import KeyEvidence, Risk
+    from rootkeys._journal import Journal
+    from rootkeys._models import CallerIdentity
+    from rootkeys._observe import Check, Emitter
+    from rootkeys._steps import KeyGateway, Stepper
+
+__all__ = [
+    "Account",
+    "Settings",
+    "combine",
+    "drive",
+    "fan_out",
+    "new_run_id",
+    "read_plan",
+    "reconciled",
+    "run_pass",
+]
+
+log = logging.getLogger("rootkeys")
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+def new_run_id() -> str:
+    """A short id naming one pass (or one explicit step) in reports and the journal."""
+    return uuid.uuid4().hex[:12]
+
+
+class Account(Protocol):
+    """One account as the engine sees it: the adapter of one kind of account."""
+
+    @property
+    def account_id(self) -> str:
+        """The account's id."""
+        ...
+
+    @property
+    def gateway(self) -> KeyGateway:
+        """Its root keys' reads and writes."""
+        ...
+
+    def prove_root(self) -> CallerIdentity:
+        """Who signs: must be the account's root user (or an AssumeRoot session in it).
+
+        Raises:
+            NotRootError: it is not; nothing may change.
+        """
+        ...
+
+    def rules(self, states: Mapping[str, KeyState]) -> AccountRules:
+        """What this kind of account changes in the decision, for keys in ``states``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a removal asks of every key: one window or a policy, and the check interval."""
+
+    window: timedelta | None
+    policy: RemovalPolicy | None
+    interval: timedelta
+
+    @classmethod
+    def of(cls, observe_for: object, check_interval: object | None = None) -> Settings:
+        """Validated settings (`InputError` before any AWS call)."""
+        window, policy, interval = resolve_windows(observe_for, check_interval)
+        return cls(window, policy, interval)
+
+    @property
+    def longest(self) -> timedelta:
+        """The longest window any key may get."""
+        if self.policy is not None:
+            return max(self.policy.window(risk) for risk in _risks())
+        return self.window or timedelta(0)
+
+    @property
+    def needs_evidence(self) -> bool:
+        """Whether each key's window depends on the evidence of its use."""
+        return self.policy is not None
+
+    def requested(
+        self,
+        keys: Sequence[AccessKey],
+        memory: Mapping[str, KeyMemory],
+        evidence: Mapping[str, KeyEvidence],
+        now: datetime,
+    ) -> tuple[dict[str, Requested], dict[str, Risk]]:
+        """The window a run gives each key now, and each key's risk (with a policy).
+
+        A policy sets a key's window once, when its window starts: a key whose window is
+        remembered keeps it. One explicit window applies to every key, and lengthens a
+        shorter remembered one.
+        """
+        if self.policy is None:
+            window = self.window or timedelta(0)
+            return {k.key_id: Requested(window, f"asked for: {window}") for k in keys}, {}
+        requested: dict[str, Requested] = {}
+        risks: dict[str, Risk] = {}
+        for key in keys:
+            known = memory.get(key.key_id)
+            if known is not None and known.window is not None:
+                continue
+            risk, why = self.policy.classify(key, evidence.get(key.key_id), now)
+            window = self.policy.window(risk)
+            risks[key.key_id] = risk
+            requested[key.key_id] = Requested(
+                window, f"{risk.value} ({why}): {window}", lengthens=False
+            )
+        return requested, risks
+
+
+def _risks() -> tuple[Risk, ...]:
+    from rootkeys._findings import Risk
+
+    return tuple(Risk)
+
+
+# -- reading: plans and statuses ---------------------------------------------------------------
+
+
+def remembered(
+    journal: Journal, account_id: str, states: Mapping[str, KeyState], now: datetime
+) -> dict[str, KeyMemory]:
+    """What the journal knows of each key, reconciled with ``states`` in memory only."""
+    records = journal.records(account_id)
+    return replay([*records, *reconcile(account_id, replay(records), states, now, "")])
+
+
+def read_plan(
+    account: Account,
+    *,
+    journal: Journal,
+    settings: Settings | None,
+    now: Callable[[], datetime],
+    evidence: Callable[[Sequence[AccessKey]], Mapping[str, KeyEvidence]] | None = None,
+    deleted: bool = False,
+) -> tuple[CallerIdentity, tuple[PlannedKey, ...]]:
+    """Each key's decision, read-only: what the next run does (and, ``deleted``, the gone).
+
+    Without ``settings`` (a status), windows are the remembered ones only.
+    """
+    identity = account.prove_root()
+    keys = account.gateway.list_keys(last_used=evidence is not None)
+    found = evidence(keys) if evidence is not None else {}
+    at = now()
+    states = {k.key_id: k.state for k in keys}
+    memory = remembered(journal, account.account_id, states, at)
+    rules = account.rules(states)
+    requested, risks = settings.requested(keys, memory, found, at) if settings else ({}, {})
+    decisions = decide(
+        states,
+        memory,
+        now=at,
+        requested=requested,
+        protected=identity.signing_key_id,
+        rules=rules,
+        account_id=account.account_id,
+    )
+    planned = [
+        _planned(decisions[k.key_id], k, found.get(k.key_id), risks.get(k.key_id), rules)
+        for k in keys
+    ]
+    if deleted:
+        planned += [
+            _planned(
+                Decision(key_id, KeyState.DELETED, Next.DONE, "deleted", since=known.gone_at),
+                None,
+                None,
+                None,
+                rules,
+            )
+            for key_id, known in memory.items()
+            if key_id not in states and known.gone_at is not None
+        ]
+    return identity, tuple(planned)
+
+
+def _planned(
+    d: Decision,
+    key: AccessKey | None,
+    evidence: KeyEvidence | None,
+    risk: Risk | None,
+    rules: AccountRules,
+) -> PlannedKey:
+    return PlannedKey(
+        key_id=d.key_id,
+        state=d.state,
+        next=d.next,
+        reason=d.reason,
+        window=d.window,
+        window_reason=d.window_reason,
+        since=d.since,
+        until=d.until,
+        resume=d.resume,
+        key=key,
+        evidence=evidence,
+        risk=risk,
+        unusable=rules.unusable,
+    )
+
+
+# -- acting: one pass --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def reconciled(
+    journal: Journal,
+    account_id: str,
+    read_states: Callable[[], Mapping[str, KeyState]],
+    *,
+    clock: Clock,
+    emit: Emitter,
+    run_id: str,
+) -> Iterator[dict[str, KeyMemory]]:
+    """Hold the account's journal lock, and bring the journal in line with AWS first.
+
+    Yields what the journal knows of each key once reconciled.
+    """
+    with journal.lock(account_id):
+        records = journal.records(account_id)
+        found = reconcile(account_id, replay(records), read_states(), clock.now(), run_id)
+        for record in found:
+            journal.append(**record.model_dump(exclude={"seq"}))
+            emit(
+                EventKind.RECONCILED,
+                key_id=record.key_id,
+                message=f"{record.kind.value}: {record.detail}",
+            )
+        yield replay([*records, *found])
+
+
+def run_pass(
+    account: Account,
+    settings: Settings,
+    *,
+    journal: Journal,
+    stepper: Stepper,
+    emit: Emitter,
+    clock: Clock,
+    checks: Sequence[Check],
+    evidence: Callable[[Sequence[AccessKey]], Mapping[str, KeyEvidence]] | None = None,
+    after: Callable[[RemovalReport, Mapping[str, KeyMemory]], None] | None = None,
+    run_id: str | None = None,
+) -> RemovalReport:
+    """One pass over the account, under its journal lock; ``after`` runs inside the lock.
+
+    ``run_id`` names the run the pass belongs to (every pass of one blocking run shares
+    it); by default the pass is a run of its own.
+    """
+    identity = account.prove_root()  # before any change
+    run_id = run_id or new_run_id()
+    gateway = account.gateway
+    with reconciled(
+        journal, account.account_id, gateway.key_states, clock=clock, emit=emit, run_id=run_id
+    ) as memory:
+        keys = gateway.list_keys(last_used=settings.needs_evidence)
+        now = clock.now()
+        undecided = [k for k in keys if not _window_known(memory.get(k.key_id))]
+        found = evidence(undecided) if evidence is not None and settings.needs_evidence else {}
+        requested, _ = settings.requested(keys, memory, found, now)
+        states = {k.key_id: k.state for k in keys}
+        rules = account.rules(states)
+        decisions = decide(
+            states,
+            memory,
+            now=now,
+            requested=requested,
+            protected=identity.signing_key_id,
+            rules=rules,
+            account_id=account.account_id,
+        )
+        report = AccountPass(
+            account_id=account.account_id,
+            gateway=gateway,
+            stepper=stepper,
+            emit=emit,
+            clock=clock,
+            checks=checks,
+            journal=journal,
+            run_id=run_id,
+            unusable=rules.unusable,
+            window=settings.longest,
+        ).run(keys, decisions, memory)
+        if after is not None:
+            after(report, memory)
+        return report
+
+
+def _window_known(known: KeyMemory | None) -> bool:
+    return known is not None and known.window is not None
+
+
+# -- driving: passes over accounts ----------------------------------------------------------
+
+
+def drive(
+    accounts: Iterable[A],
+    one: Callable[[A], R],
+    *,
+    wait: bool,
+    interval: timedelta,
+    clock: Clock,
+    workers: int = 1,
+    due: Callable[[R], datetime | None],
+    again: Callable[[R], A],
+    immediate: Callable[[A], R | None] | None = None,
+) -> Iterator[R]:
+    """Pass over every account; results as they come.
+
+    With ``wait``, a result whose account still observes (``due`` gives when its next
+    window ends) is held back, and its account (``again``) is passed over again one check
+    interval later, or when its first window ends if sooner, until none observes. No lock
+    is held while waiting: another process may pass over the account meanwhile.
+    """
+    batch: Iterable[A] = accounts
+    while True:
+        observing: list[R] = []
+        for result in fan_out(batch, one, immediate or _never, workers):
+            if wait and due(result) is not None:
+                observing.append(result)
+            else:
+                yield result
+        if not observing:
+            return
+        now = clock.now()
+        soonest = min((d for r in observing if (d := due(r)) is not None), default=now)
+        pause = min(interval, max(soonest - now, timedelta(0)))
+        log.info("%d account(s) observing; next pass in %s", len(observing), pause)
+        clock.sleep(pause.total_seconds())
+        batch = [again(r) for r in observing]
+
+
+def _never(_: object) -> None:
+    return None
+
+
+def fan_out(
+    accounts: Iterable[A],
+    work: Callable[[A], R],
+    immediate: Callable[[A], R | None],
+    workers: int,
+) -> Iterator[R]:
+    """``work`` on each account, at most ``workers`` at once, results as they come.
+
+    ``immediate`` answers for an account without work (out of reach, skipped). With one
+    worker, work runs in the calling thread.
+    """
+    if workers == 1:
+        for account in accounts:
+            found = immediate(account)
+            yield found if found is not None else work(account)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        running: set[Future[R]] = set()
+        for account in accounts:
+            if len(running) >= workers:
+                done, running = wait_for(running, return_when=FIRST_COMPLETED)
+                yield from (f.result() for f in done)
+            found = immediate(account)
+            if found is not None:
+                yield found
+                continue
+            running.add(pool.submit(work, account))
+        while running:
+            done, running = wait_for(running, return_when=FIRST_COMPLETED)
+            yield from (f.result() for f in done)
+
+
+def combine(earlier: RemovalReport | None, latest: RemovalReport) -> RemovalReport:
+    """One account's report over a run's passes.
+
+    Each key's steps are joined in order, and a key gone from the latest pass keeps its
+    last report. The latest pass gives each key's outcome; a rollback in any pass stays
+    the run's outcome, unless the latest pass ended worse.
+    """
+    if earlier is None:
+        return latest
+    before = {k.key_id: k for k in earlier.keys}
+    keys = []
+    for key in latest.keys:
+        old = before.pop(key.key_id, None)
+        if old is not None:
+            key = key.model_copy(
+                update={"steps": old.steps + key.steps, "initial_status": old.initial_status}
+            )
+        keys.append(key)
+    gone = "not listed any more: deleted outside rootkeys"
+    keys = [
+        *(
+            old
+            if old.outcome is KeyOutcome.DELETED
+            else old.model_copy(
+                update={
+                    "outcome": KeyOutcome.DELETED,
+                    "final_state": KeyState.DELETED,
+                    "reason": gone,
+                    "observing_until": None,
+                }
+            )
+            for old in before.values()
+        ),
+        *keys,
+    ]
+    outcome = latest.outcome
+    worse = (RunOutcome.INCOMPLETE, RunOutcome.ROLLED_BACK)
+    if earlier.outcome is RunOutcome.ROLLED_BACK and outcome not in worse:
+        outcome = RunOutcome.ROLLED_BACK
+    return latest.model_copy(
+        update={
+            "started_at": earlier.started_at,
+            "keys": tuple(keys),
+            "outcome": outcome,
+            "checks_run": earlier.checks_run + latest.checks_run,
+            "check_failure": latest.check_failure or earlier.check_failure,
+            "hook_errors": earlier.hook_errors + latest.hook_errors,
+        }
+    )
+
+
+def observing_until(report: RemovalReport) -> datetime | None:
+    """When the last still-observing key's window ends (None: nothing observes)."""
+    return max((k.observing_until for k in report.keys if k.observing_until), default=None)
+
+
+def next_due(report: RemovalReport) -> datetime | None:
+    """When the first still-observing key's window ends (None: nothing observes)."""
+    return min((k.observing_until for k in report.keys if k.observing_until), default=None)

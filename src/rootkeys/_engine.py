@@ -25,10 +25,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from rootkeys._decide import AccountRules, Decision, Next, Requested, decide
+from rootkeys._errors import KeyNotFoundError
 from rootkeys._findings import RemovalPolicy
+from rootkeys._journal import RecordKind
 from rootkeys._lifecycle import resolve_windows
 from rootkeys._memory import KeyMemory, reconcile, replay
-from rootkeys._models import AccessKey, KeyState
+from rootkeys._models import AccessKey, KeyState, Step, StepResult, StepStatus
 from rootkeys._observe import EventKind
 from rootkeys._pass import AccountPass
 from rootkeys._reports import KeyOutcome, PlannedKey, RemovalReport, RunOutcome
@@ -52,7 +54,10 @@ __all__ = [
     "new_run_id",
     "read_plan",
     "reconciled",
+    "resume",
+    "roll_back",
     "run_pass",
+    "step_result",
 ]
 
 log = logging.getLogger("rootkeys")
@@ -328,6 +333,119 @@ def run_pass(
 
 def _window_known(known: KeyMemory | None) -> bool:
     return known is not None and known.window is not None
+
+
+# -- explicit: resume and roll back ------------------------------------------------------------
+
+
+def resume(
+    account: Account,
+    *,
+    journal: Journal,
+    clock: Clock,
+    emit: Emitter,
+    key_id: str | None = None,
+) -> tuple[str, ...]:
+    """Lift the hold on every held key (or on ``key_id``): journal only, under the lock.
+
+    Raises:
+        KeyNotFoundError: ``key_id`` is neither listed nor remembered.
+    """
+    account.prove_root()
+    run_id = new_run_id()
+    resumed: list[str] = []
+    with reconciled(
+        journal,
+        account.account_id,
+        account.gateway.key_states,
+        clock=clock,
+        emit=emit,
+        run_id=run_id,
+    ) as memory:
+        if key_id is not None and key_id not in memory:
+            raise KeyNotFoundError(key_id, account.account_id)
+        for known in memory.values():
+            if known.hold is None or key_id not in (None, known.key_id):
+                continue
+            journal.append(
+                account_id=account.account_id,
+                key_id=known.key_id,
+                run_id=run_id,
+                kind=RecordKind.RESUMED,
+                at=clock.now(),
+                detail=f"resumed by a person (was on hold: {known.hold})",
+            )
+            resumed.append(known.key_id)
+    return tuple(resumed)
+
+
+def roll_back(
+    account: Account,
+    *,
+    journal: Journal,
+    stepper: Stepper,
+    clock: Clock,
+    emit: Emitter,
+    key_id: str | None = None,
+    why: str = "rolled back on request",
+) -> tuple[StepResult, ...]:
+    """Make usable again what rootkeys made unusable (or ``key_id``), and hold it.
+
+    Each key is recorded as a failed window first (so it is held: no run makes it
+    unusable again until it is resumed), then made usable. In a member account the
+    quarantine is account-wide: every quarantined key is released with it.
+
+    Raises:
+        KeyNotFoundError: ``key_id`` is not listed.
+    """
+    identity = account.prove_root()  # before any change
+    run_id = new_run_id()
+    results: list[StepResult] = []
+    with reconciled(
+        journal,
+        account.account_id,
+        account.gateway.key_states,
+        clock=clock,
+        emit=emit,
+        run_id=run_id,
+    ) as memory:
+        states = account.gateway.key_states()
+        if key_id is not None and key_id not in states:
+            raise KeyNotFoundError(key_id, account.account_id)
+        wide = account.rules(states).account_wide
+        for found, current in states.items():
+            known = memory.get(found)
+            if key_id not in (None, found) or current.usable or found == identity.signing_key_id:
+                continue
+            ours = known is not None and known.deactivated_by_rootkeys
+            if not (ours or (wide and current is KeyState.QUARANTINED)):
+                continue
+            if known is None or known.hold is None:
+                journal.append(
+                    account_id=account.account_id,
+                    key_id=found,
+                    run_id=run_id,
+                    kind=RecordKind.WINDOW_FAILED,
+                    at=clock.now(),
+                    detail=why,
+                )
+            step = stepper.change(found, current, KeyState.ACTIVE, [], run_id=run_id)
+            results.append(step_result(account.account_id, found, current, KeyState.ACTIVE, step))
+    return tuple(results)
+
+
+def step_result(
+    account_id: str, key_id: str, current: KeyState, target: KeyState, step: Step
+) -> StepResult:
+    """What an explicit step did, as `StepResult`."""
+    return StepResult(
+        account_id=account_id,
+        key_id=key_id,
+        action=step.action,
+        from_state=current,
+        to_state=current if step.status is StepStatus.UNVERIFIED else target,
+        step=step,
+    )
 
 
 # -- driving: passes over accounts ----------------------------------------------------------

@@ -26,7 +26,10 @@ from rootkeys._engine import (
     next_due,
     read_plan,
     reconciled,
+    resume,
+    roll_back,
     run_pass,
+    step_result,
 )
 from rootkeys._errors import (
     AccountMismatchError,
@@ -37,15 +40,13 @@ from rootkeys._errors import (
 )
 from rootkeys._evidence import EvidenceSource, root_report_row, validate_regions
 from rootkeys._iam import DEFAULT_REGION, IamGateway
-from rootkeys._journal import Journal, KeyHistory, RecordKind, open_journal
+from rootkeys._journal import Journal, KeyHistory, open_journal
 from rootkeys._lifecycle import validate_consistency_timeout
 from rootkeys._models import (
     AccessKey,
     CallerIdentity,
     KeyState,
-    Step,
     StepResult,
-    StepStatus,
     validate_account_id,
     validate_key_id,
 )
@@ -322,7 +323,7 @@ class RootKeyManager:
                 raise KeyNotFoundError(key_id, identity.account_id)
             current = state_of(states, key_id)
             step = self._stepper.change(key_id, current, target, [], run_id=run_id)
-        return _result(identity.account_id, key_id, current, target, step)
+        return step_result(identity.account_id, key_id, current, target, step)
 
     def resume(self, key_id: str | None = None) -> tuple[str, ...]:
         """Lift the hold on a key (or on every held key): the next run starts it over.
@@ -337,25 +338,13 @@ class RootKeyManager:
             KeyNotFoundError: ``key_id`` is not a root key of the account.
         """
         wanted = None if key_id is None else validate_key_id(key_id)
-        identity = self._require_root()
-        run_id = new_run_id()
-        resumed: list[str] = []
-        with self._reconciled(identity.account_id, run_id) as memory:
-            if wanted is not None and wanted not in memory:
-                raise KeyNotFoundError(wanted, identity.account_id)
-            for known in memory.values():
-                if known.hold is None or wanted not in (None, known.key_id):
-                    continue
-                self._journal.append(
-                    account_id=identity.account_id,
-                    key_id=known.key_id,
-                    run_id=run_id,
-                    kind=RecordKind.RESUMED,
-                    at=self._clock.now(),
-                    detail=f"resumed by a person (was on hold: {known.hold})",
-                )
-                resumed.append(known.key_id)
-        return tuple(resumed)
+        return resume(
+            self._account(),
+            journal=self._journal,
+            clock=self._clock,
+            emit=self._emit,
+            key_id=wanted,
+        )
 
     def rollback(self, key_id: str | None = None) -> tuple[StepResult, ...]:
         """Undo a removal in progress: make usable again what rootkeys made unusable.
@@ -366,31 +355,14 @@ class RootKeyManager:
         as they are. Deleted keys cannot come back.
         """
         wanted = None if key_id is None else validate_key_id(key_id)
-        identity = self._require_root()
-        run_id = new_run_id()
-        results: list[StepResult] = []
-        with self._reconciled(identity.account_id, run_id) as memory:
-            states = self._gateway.key_states()
-            if wanted is not None and wanted not in states:
-                raise KeyNotFoundError(wanted, identity.account_id)
-            for found, current in states.items():
-                known = memory.get(found)
-                if wanted not in (None, found) or current.usable or known is None:
-                    continue
-                if not known.deactivated_by_rootkeys:
-                    continue
-                if known.hold is None:
-                    self._journal.append(
-                        account_id=identity.account_id,
-                        key_id=found,
-                        run_id=run_id,
-                        kind=RecordKind.WINDOW_FAILED,
-                        at=self._clock.now(),
-                        detail="rolled back on request",
-                    )
-                step = self._stepper.change(found, current, KeyState.ACTIVE, [], run_id=run_id)
-                results.append(_result(identity.account_id, found, current, KeyState.ACTIVE, step))
-        return tuple(results)
+        return roll_back(
+            self._account(),
+            journal=self._journal,
+            stepper=self._stepper,
+            clock=self._clock,
+            emit=self._emit,
+            key_id=wanted,
+        )
 
     # -- the whole job --------------------------------------------------------------------
 
@@ -555,16 +527,3 @@ class _OneAccount:
 
     def rules(self, states: Mapping[str, KeyState]) -> AccountRules:
         return AccountRules()
-
-
-def _result(
-    account_id: str, key_id: str, current: KeyState, target: KeyState, step: Step
-) -> StepResult:
-    return StepResult(
-        account_id=account_id,
-        key_id=key_id,
-        action=step.action,
-        from_state=current,
-        to_state=current if step.status is StepStatus.UNVERIFIED else target,
-        step=step,
-    )

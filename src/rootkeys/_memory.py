@@ -80,6 +80,8 @@ def replay(records: Sequence[JournalRecord]) -> dict[str, KeyMemory]:
 def _apply(memory: KeyMemory, record: JournalRecord) -> None:
     kind = record.kind
     if kind is RecordKind.SEEN:
+        if memory.state is not None and record.to_state is not memory.state:
+            memory.deactivated_by_rootkeys = False  # changed by someone else: not ours to undo
         memory.state = record.to_state
         memory.gone_at = None
     elif kind is RecordKind.INTENT:

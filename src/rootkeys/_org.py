@@ -260,9 +260,7 @@ class Organization:
         first, so it is put on hold: no run quarantines the account again until `resume`.
         Keys already deleted cannot come back; Inactive keys stay Inactive.
         """
-        return self._runner.step(
-            self._member_id(account_id), KeyState.ACTIVE, hold="rolled back on request"
-        )
+        return self._runner.rollback(self._member_id(account_id))
 
     def resume(self, account_id: str) -> tuple[str, ...]:
         """Lift the holds in a member account: the next run quarantines its keys again.

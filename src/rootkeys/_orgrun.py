@@ -13,11 +13,19 @@ import logging
 from typing import TYPE_CHECKING
 
 from rootkeys._decide import AccountRules
-from rootkeys._engine import Settings, new_run_id, read_plan, reconciled, run_pass
+from rootkeys._engine import (
+    Settings,
+    new_run_id,
+    read_plan,
+    reconciled,
+    resume,
+    roll_back,
+    run_pass,
+    step_result,
+)
 from rootkeys._errors import RootKeysError
-from rootkeys._journal import RecordKind
 from rootkeys._member import MemberGateway
-from rootkeys._models import Action, KeyState, StepResult, StepStatus
+from rootkeys._models import Action, KeyState, StepResult
 from rootkeys._observe import Emitter, EventKind
 from rootkeys._orgreports import AccountOutcome, AccountRemoval, QuarantineStatus, account_result
 from rootkeys._reports import RunOutcome
@@ -199,14 +207,8 @@ class MemberRunner:
 
     # -- explicit steps --------------------------------------------------------------------
 
-    def step(
-        self, account_id: str, target: KeyState, *, hold: str | None = None
-    ) -> tuple[StepResult, ...]:
-        """Quarantine (target Quarantined) or release (target Active) every Active key.
-
-        With ``hold`` (a rollback), each released key that rootkeys quarantined is
-        recorded as a failed window first, so it is put on hold.
-        """
+    def step(self, account_id: str, target: KeyState) -> tuple[StepResult, ...]:
+        """Quarantine (target Quarantined) or release (target Active) every Active key."""
         account, emit, stepper = self._member(account_id)
         member = account.gateway
         member.caller_identity()  # proven root of this account, before any change
@@ -223,61 +225,28 @@ class MemberRunner:
             clock=self._clock,
             emit=emit,
             run_id=run_id,
-        ) as memory:
+        ):
             for key_id, current in member.key_states().items():
-                if current not in moved:
-                    continue
-                known = memory.get(key_id)
-                if hold and known is not None and known.hold is None:
-                    self._record(account_id, key_id, run_id, RecordKind.WINDOW_FAILED, hold)
-                step = stepper.change(key_id, current, target, [], run_id=run_id)
-                results.append(
-                    StepResult(
-                        account_id=account_id,
-                        key_id=key_id,
-                        action=step.action,
-                        from_state=current,
-                        to_state=current if step.status is StepStatus.UNVERIFIED else target,
-                        step=step,
-                    )
-                )
+                if current in moved:
+                    step = stepper.change(key_id, current, target, [], run_id=run_id)
+                    results.append(step_result(account_id, key_id, current, target, step))
             if target is KeyState.ACTIVE:  # no key left to release: a guardrail kept earlier
                 member.detach_quarantine()
         return tuple(results)
 
-    def resume(self, account_id: str) -> tuple[str, ...]:
-        """Lift the hold on every held key of the account (journal only)."""
-        account, emit, _ = self._member(account_id)
-        member = account.gateway
-        member.caller_identity()
-        run_id = new_run_id()
-        resumed: list[str] = []
-        with reconciled(
-            self._journal,
-            account_id,
-            member.key_states,
-            clock=self._clock,
-            emit=emit,
-            run_id=run_id,
-        ) as memory:
-            for known in memory.values():
-                if known.hold is not None:
-                    detail = f"resumed by a person (was on hold: {known.hold})"
-                    self._record(account_id, known.key_id, run_id, RecordKind.RESUMED, detail)
-                    resumed.append(known.key_id)
-        return tuple(resumed)
-
-    def _record(
-        self, account_id: str, key_id: str, run_id: str, kind: RecordKind, detail: str
-    ) -> None:
-        self._journal.append(
-            account_id=account_id,
-            key_id=key_id,
-            run_id=run_id,
-            kind=kind,
-            at=self._clock.now(),
-            detail=detail,
+    def rollback(self, account_id: str) -> tuple[StepResult, ...]:
+        """The engine's rollback in a member account, then the quarantine detached."""
+        account, emit, stepper = self._member(account_id)
+        results = roll_back(
+            account, journal=self._journal, stepper=stepper, clock=self._clock, emit=emit
         )
+        account.gateway.detach_quarantine()  # a guardrail kept earlier goes too
+        return results
+
+    def resume(self, account_id: str) -> tuple[str, ...]:
+        """The engine's resume in a member account (journal only)."""
+        account, emit, _ = self._member(account_id)
+        return resume(account, journal=self._journal, clock=self._clock, emit=emit)
 
 
 def _quarantined_by_rootkeys(memory: KeyMemory) -> bool:

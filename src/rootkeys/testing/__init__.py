@@ -3,18 +3,24 @@
 `Sandbox` is moto (an AWS emulator) plus what moto lacks for this job: a root user per
 account with root access keys, root credentials to sign with, ``:root`` caller
 identities, ``AccountAccessKeysPresent`` computed from real state, and faults on demand.
-`FakeClock` lets an observation window of days pass in no time.
+`FakeClock` lets an observation window of days pass in no time. `FakeAccount` is an
+account's root keys in memory behind the engine's seam, for fast unit tests of the
+engine itself (no moto, no HTTP).
 
 Needs the ``sandbox`` extra: ``pip install 'rootkeys[sandbox]'``.
 """
 
 from rootkeys.testing._clock import FakeClock
+from rootkeys.testing._fake import FakeAccount, FakeCall, FakeCrash
 from rootkeys.testing._ledger import KeyChange
 from rootkeys.testing._org import SandboxOrganization
 from rootkeys.testing._sandbox import Sandbox, SandboxAccount, SandboxCall
 
 __all__ = [
+    "FakeAccount",
+    "FakeCall",
     "FakeClock",
+    "FakeCrash",
     "KeyChange",
     "Sandbox",
     "SandboxAccount",

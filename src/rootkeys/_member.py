@@ -52,8 +52,8 @@ class QuarantineControl(Protocol):
         """A gateway on a fresh AssumeRoot session for ``account_id`` under ``task_policy``."""
         ...
 
-    def quarantine_policy_id(self) -> str:
-        """The id of the quarantine SCP (created on first use)."""
+    def quarantine_policy_id(self) -> str | None:
+        """The id of the quarantine SCP, or None while it does not exist (never creates it)."""
         ...
 
     def attached_scps(self, account_id: str) -> list[str]:
@@ -138,8 +138,9 @@ class MemberGateway:
         return list(self._scps)
 
     def is_quarantined(self, *, fresh: bool = False) -> bool:
-        """Whether the quarantine SCP is attached to the account."""
-        return self._org.quarantine_policy_id() in self.attached_scps(fresh=fresh)
+        """Whether the quarantine SCP is attached to the account (a read: creates nothing)."""
+        policy_id = self._org.quarantine_policy_id()
+        return policy_id is not None and policy_id in self.attached_scps(fresh=fresh)
 
     def key_states(self, *, fresh: bool = False) -> dict[str, KeyState]:
         """Each root key's state; an Active key of a quarantined account is Quarantined.

@@ -229,9 +229,9 @@ class Organization:
 
     # -- quarantine ---------------------------------------------------------------------------
 
-    def quarantine_policy_id(self) -> str:
-        """The quarantine SCP's id: found by name, or created once and reused."""
-        return self._scp.policy_id()
+    def quarantine_policy_id(self) -> str | None:
+        """The quarantine SCP's id, or None while it does not exist (the first attach makes it)."""
+        return self._scp.find()
 
     def quarantine(self, account_id: str) -> tuple[StepResult, ...]:
         """Make a member account's Active root keys unusable: attach the quarantine SCP.
@@ -263,8 +263,8 @@ class Organization:
         return account_id
 
     def is_quarantined(self, account_id: str) -> bool:
-        """Whether the quarantine SCP is attached to the account itself."""
-        return self.quarantine_policy_id() in self.attached_scps(account_id)
+        """Whether the quarantine SCP is attached to the account itself (creates nothing)."""
+        return self._scp.is_attached(account_id)
 
     def attach_quarantine(self, account_id: str) -> bool:
         """Attach the quarantine SCP (no journal); False if it already was.

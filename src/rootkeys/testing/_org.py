@@ -10,18 +10,20 @@ session, any action outside the task policy answers ``AccessDenied``, as in AWS.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from rootkeys.testing import _wire
+from rootkeys.testing._policy import denies
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+    from rootkeys.testing._policy import CallContext
 
 __all__ = [
     "FEATURES",
@@ -29,8 +31,7 @@ __all__ = [
     "TASK_POLICIES",
     "SandboxOrganization",
     "TaskSession",
-    "denies_root",
-    "quarantined",
+    "scp_denies",
 ]
 
 TASK_POLICY_PREFIX = "arn:aws:iam::aws:policy/root-task/"
@@ -241,44 +242,27 @@ def assume_root_answer(
     )
 
 
-def quarantined(management_account_id: str, account_id: str) -> bool:
-    """Whether an SCP attached to the account denies everything to its root user.
+def scp_denies(org: OrgState, account_id: str, context: CallContext) -> bool:
+    """Whether a service control policy attached to the member account denies the call.
 
-    The sandbox recognises the pattern rootkeys (and AWS's published example) uses: a
-    ``Deny`` of ``*`` conditioned on ``aws:PrincipalArn`` being a root ARN. Only SCPs
-    attached to the account itself are read (not its OUs'). AssumeRoot sessions are
-    exempt, as ``aws:AssumedRoot`` is present for them in AWS.
+    Each SCP is evaluated for real (`rootkeys.testing._policy.denies`): a condition on
+    ``aws:PrincipalArn`` denies only a principal whose ARN it matches, and
+    ``"Null": {"aws:AssumedRoot": "true"}`` exempts AssumeRoot sessions, as in AWS. Only
+    SCPs attached to the account itself are read (not its OUs'), and never for the
+    management account (SCPs do not apply to it).
     """
+    if account_id not in org.members:
+        return False
     from moto.organizations.models import organizations_backends
 
-    backend = organizations_backends[management_account_id]["aws"]
+    backend = organizations_backends[org.management_account_id]["aws"]
     account = next((a for a in backend.accounts if a.id == account_id), None)
     if account is None:
         return False
     return any(
-        policy.type == "SERVICE_CONTROL_POLICY" and denies_root(policy.content)
+        policy.type == "SERVICE_CONTROL_POLICY" and denies(policy.content, context)
         for policy in account.attached_policies
     )
-
-
-def denies_root(content: str | None) -> bool:
-    """Whether a policy document denies every action to a root principal ARN."""
-    try:
-        document = json.loads(content or "{}")
-    except ValueError:
-        return False
-    statements = document.get("Statement", [])
-    for statement in [statements] if isinstance(statements, dict) else statements:
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        condition = json.dumps(statement.get("Condition", {}))
-        if (
-            statement.get("Effect") == "Deny"
-            and "*" in actions
-            and ("aws:PrincipalArn" in condition and ":root" in condition)
-        ):
-            return True
-    return False
 
 
 def scp_refusal(request: AWSPreparedRequest, service: str, operation: str) -> AWSResponse:

@@ -140,7 +140,7 @@ class Dispatcher(FaultInjection):
                     if response is None:  # ready: let moto build its rows of IAM users
                         from moto.iam.models import iam_backends
 
-                        iam_backends[account_id]["aws"].generate_report()
+                        iam_backends[account_id][user.partition].generate_report()
             if service == "cloudtrail" and operation == "LookupEvents" and response is None:
                 region = _wire.region_of(request) or self.region
                 response = self.trail.lookup(request, account_id or DEFAULT_ACCOUNT, region)
@@ -184,6 +184,12 @@ class Dispatcher(FaultInjection):
     def _moto(request: AWSPreparedRequest, event_name: str) -> AWSResponse | None:
         from moto.core.models import botocore_stubber
 
+        # moto takes a request's region, and so its partition, from the URL first. AWS
+        # GovCloud's IAM endpoint (iam.us-gov.amazonaws.com) names no region, and moto
+        # would file the call under ``aws``: name the region it is signed for instead.
+        region = _wire.region_of(request)
+        if region and "://iam.us-gov.amazonaws.com" in request.url:
+            request.url = request.url.replace("://iam.us-gov.", f"://iam.{region}.", 1)
         result: AWSResponse | None = botocore_stubber(event_name=event_name, request=request)
         return result
 

@@ -4,8 +4,9 @@ moto has AWS Organizations but neither ``sts:AssumeRoot`` nor
 ``iam:ListOrganizationsFeatures``. Here they are, with AWS's constraints: only a
 principal of the management account may assume root, of a member account only (never
 the management account), through a regional STS endpoint, with one of the five task
-policies, for at most 900 seconds, once the ``RootSessions`` feature is on. In the
-session, any action outside the task policy answers ``AccessDenied``, as in AWS.
+policies (their ARNs in the organization's partition), for at most 900 seconds, once
+the ``RootSessions`` feature is on. In the session, any action outside the task policy
+answers ``AccessDenied``, as in AWS.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ __all__ = [
     "scp_denies",
 ]
 
-TASK_POLICY_PREFIX = "arn:aws:iam::aws:policy/root-task/"
+TASK_POLICY_PATH = "iam::aws:policy/root-task/"
+"""A root task policy's ARN is ``arn:<partition>:`` + this + its name."""
 MAX_DURATION = timedelta(seconds=900)
 FEATURES = ("RootCredentialsManagement", "RootSessions")
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
@@ -78,10 +80,11 @@ TASK_POLICIES: Mapping[str, frozenset[str]] = MappingProxyType(
 
 @dataclass(frozen=True)
 class SandboxOrganization:
-    """An organization in the sandbox: its management account and its members."""
+    """An organization in the sandbox: its management account, its members, its partition."""
 
     management_account_id: str
     member_account_ids: tuple[str, ...]
+    partition: str = "aws"
 
 
 @dataclass
@@ -118,12 +121,17 @@ class TaskSession:
 
 @dataclass
 class OrgState:
-    """What the sandbox adds to moto's organization: the IAM features that are on."""
+    """What the sandbox adds to moto's organization: the IAM features that are on.
+
+    ``partition`` is the organization's (``aws``, ``aws-us-gov``, ``aws-cn``...): where
+    moto keeps it, and the partition its task policy ARNs must be in.
+    """
 
     management_account_id: str
     organization_id: str
     members: set[str] = field(default_factory=set)
     features: set[str] = field(default_factory=set)
+    partition: str = "aws"
 
 
 def list_features(
@@ -212,8 +220,9 @@ def check_assume_root(
             403,
         ), *none
     arn = params.get("TaskPolicyArn.arn", "")
-    task = arn.removeprefix(TASK_POLICY_PREFIX)
-    if not arn.startswith(TASK_POLICY_PREFIX) or task not in TASK_POLICIES:
+    prefix = f"arn:{org.partition}:{TASK_POLICY_PATH}"  # another partition's is unknown here
+    task = arn.removeprefix(prefix)
+    if not arn.startswith(prefix) or task not in TASK_POLICIES:
         return _wire.error(
             request, "sts", "ValidationError", f"{arn} is not a root task policy", 400
         ), *none
@@ -255,7 +264,7 @@ def scp_denies(org: OrgState, account_id: str, context: CallContext) -> bool:
         return False
     from moto.organizations.models import organizations_backends
 
-    backend = organizations_backends[org.management_account_id]["aws"]
+    backend = organizations_backends[org.management_account_id][org.partition]
     account = next((a for a in backend.accounts if a.id == account_id), None)
     if account is None:
         return False

@@ -35,13 +35,18 @@ QUARANTINE_POLICY = {
             "Action": "*",
             "Resource": "*",
             "Condition": {
-                "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"},
+                "ArnLike": {"aws:PrincipalArn": "arn:*:iam::*:root"},
                 "Null": {"aws:AssumedRoot": "true"},
             },
         }
     ],
 }
-"""Denies every action to the root user, except in AssumeRoot sessions (AWS's pattern)."""
+"""Denies every action to the root user, except in AssumeRoot sessions (AWS's pattern).
+
+The root ARN pattern leaves the partition open (``ArnLike`` takes wildcards in every
+part of an ARN): AWS's example, ``arn:aws:iam::*:root``, matches nobody in
+``aws-us-gov`` or ``aws-cn``, and an SCP that matches nobody quarantines nothing.
+"""
 
 
 class QuarantineScp:

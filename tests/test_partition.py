@@ -5,13 +5,16 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
 import pytest
 
 import rootkeys
-from rootkeys import _scp
+from rootkeys import AccountOutcome, KeyState, QuarantineStatus, _scp
+from rootkeys._member import AUDIT, DELETE, task_policy_arn, task_policy_in
 from rootkeys.testing import FakeClock, Sandbox, SandboxOrganization
 from rootkeys.testing._policy import CallContext, denies
 
@@ -129,3 +132,94 @@ def test_the_aws_only_condition_would_leave_root_keys_working(
     member = org.member_account_ids[0]
     rootkeys.Organization(box.management_session(), journal=False).attach_quarantine(member)
     assert _code(_app(box, member)) == ("AccessDenied" if partition == "aws" else None)
+
+
+# -- task policies, and the whole lifecycle -------------------------------------------------
+
+
+@pytest.mark.parametrize("partition", list(REGIONS), ids=list(REGIONS))
+def test_task_policy_arns_are_built_in_the_partition(partition: str) -> None:
+    """task_policy_arn builds, and task_policy_in moves, a task policy ARN to the partition."""
+    audit = f"arn:{partition}:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
+    assert task_policy_arn(partition, "IAMAuditRootUserCredentials") == audit
+    assert task_policy_in(partition, AUDIT) == audit
+    assert task_policy_in(partition, audit) == audit
+    assert task_policy_in(partition, DELETE).startswith(f"arn:{partition}:")
+    other = "arn:aws:iam::aws:policy/ReadOnlyAccess"  # not a task policy: left alone
+    assert task_policy_in(partition, other) == other
+
+
+def _organization(box: Sandbox, clock: FakeClock, tmp_path: Path) -> rootkeys.Organization:
+    journal = rootkeys.Journal(tmp_path / "journal.sqlite3")
+    return rootkeys.Organization(box.management_session(), clock=clock, journal=journal)
+
+
+def test_task_policy_arns_sent_to_assume_root_are_in_the_organizations_partition(
+    box: Sandbox, org: SandboxOrganization, clock: FakeClock, tmp_path: Path, partition: str
+) -> None:
+    """A removal asks AssumeRoot for the audit and delete task policies of its partition."""
+    _organization(box, clock, tmp_path).remove_all(timedelta(0))
+    sent = {c.params["TaskPolicyArn.arn"] for c in box.calls if c.operation == "AssumeRoot"}
+    assert sent == {
+        task_policy_arn(partition, "IAMAuditRootUserCredentials"),
+        task_policy_arn(partition, "IAMDeleteRootUserCredentials"),
+    }
+    assert [c for c in box.calls if c.operation == "AssumeRoot" and c.status != 200] == []
+
+
+def test_root_session_default_task_policy_works_in_every_partition(
+    box: Sandbox, org: SandboxOrganization
+) -> None:
+    """root_session(account) with the default AUDIT opens an audit session in the partition."""
+    member = org.member_account_ids[0]
+    session = rootkeys.Organization(box.management_session(), journal=False).root_session(member)
+    keys = session.client("iam").list_access_keys()["AccessKeyMetadata"]
+    assert [k["AccessKeyId"] for k in keys] == [k.key_id for k in box.root_keys(member)]
+
+
+def test_quarantine_and_release_in_every_partition(
+    box: Sandbox, org: SandboxOrganization, clock: FakeClock, tmp_path: Path
+) -> None:
+    """quarantine() makes the member's root key fail, journaled; release() undoes it."""
+    member = org.member_account_ids[0]
+    organization = _organization(box, clock, tmp_path)
+    (step,) = organization.quarantine(member)
+    assert (step.to_state, step.changed) == (KeyState.QUARANTINED, True)
+    assert _code(_app(box, member)) == "AccessDenied"
+    assert organization.is_quarantined(member)
+    (back,) = organization.release(member)
+    assert (back.to_state, back.changed) == (KeyState.ACTIVE, True)
+    assert _code(_app(box, member)) is None
+
+
+def test_remove_all_in_every_partition(
+    box: Sandbox, org: SandboxOrganization, clock: FakeClock, tmp_path: Path
+) -> None:
+    """remove_all: each member quarantined, its key deleted, the SCP detached; none present."""
+    report = _organization(box, clock, tmp_path).remove_all(timedelta(0))
+    assert report.counts == {AccountOutcome.DONE: 2, AccountOutcome.OUT_OF_REACH: 1}
+    for member in org.member_account_ids:
+        result = next(a for a in report.accounts if a.account_id == member)
+        assert result.quarantine is QuarantineStatus.DETACHED
+        assert result.report is not None
+        assert result.report.keys_present is False
+        assert box.root_keys(member) == []
+        deletions = [c for c in box.key_changes(member) if c.deleted]
+        assert len(deletions) == 1
+        assert not deletions[0].was_usable  # quarantined when deleted, in this partition too
+
+
+def test_preflight_finds_administrator_access_in_every_partition(
+    box: Sandbox, partition: str
+) -> None:
+    """Single account: preflight looks for AdministratorAccess in the caller's partition."""
+    account = box.create_account("111122223333", root_keys=1)
+    iam = box.admin_session(account.account_id).client("iam")
+    iam.create_role(RoleName="Admin", AssumeRolePolicyDocument=json.dumps({"Statement": []}))
+    iam.attach_role_policy(
+        RoleName="Admin", PolicyArn=f"arn:{partition}:iam::aws:policy/AdministratorAccess"
+    )
+    manager = rootkeys.RootKeyManager(box.root_session(account.account_id), journal=False)
+    preflight = manager.plan(evidence=False).preflight
+    assert preflight is not None
+    assert preflight.administrators == ("role:Admin",)

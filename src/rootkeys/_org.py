@@ -24,7 +24,7 @@ from rootkeys._errors import (
 from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._journal import open_journal
 from rootkeys._lifecycle import resolve_windows, validate_consistency_timeout
-from rootkeys._member import AUDIT, TASK_POLICY
+from rootkeys._member import AUDIT, TASK_POLICY, task_policy_in
 from rootkeys._models import KeyState, validate_account_id
 from rootkeys._observe import callables
 from rootkeys._orgrun import (
@@ -123,6 +123,7 @@ class Organization:
             self._session, region=self._region, retry=self._retry, clock=self._clock
         )
         self._management: str | None = None
+        self._partition: str | None = None  # the organization's, from its ARN
         self._scp = QuarantineScp(self._orgs, self._call, self._pages)
         self._runner = MemberRunner(
             self,
@@ -154,6 +155,7 @@ class Organization:
                 "account or the IAM delegated administrator"
             ) from exc
         details = org["Organization"]
+        self._partition = str(details["Arn"]).split(":")[1]
         if details.get("FeatureSet") != "ALL":
             raise OrganizationSetupError(
                 "the organization is not in all-features mode: enable all features in AWS "
@@ -214,8 +216,13 @@ class Organization:
     # -- root sessions ---------------------------------------------------------------------
 
     def root_session(self, account_id: str, task_policy: str = AUDIT) -> boto3.Session:
-        """A fresh AssumeRoot session for a member account under ``task_policy``."""
-        return self._roots.session(account_id, task_policy)
+        """A fresh AssumeRoot session for a member account under ``task_policy``.
+
+        A root task policy's ARN is sent in the organization's partition, whichever
+        partition it names (`AUDIT` names ``aws``'s): in AWS GovCloud (US) it is
+        ``arn:aws-us-gov:iam::aws:policy/root-task/...``.
+        """
+        return self._roots.session(account_id, self._task_policy(task_policy))
 
     def root_gateway(
         self,
@@ -224,8 +231,18 @@ class Organization:
         *,
         on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> IamGateway:
-        """A gateway acting in a fresh AssumeRoot session of ``account_id`` (no new client)."""
-        return self._roots.gateway(account_id, task_policy, on_retry=on_retry)
+        """A gateway acting in a fresh AssumeRoot session of ``account_id`` (no new client).
+
+        ``task_policy`` is sent in the organization's partition, as in `root_session`.
+        """
+        return self._roots.gateway(account_id, self._task_policy(task_policy), on_retry=on_retry)
+
+    def _task_policy(self, task_policy: str) -> str:
+        """``task_policy`` in the organization's partition (read once, from its ARN)."""
+        if self._partition is None:
+            org = self._call("DescribeOrganization", self._orgs.describe_organization)
+            self._partition = str(org["Organization"]["Arn"]).split(":")[1]
+        return task_policy_in(self._partition, task_policy)
 
     # -- quarantine ---------------------------------------------------------------------------
 

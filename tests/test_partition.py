@@ -223,3 +223,21 @@ def test_preflight_finds_administrator_access_in_every_partition(
     preflight = manager.plan(evidence=False).preflight
     assert preflight is not None
     assert preflight.administrators == ("role:Admin",)
+
+
+@pytest.mark.parametrize(
+    ("organization", "partition"),
+    [
+        ({"Arn": "arn:aws-us-gov:organizations::111122223333:organization/o-x"}, "aws-us-gov"),
+        ({"Arn": "arn:aws-cn:organizations::111122223333:organization/o-x"}, "aws-cn"),
+        ({"Id": "o-x"}, "aws"),  # no ARN (a fake): the aws partition, with a warning
+    ],
+    ids=["gov", "cn", "no-arn"],
+)
+def test_partition_is_read_from_the_organizations_arn(
+    organization: dict[str, str], partition: str
+) -> None:
+    """The organization's partition is the second part of its ARN."""
+    from rootkeys._org import _partition_of
+
+    assert _partition_of(organization) == partition

@@ -155,7 +155,7 @@ class Organization:
                 "account or the IAM delegated administrator"
             ) from exc
         details = org["Organization"]
-        self._partition = str(details["Arn"]).split(":")[1]
+        self._partition = _partition_of(details)
         if details.get("FeatureSet") != "ALL":
             raise OrganizationSetupError(
                 "the organization is not in all-features mode: enable all features in AWS "
@@ -241,7 +241,7 @@ class Organization:
         """``task_policy`` in the organization's partition (read once, from its ARN)."""
         if self._partition is None:
             org = self._call("DescribeOrganization", self._orgs.describe_organization)
-            self._partition = str(org["Organization"]["Arn"]).split(":")[1]
+            self._partition = _partition_of(org["Organization"])
         return task_policy_in(self._partition, task_policy)
 
     # -- quarantine ---------------------------------------------------------------------------
@@ -487,6 +487,15 @@ def _selected(
                 "Name": account.get("Name", ""),
                 "Status": account.get("Status", ""),
             }
+
+
+def _partition_of(organization: dict[str, Any]) -> str:
+    """The organization's partition, from its ARN (``arn:aws-us-gov:organizations::...``)."""
+    arn = str(organization.get("Arn") or "")
+    if arn.startswith("arn:") and arn.count(":") >= 5:
+        return arn.split(":")[1]
+    log.warning("DescribeOrganization gave no organization ARN; assuming partition aws")
+    return "aws"
 
 
 def _snake(operation: str) -> str:

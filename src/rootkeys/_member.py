@@ -38,6 +38,8 @@ __all__ = [
     "task_policy_in",
 ]
 
+_TASK_POLICY_ARN = re.compile(r"arn:[a-z0-9-]+:iam::aws:policy/root-task/(?P<name>[A-Za-z0-9]+)")
+
 
 def task_policy_arn(partition: str, name: str) -> str:
     """The ARN of AWS's root task policy ``name`` in ``partition`` (``aws``, ``aws-cn``...)."""
@@ -53,7 +55,6 @@ def task_policy_in(partition: str, task_policy: str) -> str:
     return task_policy if found is None else task_policy_arn(partition, found["name"])
 
 
-_TASK_POLICY_ARN = re.compile(r"arn:[a-z0-9-]+:iam::aws:policy/root-task/(?P<name>[A-Za-z0-9]+)")
 TASK_POLICY = task_policy_arn("aws", "")
 AUDIT = task_policy_arn("aws", "IAMAuditRootUserCredentials")
 """The read-only task policy (as named in ``aws``; an organization sends it in its own)."""

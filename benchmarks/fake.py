@@ -132,6 +132,7 @@ class FakeAWS:
             return {
                 "Organization": {
                     "Id": "o-fake",
+                    "Arn": f"arn:aws:organizations::{MANAGEMENT}:organization/o-fake",
                     "FeatureSet": "ALL",
                     "MasterAccountId": MANAGEMENT,
                 }

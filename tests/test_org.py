@@ -7,7 +7,8 @@ import pytest
 
 import rootkeys
 from rootkeys import AuditStatus
-from rootkeys.testing import Sandbox, SandboxOrganization
+from rootkeys._member import MemberGateway
+from rootkeys.testing import FakeClock, Sandbox, SandboxOrganization
 
 
 @pytest.fixture
@@ -238,3 +239,47 @@ def test_threads_sharing_member_clients_each_act_in_their_own_session(
         assert seen[member] == [own] * 5
     with pytest.raises(rootkeys.InvalidCredentialsError, match="no AssumeRoot session"):
         organization._roots.acting()  # none outside a call
+
+
+def _rootkeys_scps(sandbox: Sandbox) -> list[str]:
+    orgs = sandbox.management_session().client("organizations")
+    listed = orgs.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+    return [p["Id"] for p in listed if p["Name"] == "rootkeys-quarantine-root-user"]
+
+
+def test_is_quarantined_without_the_scp_answers_false_and_writes_nothing(
+    sandbox: Sandbox, org: SandboxOrganization
+) -> None:
+    """is_quarantined() where the quarantine SCP was never made: False, and no mutation."""
+    organization = rootkeys.Organization(sandbox.management_session(), journal=False)
+    start = len(sandbox.calls)
+    assert organization.is_quarantined(org.member_account_ids[0]) is False
+    assert organization.quarantine_policy_id() is None
+    assert [c.operation for c in sandbox.calls[start:] if c.mutating] == []
+    assert _rootkeys_scps(sandbox) == []
+
+
+def test_member_reads_and_a_detach_never_create_the_scp(
+    sandbox: Sandbox, org: SandboxOrganization, clock: FakeClock
+) -> None:
+    """A member's key states, keys and quarantine, read without the SCP, create nothing."""
+    organization = rootkeys.Organization(sandbox.management_session(), journal=False)
+    member = MemberGateway(organization, org.member_account_ids[0], clock=clock)
+    start = len(sandbox.calls)
+    assert set(member.key_states(fresh=True).values()) == {rootkeys.KeyState.ACTIVE}
+    assert [k.quarantined for k in member.list_keys(last_used=False)] == [False]
+    assert member.is_quarantined(fresh=True) is False
+    assert member.detach_quarantine() is False
+    assert organization.detach_quarantine(org.member_account_ids[1]) is False
+    assert [c.operation for c in sandbox.calls[start:] if c.mutating] == []
+    assert _rootkeys_scps(sandbox) == []
+
+
+def test_the_first_attach_creates_the_scp(sandbox: Sandbox, org: SandboxOrganization) -> None:
+    """Attaching is the one path that creates the quarantine SCP; reads then find it."""
+    organization = rootkeys.Organization(sandbox.management_session(), journal=False)
+    member = org.member_account_ids[0]
+    assert organization.attach_quarantine(member) is True
+    assert _rootkeys_scps(sandbox) == [organization.quarantine_policy_id()]
+    assert rootkeys.Organization(sandbox.management_session()).is_quarantined(member) is True
+    assert [c.operation for c in sandbox.calls].count("CreatePolicy") == 1

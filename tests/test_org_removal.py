@@ -527,6 +527,7 @@ def test_an_scp_detached_mid_pass_stops_the_delete(
     organization.remove_all(HOUR, EVERY, account_ids=[member], wait=False)
     clock.advance(HOUR + EVERY)
     policy_id = organization.quarantine_policy_id()
+    assert policy_id is not None
     orgs = sandbox.management_session().client("organizations")
     # after the pass has read the SCPs (reconcile, listing, the checks' read), before the
     # delete: just before the pass's third ListAccessKeys
@@ -546,3 +547,18 @@ def test_an_scp_detached_mid_pass_stops_the_delete(
     after = organization.remove_all(HOUR, EVERY, account_ids=[member], wait=False)
     assert after.accounts[0].outcome is not AccountOutcome.DONE
     assert [k.key_id for k in sandbox.root_keys(member)] == [key_id]
+
+
+def test_a_removal_that_quarantines_nothing_creates_no_scp(
+    sandbox: Sandbox, org: SandboxOrganization, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """Only Inactive keys: deleted without a quarantine, and the SCP is never created."""
+    member = org.member_account_ids[0]
+    sandbox.set_root_key_status(member, sandbox.root_keys(member)[0].key_id, KeyStatus.INACTIVE)
+    organization = _organization(sandbox, clock, journal)
+    report = organization.remove_all(timedelta(0), account_ids=[member])
+    assert [a.outcome for a in report.accounts] == [AccountOutcome.DONE]
+    assert report.accounts[0].quarantine is QuarantineStatus.NONE
+    assert sandbox.root_keys(member) == []
+    assert [c for c in sandbox.calls if c.operation == "CreatePolicy"] == []
+    assert organization.quarantine_policy_id() is None

@@ -185,3 +185,37 @@ def test_quarantine_scp_breaks_root_keys_until_detached(
     assert len(audit.list_access_keys()["AccessKeyMetadata"]) == 2  # AssumeRoot is exempt
     orgs.detach_policy(PolicyId=policy, TargetId=member)
     app.list_access_keys()  # works again: detaching is the rollback
+
+
+def _attach(sandbox: Sandbox, member: str, condition: dict[str, object]) -> None:
+    import json
+
+    statement = {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": condition}
+    orgs = sandbox.management_session().client("organizations")
+    policy = orgs.create_policy(
+        Content=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        Description="d",
+        Name="deny",
+        Type="SERVICE_CONTROL_POLICY",
+    )["Policy"]["PolicySummary"]["Id"]
+    orgs.attach_policy(PolicyId=policy, TargetId=member)
+
+
+def test_an_scp_whose_condition_misses_root_leaves_root_working(
+    sandbox: Sandbox, org: SandboxOrganization
+) -> None:
+    """A deny conditioned on IAM users' ARNs does not touch the root user."""
+    member = org.member_account_ids[0]
+    _attach(sandbox, member, {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/*"}})
+    app = sandbox.root_session(member, key_id=sandbox.root_keys(member)[0].key_id).client("iam")
+    app.list_access_keys()
+    assert sandbox.key_changes(member)[-1].quarantined is False
+
+
+def test_an_scp_without_the_assumed_root_exemption_denies_assume_root_too(
+    sandbox: Sandbox, org: SandboxOrganization
+) -> None:
+    """AssumeRoot sessions are exempt only by the Null aws:AssumedRoot condition."""
+    member = org.member_account_ids[0]
+    _attach(sandbox, member, {"ArnLike": {"aws:PrincipalArn": "arn:*:iam::*:root"}})
+    assert _code(_assume(sandbox, member, AUDIT).client("iam").list_access_keys) == "AccessDenied"

@@ -12,6 +12,7 @@ replaced once, transparently.
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -27,11 +28,38 @@ if TYPE_CHECKING:
     from rootkeys._iam import IamGateway
     from rootkeys._retry import RetryNotice
 
-__all__ = ["AUDIT", "DELETE", "TASK_POLICY", "MemberGateway", "QuarantineControl"]
+__all__ = [
+    "AUDIT",
+    "DELETE",
+    "TASK_POLICY",
+    "MemberGateway",
+    "QuarantineControl",
+    "task_policy_arn",
+    "task_policy_in",
+]
 
-TASK_POLICY = "arn:aws:iam::aws:policy/root-task/"
-AUDIT = TASK_POLICY + "IAMAuditRootUserCredentials"
-DELETE = TASK_POLICY + "IAMDeleteRootUserCredentials"
+_TASK_POLICY_ARN = re.compile(r"arn:[a-z0-9-]+:iam::aws:policy/root-task/(?P<name>[A-Za-z0-9]+)")
+
+
+def task_policy_arn(partition: str, name: str) -> str:
+    """The ARN of AWS's root task policy ``name`` in ``partition`` (``aws``, ``aws-cn``...)."""
+    return f"arn:{partition}:iam::aws:policy/root-task/{name}"
+
+
+def task_policy_in(partition: str, task_policy: str) -> str:
+    """A root task policy's ARN, in any partition, as its ARN in ``partition``.
+
+    Anything else is returned as it is (AssumeRoot will refuse it).
+    """
+    found = _TASK_POLICY_ARN.fullmatch(task_policy)
+    return task_policy if found is None else task_policy_arn(partition, found["name"])
+
+
+TASK_POLICY = task_policy_arn("aws", "")
+AUDIT = task_policy_arn("aws", "IAMAuditRootUserCredentials")
+"""The read-only task policy (as named in ``aws``; an organization sends it in its own)."""
+DELETE = task_policy_arn("aws", "IAMDeleteRootUserCredentials")
+"""The delete task policy (as named in ``aws``; an organization sends it in its own)."""
 SESSION_REUSE = timedelta(minutes=5)
 """How long one AssumeRoot session is reused (AWS's maximum life is 15 minutes)."""
 _EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException"})
@@ -52,8 +80,8 @@ class QuarantineControl(Protocol):
         """A gateway on a fresh AssumeRoot session for ``account_id`` under ``task_policy``."""
         ...
 
-    def quarantine_policy_id(self) -> str:
-        """The id of the quarantine SCP (created on first use)."""
+    def quarantine_policy_id(self) -> str | None:
+        """The id of the quarantine SCP, or None while it does not exist (never creates it)."""
         ...
 
     def attached_scps(self, account_id: str) -> list[str]:
@@ -138,8 +166,9 @@ class MemberGateway:
         return list(self._scps)
 
     def is_quarantined(self, *, fresh: bool = False) -> bool:
-        """Whether the quarantine SCP is attached to the account."""
-        return self._org.quarantine_policy_id() in self.attached_scps(fresh=fresh)
+        """Whether the quarantine SCP is attached to the account (a read: creates nothing)."""
+        policy_id = self._org.quarantine_policy_id()
+        return policy_id is not None and policy_id in self.attached_scps(fresh=fresh)
 
     def key_states(self, *, fresh: bool = False) -> dict[str, KeyState]:
         """Each root key's state; an Active key of a quarantined account is Quarantined.

@@ -24,7 +24,7 @@ from rootkeys._errors import (
 from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._journal import KeyHistory, open_journal
 from rootkeys._lifecycle import validate_consistency_timeout
-from rootkeys._member import AUDIT, TASK_POLICY
+from rootkeys._member import AUDIT, TASK_POLICY, task_policy_in
 from rootkeys._models import KeyState, validate_account_id, validate_key_id
 from rootkeys._observe import callables
 from rootkeys._orgreports import (
@@ -123,6 +123,7 @@ class Organization:
             self._session, region=self._region, retry=self._retry, clock=self._clock
         )
         self._management: str | None = None
+        self._partition: str | None = None  # the organization's, from its ARN
         self._scp = QuarantineScp(self._orgs, self._call, self._pages)
         self._runner = MemberRunner(
             self,
@@ -153,6 +154,7 @@ class Organization:
                 "account or the IAM delegated administrator"
             ) from exc
         details = org["Organization"]
+        self._partition = _partition_of(details)
         if details.get("FeatureSet") != "ALL":
             raise OrganizationSetupError(
                 "the organization is not in all-features mode: enable all features in AWS "
@@ -213,8 +215,13 @@ class Organization:
     # -- root sessions ---------------------------------------------------------------------
 
     def root_session(self, account_id: str, task_policy: str = AUDIT) -> boto3.Session:
-        """A fresh AssumeRoot session for a member account under ``task_policy``."""
-        return self._roots.session(account_id, task_policy)
+        """A fresh AssumeRoot session for a member account under ``task_policy``.
+
+        A root task policy's ARN is sent in the organization's partition, whichever
+        partition it names (`AUDIT` names ``aws``'s): in AWS GovCloud (US) it is
+        ``arn:aws-us-gov:iam::aws:policy/root-task/...``.
+        """
+        return self._roots.session(account_id, self._task_policy(task_policy))
 
     def root_gateway(
         self,
@@ -223,14 +230,24 @@ class Organization:
         *,
         on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> IamGateway:
-        """A gateway acting in a fresh AssumeRoot session of ``account_id`` (no new client)."""
-        return self._roots.gateway(account_id, task_policy, on_retry=on_retry)
+        """A gateway acting in a fresh AssumeRoot session of ``account_id`` (no new client).
+
+        ``task_policy`` is sent in the organization's partition, as in `root_session`.
+        """
+        return self._roots.gateway(account_id, self._task_policy(task_policy), on_retry=on_retry)
+
+    def _task_policy(self, task_policy: str) -> str:
+        """``task_policy`` in the organization's partition (read once, from its ARN)."""
+        if self._partition is None:
+            org = self._call("DescribeOrganization", self._orgs.describe_organization)
+            self._partition = _partition_of(org["Organization"])
+        return task_policy_in(self._partition, task_policy)
 
     # -- quarantine ---------------------------------------------------------------------------
 
-    def quarantine_policy_id(self) -> str:
-        """The quarantine SCP's id: found by name, or created once and reused."""
-        return self._scp.policy_id()
+    def quarantine_policy_id(self) -> str | None:
+        """The quarantine SCP's id, or None while it does not exist (the first attach makes it)."""
+        return self._scp.find()
 
     def quarantine(self, account_id: str) -> tuple[StepResult, ...]:
         """Make a member account's Active root keys unusable: attach the quarantine SCP.
@@ -278,8 +295,8 @@ class Organization:
         return account_id
 
     def is_quarantined(self, account_id: str) -> bool:
-        """Whether the quarantine SCP is attached to the account itself."""
-        return self.quarantine_policy_id() in self.attached_scps(account_id)
+        """Whether the quarantine SCP is attached to the account itself (creates nothing)."""
+        return self._scp.is_attached(account_id)
 
     def attach_quarantine(self, account_id: str) -> bool:
         """Attach the quarantine SCP (no journal); False if it already was.
@@ -584,6 +601,15 @@ def _selected(
                 "Name": account.get("Name", ""),
                 "Status": account.get("Status", ""),
             }
+
+
+def _partition_of(organization: dict[str, Any]) -> str:
+    """The organization's partition, from its ARN (``arn:aws-us-gov:organizations::...``)."""
+    arn = str(organization.get("Arn") or "")
+    if arn.startswith("arn:") and arn.count(":") >= 5:
+        return arn.split(":")[1]
+    log.warning("DescribeOrganization gave no organization ARN; assuming partition aws")
+    return "aws"
 
 
 def _snake(operation: str) -> str:

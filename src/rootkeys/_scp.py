@@ -2,9 +2,9 @@
 
 AssumeRoot's task policies cannot deactivate a key, so for a member account the
 reversible "unusable" stage is this service control policy, attached to the account
-itself: it denies every action to the root user except in AssumeRoot sessions. It is
-found by name or created once, attached and detached idempotently, and refused at AWS's
-limit of 5 SCPs per target.
+itself: it denies every action to the root user except in AssumeRoot sessions. Reads only find
+it by name; the first attach creates it. It is attached and detached idempotently, and
+refused at AWS's limit of 5 SCPs per target.
 """
 
 from __future__ import annotations
@@ -35,13 +35,18 @@ QUARANTINE_POLICY = {
             "Action": "*",
             "Resource": "*",
             "Condition": {
-                "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"},
+                "ArnLike": {"aws:PrincipalArn": "arn:*:iam::*:root"},
                 "Null": {"aws:AssumedRoot": "true"},
             },
         }
     ],
 }
-"""Denies every action to the root user, except in AssumeRoot sessions (AWS's pattern)."""
+"""Denies every action to the root user, except in AssumeRoot sessions (AWS's pattern).
+
+The root ARN pattern leaves the partition open (``ArnLike`` takes wildcards in every
+part of an ARN): AWS's example, ``arn:aws:iam::*:root``, matches nobody in
+``aws-us-gov`` or ``aws-cn``, and an SCP that matches nobody quarantines nothing.
+"""
 
 
 class QuarantineScp:
@@ -65,28 +70,40 @@ class QuarantineScp:
         self._policy_id: str | None = None
         self._lock = threading.Lock()
 
-    def policy_id(self) -> str:
-        """The quarantine SCP's id: found by name, or created once and reused."""
+    def find(self) -> str | None:
+        """The quarantine SCP's id, found by name; None while it does not exist.
+
+        A read: it never creates the SCP (only `attach` does). A found id is kept; a
+        miss is not, so an SCP made since (by another run) is found next time.
+        """
         with self._lock:
             if self._policy_id is None:
-                for policy in self._pages(
-                    "ListPolicies", "Policies", Filter="SERVICE_CONTROL_POLICY"
-                ):
-                    if policy.get("Name") == QUARANTINE_NAME:
-                        self._policy_id = str(policy["Id"])
-                        break
-                else:
-                    made = self._call(
-                        "CreatePolicy",
-                        lambda: self._orgs.create_policy(
-                            Content=json.dumps(QUARANTINE_POLICY),
-                            Description=QUARANTINE_DESCRIPTION,
-                            Name=QUARANTINE_NAME,
-                            Type="SERVICE_CONTROL_POLICY",
-                        ),
-                    )
-                    self._policy_id = str(made["Policy"]["PolicySummary"]["Id"])
+                self._policy_id = self._lookup()
             return self._policy_id
+
+    def find_or_create(self) -> str:
+        """The quarantine SCP's id: found by name, or created (once) to be attached."""
+        with self._lock:
+            if self._policy_id is None:
+                self._policy_id = self._lookup()
+            if self._policy_id is None:
+                made = self._call(
+                    "CreatePolicy",
+                    lambda: self._orgs.create_policy(
+                        Content=json.dumps(QUARANTINE_POLICY),
+                        Description=QUARANTINE_DESCRIPTION,
+                        Name=QUARANTINE_NAME,
+                        Type="SERVICE_CONTROL_POLICY",
+                    ),
+                )
+                self._policy_id = str(made["Policy"]["PolicySummary"]["Id"])
+            return self._policy_id
+
+    def _lookup(self) -> str | None:
+        for policy in self._pages("ListPolicies", "Policies", Filter="SERVICE_CONTROL_POLICY"):
+            if policy.get("Name") == QUARANTINE_NAME:
+                return str(policy["Id"])
+        return None
 
     def attached(self, account_id: str) -> list[str]:
         """Ids of the SCPs attached to the account itself."""
@@ -100,13 +117,18 @@ class QuarantineScp:
             )
         ]
 
+    def is_attached(self, account_id: str) -> bool:
+        """Whether the quarantine SCP is attached to the account (a read: creates nothing)."""
+        policy_id = self.find()
+        return policy_id is not None and policy_id in self.attached(account_id)
+
     def attach(self, account_id: str) -> bool:
-        """Attach the quarantine SCP; False if it already was.
+        """Attach the quarantine SCP, creating it on first use; False if it already was.
 
         Raises:
             QuarantineBlockedError: the account already has AWS's maximum of 5 SCPs.
         """
-        policy_id = self.policy_id()
+        policy_id = self.find_or_create()
         attached = self.attached(account_id)
         if policy_id in attached:
             return False
@@ -119,9 +141,9 @@ class QuarantineScp:
         )
 
     def detach(self, account_id: str) -> bool:
-        """Detach the quarantine SCP; False if it was not attached."""
-        policy_id = self.policy_id()
-        if policy_id not in self.attached(account_id):
+        """Detach the quarantine SCP; False if it was not attached (or does not exist)."""
+        policy_id = self.find()
+        if policy_id is None or policy_id not in self.attached(account_id):
             return False
         return self._change(
             "DetachPolicy",

@@ -17,6 +17,7 @@ from rootkeys._models import LastUsed
 from rootkeys.testing import _cloudwatch, _org, _root, _wire
 from rootkeys.testing._calls import SandboxCall
 from rootkeys.testing._faults import FaultInjection
+from rootkeys.testing._policy import CallContext
 from rootkeys.testing._root import RootKey, RootUser, random_id, random_secret
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ DEFAULT_ACCOUNT = "123456789012"  # moto's, for calls signed by credentials it m
 
 _KEY_WRITES = frozenset({"UpdateAccessKey", "DeleteAccessKey", "CreateAccessKey"})
 _SCP_WRITES = frozenset({"AttachPolicy", "DetachPolicy"})
+_AS_ROOT = frozenset({"root-key", "root-session", "assume-root"})
+"""Principals that act as an account's root user, so its SCPs judge them as root."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,9 @@ class Dispatcher(FaultInjection):
         user = self._accounts.get(account_id)
         if user is None:
             return
-        quarantined = (
-            self._org is not None
-            and account_id in self._org.members
-            and _org.quarantined(self._org.management_account_id, account_id)
+        # quarantined: an SCP denies the root user every action (outside AssumeRoot)
+        quarantined = self._org is not None and _org.scp_denies(
+            self._org, account_id, CallContext(user.arn, "*")
         )
         self._ledger.observe(
             account_id,
@@ -138,7 +140,7 @@ class Dispatcher(FaultInjection):
                     if response is None:  # ready: let moto build its rows of IAM users
                         from moto.iam.models import iam_backends
 
-                        iam_backends[account_id]["aws"].generate_report()
+                        iam_backends[account_id][user.partition].generate_report()
             if service == "cloudtrail" and operation == "LookupEvents" and response is None:
                 region = _wire.region_of(request) or self.region
                 response = self.trail.lookup(request, account_id or DEFAULT_ACCOUNT, region)
@@ -182,6 +184,12 @@ class Dispatcher(FaultInjection):
     def _moto(request: AWSPreparedRequest, event_name: str) -> AWSResponse | None:
         from moto.core.models import botocore_stubber
 
+        # moto takes a request's region, and so its partition, from the URL first. AWS
+        # GovCloud's IAM endpoint (iam.us-gov.amazonaws.com) names no region, and moto
+        # would file the call under ``aws``: name the region it is signed for instead.
+        region = _wire.region_of(request)
+        if region and "://iam.us-gov.amazonaws.com" in request.url:
+            request.url = request.url.replace("://iam.us-gov.", f"://iam.{region}.", 1)
         result: AWSResponse | None = botocore_stubber(event_name=event_name, request=request)
         return result
 
@@ -227,19 +235,23 @@ class Dispatcher(FaultInjection):
         """AssumeRoot, its sessions' task policies, and the IAM organization features."""
         now = self.clock.now()
         caller = principal.account_id if principal else None
-        if (
-            principal is not None
-            and principal.kind in ("root-key", "root-session")
-            and self._org is not None
-            and caller in self._org.members
-            and (service, operation) != ("sts", "GetCallerIdentity")
-            and _org.quarantined(self._org.management_account_id, principal.account_id)
-        ):
-            return _org.scp_refusal(request, service, operation)
         if principal is not None and principal.kind == "assume-root":
             refusal = self._task_sessions[key_id or ""].refusal(request, service, operation, now)
             if refusal is not None:
                 return refusal
+        if (
+            principal is not None
+            and principal.kind in _AS_ROOT
+            and self._org is not None
+            and (service, operation) != ("sts", "GetCallerIdentity")  # never denied in AWS
+        ):
+            context = CallContext(
+                self._accounts[principal.account_id].arn,
+                f"{service}:{operation}",
+                assumed_root=principal.kind == "assume-root",
+            )
+            if _org.scp_denies(self._org, principal.account_id, context):
+                return _org.scp_refusal(request, service, operation)
         if service == "iam" and operation == "ListOrganizationsFeatures":
             return _org.list_features(request, self._org, caller)
         if service == "iam" and operation.startswith("EnableOrganizationsRoot"):

@@ -4,24 +4,27 @@ moto has AWS Organizations but neither ``sts:AssumeRoot`` nor
 ``iam:ListOrganizationsFeatures``. Here they are, with AWS's constraints: only a
 principal of the management account may assume root, of a member account only (never
 the management account), through a regional STS endpoint, with one of the five task
-policies, for at most 900 seconds, once the ``RootSessions`` feature is on. In the
-session, any action outside the task policy answers ``AccessDenied``, as in AWS.
+policies (their ARNs in the organization's partition), for at most 900 seconds, once
+the ``RootSessions`` feature is on. In the session, any action outside the task policy
+answers ``AccessDenied``, as in AWS.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from rootkeys.testing import _wire
+from rootkeys.testing._policy import denies
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+    from rootkeys.testing._policy import CallContext
 
 __all__ = [
     "FEATURES",
@@ -29,11 +32,11 @@ __all__ = [
     "TASK_POLICIES",
     "SandboxOrganization",
     "TaskSession",
-    "denies_root",
-    "quarantined",
+    "scp_denies",
 ]
 
-TASK_POLICY_PREFIX = "arn:aws:iam::aws:policy/root-task/"
+TASK_POLICY_PATH = "iam::aws:policy/root-task/"
+"""A root task policy's ARN is ``arn:<partition>:`` + this + its name."""
 MAX_DURATION = timedelta(seconds=900)
 FEATURES = ("RootCredentialsManagement", "RootSessions")
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
@@ -77,10 +80,11 @@ TASK_POLICIES: Mapping[str, frozenset[str]] = MappingProxyType(
 
 @dataclass(frozen=True)
 class SandboxOrganization:
-    """An organization in the sandbox: its management account and its members."""
+    """An organization in the sandbox: its management account, its members, its partition."""
 
     management_account_id: str
     member_account_ids: tuple[str, ...]
+    partition: str = "aws"
 
 
 @dataclass
@@ -117,12 +121,17 @@ class TaskSession:
 
 @dataclass
 class OrgState:
-    """What the sandbox adds to moto's organization: the IAM features that are on."""
+    """What the sandbox adds to moto's organization: the IAM features that are on.
+
+    ``partition`` is the organization's (``aws``, ``aws-us-gov``, ``aws-cn``...): where
+    moto keeps it, and the partition its task policy ARNs must be in.
+    """
 
     management_account_id: str
     organization_id: str
     members: set[str] = field(default_factory=set)
     features: set[str] = field(default_factory=set)
+    partition: str = "aws"
 
 
 def list_features(
@@ -211,8 +220,9 @@ def check_assume_root(
             403,
         ), *none
     arn = params.get("TaskPolicyArn.arn", "")
-    task = arn.removeprefix(TASK_POLICY_PREFIX)
-    if not arn.startswith(TASK_POLICY_PREFIX) or task not in TASK_POLICIES:
+    prefix = f"arn:{org.partition}:{TASK_POLICY_PATH}"  # another partition's is unknown here
+    task = arn.removeprefix(prefix)
+    if not arn.startswith(prefix) or task not in TASK_POLICIES:
         return _wire.error(
             request, "sts", "ValidationError", f"{arn} is not a root task policy", 400
         ), *none
@@ -241,44 +251,27 @@ def assume_root_answer(
     )
 
 
-def quarantined(management_account_id: str, account_id: str) -> bool:
-    """Whether an SCP attached to the account denies everything to its root user.
+def scp_denies(org: OrgState, account_id: str, context: CallContext) -> bool:
+    """Whether a service control policy attached to the member account denies the call.
 
-    The sandbox recognises the pattern rootkeys (and AWS's published example) uses: a
-    ``Deny`` of ``*`` conditioned on ``aws:PrincipalArn`` being a root ARN. Only SCPs
-    attached to the account itself are read (not its OUs'). AssumeRoot sessions are
-    exempt, as ``aws:AssumedRoot`` is present for them in AWS.
+    Each SCP is evaluated for real (`rootkeys.testing._policy.denies`): a condition on
+    ``aws:PrincipalArn`` denies only a principal whose ARN it matches, and
+    ``"Null": {"aws:AssumedRoot": "true"}`` exempts AssumeRoot sessions, as in AWS. Only
+    SCPs attached to the account itself are read (not its OUs'), and never for the
+    management account (SCPs do not apply to it).
     """
+    if account_id not in org.members:
+        return False
     from moto.organizations.models import organizations_backends
 
-    backend = organizations_backends[management_account_id]["aws"]
+    backend = organizations_backends[org.management_account_id][org.partition]
     account = next((a for a in backend.accounts if a.id == account_id), None)
     if account is None:
         return False
     return any(
-        policy.type == "SERVICE_CONTROL_POLICY" and denies_root(policy.content)
+        policy.type == "SERVICE_CONTROL_POLICY" and denies(policy.content, context)
         for policy in account.attached_policies
     )
-
-
-def denies_root(content: str | None) -> bool:
-    """Whether a policy document denies every action to a root principal ARN."""
-    try:
-        document = json.loads(content or "{}")
-    except ValueError:
-        return False
-    statements = document.get("Statement", [])
-    for statement in [statements] if isinstance(statements, dict) else statements:
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        condition = json.dumps(statement.get("Condition", {}))
-        if (
-            statement.get("Effect") == "Deny"
-            and "*" in actions
-            and ("aws:PrincipalArn" in condition and ":root" in condition)
-        ):
-            return True
-    return False
 
 
 def scp_refusal(request: AWSPreparedRequest, service: str, operation: str) -> AWSResponse:

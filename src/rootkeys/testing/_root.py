@@ -78,6 +78,7 @@ class RootUser:
     """One account's root user: its keys, and how stale IAM's reads of them are."""
 
     account_id: str
+    partition: str = "aws"
     keys: dict[str, RootKey] = field(default_factory=dict)
     mfa_enabled: bool = False
     report_generated_at: datetime | None = None
@@ -87,6 +88,11 @@ class RootUser:
     stale_writes: int = 0
     _snapshot: dict[str, RootKey] | None = None
     _snapshot_reads_left: int = 0
+
+    @property
+    def arn(self) -> str:
+        """The root user's ARN, ``arn:<partition>:iam::<account>:root``."""
+        return f"arn:{self.partition}:iam::{self.account_id}:root"
 
     def add_key(self, status: KeyStatus, now: datetime) -> RootKey:
         """A new key (ValueError past the quota)."""
@@ -139,8 +145,7 @@ def answer(
             request,
             "sts",
             operation,
-            f"<Arn>arn:aws:iam::{account}:root</Arn>"
-            f"<UserId>{account}</UserId><Account>{account}</Account>",
+            f"<Arn>{user.arn}</Arn><UserId>{account}</UserId><Account>{account}</Account>",
         )
     if service != "iam":
         return None
@@ -320,7 +325,7 @@ def add_root_row(user: RootUser, request: AWSPreparedRequest, response: AWSRespo
     row.update(
         {
             "user": "<root_account>",
-            "arn": f"arn:aws:iam::{user.account_id}:root",
+            "arn": user.arn,
             "user_creation_time": "2015-01-01T00:00:00+00:00",
             "password_enabled": "not_supported",
             "password_last_changed": "not_supported",

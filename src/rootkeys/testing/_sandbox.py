@@ -1,7 +1,7 @@
 """The sandbox: moto, plus the root user moto does not have.
 
 moto emulates IAM users, per-account IAM state and STS well, but it has no root user:
-no root access keys, no ``arn:aws:iam::<account>:root`` caller, and
+no root access keys, no ``arn:<partition>:iam::<account>:root`` caller, and
 ``AccountAccessKeysPresent`` is always 0. The sandbox adds exactly that, and no more:
 
 - per account, a root user with seeded root access keys (at most 2, as in AWS);
@@ -75,12 +75,25 @@ class Sandbox(Dispatcher):
 
     Args:
         clock: the clock that dates keys and their last use (default: the real one).
-        region: the region of the sessions it hands out.
+        region: the region of the sessions it hands out. It also decides the sandbox's
+            AWS partition (`partition`): ``us-gov-west-1`` makes an AWS GovCloud (US)
+            sandbox, ``aws-us-gov``; ``cn-north-1`` a China one, ``aws-cn``.
+
+    One sandbox is one partition, as one AWS sign-in is: every account, root user ARN
+    (``arn:<partition>:iam::<account>:root``), organization and managed policy it makes
+    is in it. The partition comes from the region rather than from a per-organization
+    setting because moto keeps each partition's state apart and picks it from the region
+    a request is signed for, as AWS does: a session's region and its account's partition
+    cannot disagree.
     """
 
     def __init__(self, *, clock: Clock | None = None, region: str = "us-east-1") -> None:
+        from moto.utilities.utils import get_partition
+
         self.clock: Clock = clock or SystemClock()
         self.region = region
+        self.partition: str = get_partition(region)
+        """The sandbox's AWS partition (``aws``, ``aws-us-gov``, ``aws-cn``...), from its region."""
         self._accounts: dict[str, RootUser] = {}
         self._principals: dict[str, Principal] = {}
         self._faults: list[Fault] = []
@@ -155,8 +168,8 @@ class Sandbox(Dispatcher):
             validate_account_id(account_id)
             if account_id in self._accounts:
                 raise ValueError(f"account {account_id} already exists in the sandbox")
-            self._accounts[account_id] = RootUser(account_id)
-            _seed_administrator_access(account_id)
+            self._accounts[account_id] = RootUser(account_id, self.partition)
+            _seed_administrator_access(account_id, self.region)
             ids = tuple(
                 self.add_root_key(
                     account_id,
@@ -252,6 +265,13 @@ class Sandbox(Dispatcher):
 
         With ``root_features``, centralized root access is on: ``RootCredentialsManagement``
         and ``RootSessions`` (so the management account may call ``sts:AssumeRoot``).
+
+        It is in the sandbox's `partition`: its ARN is ``arn:<partition>:organizations::``,
+        its members' root users ``arn:<partition>:iam::<account>:root``, and AssumeRoot
+        takes only task policy ARNs of that partition
+        (``arn:<partition>:iam::aws:policy/root-task/...``); another partition's are
+        refused, as unknown policies. Make ``Sandbox(region="us-gov-west-1")`` for an
+        organization in ``aws-us-gov``.
         """
         if self._org is not None:
             raise ValueError("the sandbox already has an organization")
@@ -267,10 +287,12 @@ class Sandbox(Dispatcher):
             self.create_account(status["AccountId"], root_keys=root_keys)
             ids.append(status["AccountId"])
         with self._lock:
-            self._org = _org.OrgState(management_account_id, made["Id"], set(ids))
+            self._org = _org.OrgState(
+                management_account_id, made["Id"], set(ids), partition=self.partition
+            )
             if root_features:
                 self._org.features.update(_org.FEATURES)
-        return _org.SandboxOrganization(management_account_id, tuple(ids))
+        return _org.SandboxOrganization(management_account_id, tuple(ids), self.partition)
 
     def management_session(self) -> boto3.Session:
         """A session of an administrator in the organization's management account."""
@@ -453,19 +475,21 @@ def _shared_loader() -> botocore.loaders.Loader:
     return botocore.loaders.create_loader()
 
 
-def _seed_administrator_access(account_id: str) -> None:
+def _seed_administrator_access(account_id: str, region: str) -> None:
     """Give moto's account the AWS managed policy AdministratorAccess, and only that one.
 
     moto can load every AWS managed policy, but that costs about half a second per
-    account; rootkeys' preflight needs just this one to be attachable.
+    account; rootkeys' preflight needs just this one to be attachable. It is made in the
+    region's partition (``arn:<partition>:iam::aws:policy/AdministratorAccess``).
     """
     from moto.iam.models import AWSManagedPolicy, iam_backends
+    from moto.utilities.utils import get_partition
 
-    backend = iam_backends[account_id]["aws"]
+    backend = iam_backends[account_id][get_partition(region)]
     policy = AWSManagedPolicy.from_data(
         "AdministratorAccess",
         account_id,
-        "us-east-1",
+        region,
         {
             "DefaultVersionId": "v1",
             "Path": "/",

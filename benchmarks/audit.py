@@ -65,8 +65,11 @@ def rootkeys_audit(accounts: int, latency: float, workers: int) -> Timing:
         wall, cpu = time.perf_counter(), time.process_time()
         seen = 0
         for audit in organization.audit():
-            assert audit.status in (rootkeys.AuditStatus.AUDITED, rootkeys.AuditStatus.FAILED)
-            assert audit.status is rootkeys.AuditStatus.AUDITED, audit.reason
+            assert audit.status in (
+                rootkeys.reports.AuditStatus.AUDITED,
+                rootkeys.reports.AuditStatus.FAILED,
+            )
+            assert audit.status is rootkeys.reports.AuditStatus.AUDITED, audit.reason
             seen += 1
         timing = Timing(seen, time.perf_counter() - wall, time.process_time() - cpu)
     assert seen == accounts, seen

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from rootkeys.testing import _wire
+from rootkeys.testing import _http
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -64,7 +64,7 @@ class FakeAWS:
     def _answer(self, request: AWSPreparedRequest, service: str, operation: str) -> AWSResponse:
         if service == "organizations":
             return _json(request, self._organizations(request, operation))
-        key = _wire.signing_key_of(request) or ""
+        key = _http.signing_key_of(request) or ""
         member = self._sessions.get(key, MANAGEMENT)
         if operation == "AssumeRoot":
             body = request.body.decode() if isinstance(request.body, bytes) else str(request.body)
@@ -73,7 +73,7 @@ class FakeAWS:
             session_key = f"ASIA{len(self._sessions):016d}"
             with self._lock:
                 self._sessions[session_key] = target
-            return _wire.answer(
+            return _http.answer(
                 request,
                 "sts",
                 "AssumeRoot",
@@ -82,7 +82,7 @@ class FakeAWS:
                 "</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>",
             )
         if operation == "GetCallerIdentity":
-            return _wire.answer(
+            return _http.answer(
                 request,
                 "sts",
                 operation,
@@ -90,7 +90,7 @@ class FakeAWS:
                 f"<Account>{member}</Account>",
             )
         if operation == "ListOrganizationsFeatures":
-            return _wire.answer(
+            return _http.answer(
                 request,
                 "iam",
                 operation,
@@ -100,7 +100,7 @@ class FakeAWS:
             )
         if operation == "ListAccessKeys":
             key_id = f"AKIA{member}XXXX"
-            return _wire.answer(
+            return _http.answer(
                 request,
                 "iam",
                 operation,
@@ -110,7 +110,7 @@ class FakeAWS:
                 "<IsTruncated>false</IsTruncated>",
             )
         if operation == "GetAccessKeyLastUsed":
-            return _wire.answer(
+            return _http.answer(
                 request,
                 "iam",
                 operation,
@@ -118,14 +118,14 @@ class FakeAWS:
                 "</AccessKeyLastUsed>",
             )
         if operation == "GetAccountSummary":
-            return _wire.answer(
+            return _http.answer(
                 request,
                 "iam",
                 operation,
                 "<SummaryMap><entry><key>AccountAccessKeysPresent</key><value>1</value></entry>"
                 "</SummaryMap>",
             )
-        return _wire.error(request, service, "InvalidAction", f"not faked: {operation}", 400)
+        return _http.error(request, service, "InvalidAction", f"not faked: {operation}", 400)
 
     def _organizations(self, request: AWSPreparedRequest, operation: str) -> dict[str, Any]:
         if operation == "DescribeOrganization":
@@ -155,4 +155,4 @@ class FakeAWS:
 
 def _json(request: AWSPreparedRequest, payload: dict[str, Any]) -> AWSResponse:
     headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "fake"}
-    return _wire.respond_bytes(request, 200, json.dumps(payload).encode(), headers)
+    return _http.respond_bytes(request, 200, json.dumps(payload).encode(), headers)

@@ -39,8 +39,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 import rootkeys
-from rootkeys import KeyState, KeyStatus
-from rootkeys._memory import reconcile, replay
+from rootkeys import KeyState
+from rootkeys._reconcile import reconcile, replay
+from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import FakeClock, KeyChange, Sandbox
 from tests import orgtools
 
@@ -389,7 +390,7 @@ class _CrashingJournal(rootkeys.Journal):
         super().__init__(path)
         self._left = nth
 
-    def append(self, **fields: Any) -> rootkeys.JournalRecord:
+    def append(self, **fields: Any) -> rootkeys.journal.JournalRecord:
         self._left -= 1
         if self._left == 0:
             raise Crash

@@ -93,6 +93,6 @@ def manager(make_manager: MakeManager) -> rootkeys.RootKeyManager:
     return make_manager()
 
 
-def statuses(sandbox: Sandbox, account_id: str) -> dict[str, rootkeys.KeyStatus]:
+def statuses(sandbox: Sandbox, account_id: str) -> dict[str, rootkeys.lifecycle.KeyStatus]:
     """The root keys' true statuses."""
     return {k.key_id: k.status for k in sandbox.root_keys(account_id)}

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 
 import rootkeys
-from rootkeys import _iam, _journal
+from rootkeys import _iam, _journal, _records
 
 
 class OffsetClock:
@@ -48,12 +48,12 @@ def arm(kill_at: str) -> None:
     append = _journal.Journal.append
 
     def append_then_maybe_die(self: _journal.Journal, **fields: Any) -> Any:
-        is_ours = fields.get("action") is rootkeys.Action(action)
+        is_ours = fields.get("action") is rootkeys.lifecycle.Action(action)
         kind = fields.get("kind")
-        if boundary == "outcome" and is_ours and kind is _journal.RecordKind.OUTCOME:
+        if boundary == "outcome" and is_ours and kind is _records.RecordKind.OUTCOME:
             die()
         written = append(self, **fields)
-        if boundary == "intent" and is_ours and kind is _journal.RecordKind.INTENT:
+        if boundary == "intent" and is_ours and kind is _records.RecordKind.INTENT:
             die()
         return written
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, seed, settings
 
-from rootkeys import KeyStatus
+from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import KeyChange
 from tests import campaign
 

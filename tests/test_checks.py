@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import rootkeys
-from rootkeys import KeyStatus, RunOutcome
+from rootkeys import RunOutcome
+from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxAccount
 
 from .conftest import MakeManager, statuses
@@ -57,7 +58,7 @@ def _key() -> rootkeys.AccessKey:
 def test_http_check_passes_on_the_expected_status(app: tuple[str, type[_App]]) -> None:
     """A 200 from the health endpoint is healthy."""
     url, _ = app
-    verdict = rootkeys.HttpHealthCheck(url)(_key())
+    verdict = rootkeys.checks.HttpHealthCheck(url)(_key())
     assert verdict.ok
     assert "answered 200" in verdict.reason
 
@@ -66,7 +67,7 @@ def test_http_check_fails_on_another_status(app: tuple[str, type[_App]]) -> None
     """A 503 fails, naming what was expected."""
     url, handler = app
     handler.status = 503
-    verdict = rootkeys.HttpHealthCheck(url, expected_status={200, 204})(_key())
+    verdict = rootkeys.checks.HttpHealthCheck(url, expected_status={200, 204})(_key())
     assert not verdict.ok
     assert verdict.reason.endswith("answered 503, expected 200, 204")
 
@@ -78,7 +79,7 @@ def test_http_check_fails_when_nothing_answers(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    verdict = rootkeys.HttpHealthCheck(f"http://127.0.0.1:{port}/", timeout=1)(_key())
+    verdict = rootkeys.checks.HttpHealthCheck(f"http://127.0.0.1:{port}/", timeout=1)(_key())
     assert not verdict.ok
     assert "did not answer" in verdict.reason
 
@@ -87,7 +88,7 @@ def test_http_check_times_out(app: tuple[str, type[_App]]) -> None:
     """An answer slower than the timeout fails."""
     url, handler = app
     handler.delay = 0.5
-    verdict = rootkeys.HttpHealthCheck(url, timeout=timedelta(milliseconds=100))(_key())
+    verdict = rootkeys.checks.HttpHealthCheck(url, timeout=timedelta(milliseconds=100))(_key())
     assert not verdict.ok
 
 
@@ -99,7 +100,7 @@ def test_http_check_times_out(app: tuple[str, type[_App]]) -> None:
 def test_http_check_refuses_bad_settings(kwargs: dict[str, object]) -> None:
     """Bad URLs and timeouts are input errors when the check is made."""
     with pytest.raises(rootkeys.InputError):
-        rootkeys.HttpHealthCheck(**kwargs)  # type: ignore[arg-type]
+        rootkeys.checks.HttpHealthCheck(**kwargs)  # type: ignore[arg-type]
 
 
 # -- CloudWatch alarms ----------------------------------------------------------------------
@@ -113,7 +114,7 @@ def alarm(sandbox: Sandbox, account: SandboxAccount) -> str:
 
 def _alarm_check(sandbox: Sandbox, account: SandboxAccount, **kwargs: object):
     kwargs.setdefault("names", ["orders-5xx"])
-    return rootkeys.CloudWatchAlarmCheck(sandbox.admin_session(account.account_id), **kwargs)
+    return rootkeys.checks.CloudWatchAlarmCheck(sandbox.admin_session(account.account_id), **kwargs)
 
 
 def test_alarm_going_off_during_the_window_rolls_back(
@@ -243,7 +244,7 @@ def test_misconfigured_alarm_check_fails_safe(
 def test_alarm_check_refuses_bad_settings(sandbox: Sandbox, kwargs: dict[str, object]) -> None:
     """Names or a prefix, one of the two, as a list: else an InputError."""
     with pytest.raises(rootkeys.InputError):
-        rootkeys.CloudWatchAlarmCheck(**kwargs)  # type: ignore[arg-type]
+        rootkeys.checks.CloudWatchAlarmCheck(**kwargs)  # type: ignore[arg-type]
 
 
 # -- drift ----------------------------------------------------------------------------------
@@ -265,7 +266,7 @@ def test_key_recreated_during_the_window_is_drift(
             sandbox.add_root_key(account.account_id, status=KeyStatus.INACTIVE)
         return True
 
-    drift = rootkeys.DriftCheck(sandbox.root_session(account.account_id))
+    drift = rootkeys.checks.DriftCheck(sandbox.root_session(account.account_id))
     report = make_manager(checks=[someone_recreates, drift]).remove_all(observe_for=DAY)
     assert report.outcome is RunOutcome.ROLLED_BACK
     assert report.check_failure is not None
@@ -277,7 +278,7 @@ def test_no_drift_passes(
     sandbox: Sandbox, account: SandboxAccount, make_manager: MakeManager
 ) -> None:
     """Keys untouched by anyone else: drift passes and the removal completes."""
-    drift = rootkeys.DriftCheck(sandbox.root_session(account.account_id))
+    drift = rootkeys.checks.DriftCheck(sandbox.root_session(account.account_id))
     assert make_manager(checks=[drift]).remove_all(observe_for=DAY).outcome is RunOutcome.DONE
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import rootkeys
-from rootkeys import KeyStatus
 from rootkeys.cli import main, parse_duration
+from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import Sandbox, SandboxAccount
 
 ACCOUNT = "111122223333"
@@ -233,7 +233,7 @@ def test_aws_error_exits_3_and_debug_shows_the_traceback(
     code, _, err = run("status")
     assert code == 3
     assert "AccessDenied" in err
-    with pytest.raises(rootkeys.AccessDeniedError):
+    with pytest.raises(rootkeys.errors.AccessDeniedError):
         run("status", "--debug")
 
 
@@ -332,7 +332,7 @@ def test_progress_shows_time_left_checks_run_and_steps() -> None:
         ("`remove`", rootkeys.RemovalReport),
         ("`remove --org`", rootkeys.OrganizationReport),
         ("`status`", rootkeys.RemovalStatus),
-        ("`history`", rootkeys.KeyHistory),
+        ("`history`", rootkeys.journal.KeyHistory),
         ("`audit`", rootkeys.AccountAudit),
     ],
 )

@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 import rootkeys
-from rootkeys import KeyStatus, RecordKind, RunOutcome
+from rootkeys import RunOutcome
+from rootkeys.journal import RecordKind
+from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import Sandbox, SandboxAccount
 
 CHILD = Path(__file__).with_name("crash_child.py")
@@ -89,11 +91,11 @@ def assert_journal_sound(journal: Path, account_id: str) -> None:
     for r in records:
         if r.kind is RecordKind.WINDOW_STARTED or (
             r.kind is RecordKind.OUTCOME
-            and r.action is rootkeys.Action.DEACTIVATE
-            and r.status is rootkeys.StepStatus.DONE
+            and r.action is rootkeys.lifecycle.Action.DEACTIVATE
+            and r.status is rootkeys.reports.StepStatus.DONE
         ):
             started.setdefault(r.key_id, r.at)
-        if r.kind is RecordKind.INTENT and r.action is rootkeys.Action.DELETE:
+        if r.kind is RecordKind.INTENT and r.action is rootkeys.lifecycle.Action.DELETE:
             assert r.key_id in started, "deleted with no window"
             assert r.at >= started[r.key_id] + WINDOW, "deleted before its window passed"
 

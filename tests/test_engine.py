@@ -21,14 +21,15 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from rootkeys import KeyState, KeyStatus, Next, RootKeysError, RunOutcome
+from rootkeys import KeyState, Next, RootKeysError, RunOutcome
+from rootkeys._change import Stepper
 from rootkeys._decide import AccountRules, Requested, decide
 from rootkeys._engine import Settings, read_plan, resume, roll_back, run_pass
 from rootkeys._journal import Journal
-from rootkeys._memory import KeyMemory
 from rootkeys._observe import Emitter
+from rootkeys._reconcile import KeyMemory
 from rootkeys._reports import PlannedKey, RemovalReport
-from rootkeys._steps import Stepper
+from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import FakeAccount, FakeClock, FakeCrash
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from .conftest import MakeManager
 THREE = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 
 
-def _evidence(plan: rootkeys.Plan, key_id: str) -> rootkeys.KeyEvidence:
+def _evidence(plan: rootkeys.Plan, key_id: str) -> rootkeys.reports.KeyEvidence:
     found = {pk.key.key_id: pk.evidence for pk in plan.keys}[key_id]
     assert found is not None
     return found
@@ -44,7 +44,7 @@ def test_app_using_a_key_shows_in_the_plan(
     assert found.cloudtrail is not None
     trail = found.cloudtrail
     assert trail.events == 30
-    assert trail.source_ips[0] == rootkeys.Count(value="203.0.113.9", count=30)
+    assert trail.source_ips[0] == rootkeys.reports.Count(value="203.0.113.9", count=30)
     assert trail.user_agents[0].value == "orders-service/2.3"
     assert trail.event_names[0].value == "GetObject"
     assert trail.event_sources[0].value == "s3.amazonaws.com"

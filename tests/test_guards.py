@@ -39,7 +39,9 @@ def test_iam_user_caller_is_refused_and_its_own_keys_untouched(
     admin = sandbox.admin_session(account.account_id).client("iam")
     keys = admin.list_access_keys(UserName="alice")["AccessKeyMetadata"]
     assert [(k["AccessKeyId"], k["Status"]) for k in keys] == [(user_key, "Active")]
-    assert set(statuses(sandbox, account.account_id).values()) == {rootkeys.KeyStatus.ACTIVE}
+    assert set(statuses(sandbox, account.account_id).values()) == {
+        rootkeys.lifecycle.KeyStatus.ACTIVE
+    }
 
 
 def test_root_of_another_account_is_refused(
@@ -50,7 +52,7 @@ def test_root_of_another_account_is_refused(
     manager = make_manager(
         session=sandbox.root_session(other.account_id), account_id=account.account_id
     )
-    with pytest.raises(rootkeys.AccountMismatchError) as caught:
+    with pytest.raises(rootkeys.errors.AccountMismatchError) as caught:
         manager.remove_all(observe_for=timedelta(0))
     assert (caught.value.expected_account_id, caught.value.actual_account_id) == (
         account.account_id,
@@ -90,7 +92,7 @@ def test_remove_all_never_touches_the_self_key(
     manager = make_manager(session=sandbox.root_session(account.account_id, key_id=own))
     report = manager.remove_all(observe_for=WEEK)
 
-    assert statuses(sandbox, account.account_id) == {own: rootkeys.KeyStatus.ACTIVE}
+    assert statuses(sandbox, account.account_id) == {own: rootkeys.lifecycle.KeyStatus.ACTIVE}
     assert report.deleted == (other,)
     assert report.blocked == (own,)
     assert report.outcome is rootkeys.RunOutcome.BLOCKED
@@ -106,7 +108,7 @@ def test_explicit_steps_refuse_the_self_key(
     """Each explicit step raises ProtectedKeyError for the signing key, with no mutation."""
     own = account.root_key_ids[0]
     manager = make_manager(session=sandbox.root_session(account.account_id, key_id=own))
-    with pytest.raises(rootkeys.ProtectedKeyError, match=own):
+    with pytest.raises(rootkeys.errors.ProtectedKeyError, match=own):
         getattr(manager, step)(own)
     assert sandbox.mutations() == ()
 
@@ -117,7 +119,7 @@ def test_a_deactivated_signing_key_really_locks_out(
     """The sandbox refuses calls signed by an Inactive root key: the guard above matters."""
     own = account.root_key_ids[0]
     manager = make_manager(session=sandbox.root_session(account.account_id, key_id=own))
-    sandbox.set_root_key_status(account.account_id, own, rootkeys.KeyStatus.INACTIVE)
-    with pytest.raises(rootkeys.InvalidCredentialsError) as caught:
+    sandbox.set_root_key_status(account.account_id, own, rootkeys.lifecycle.KeyStatus.INACTIVE)
+    with pytest.raises(rootkeys.errors.InvalidCredentialsError) as caught:
         manager.list_keys()
     assert caught.value.code == "InvalidClientTokenId"

@@ -12,13 +12,13 @@ import pytest
 
 import rootkeys
 from rootkeys import _journal
-from rootkeys._journal import Journal, RecordKind
+from rootkeys.journal import Journal, RecordKind
 
 ACCOUNT = "111122223333"
 KEY = "AKIAAAAAAAAAAAAAAAAA"
 
 
-def _append(journal: Journal, kind: RecordKind = RecordKind.SEEN) -> rootkeys.JournalRecord:
+def _append(journal: Journal, kind: RecordKind = RecordKind.SEEN) -> rootkeys.journal.JournalRecord:
     return journal.append(
         account_id=ACCOUNT, key_id=KEY, run_id="r1", kind=kind, to_state=rootkeys.KeyState.ACTIVE
     )
@@ -77,7 +77,7 @@ def test_corrupt_file_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
     before = _bytes(path)
-    with pytest.raises(rootkeys.JournalError, match="not a rootkeys journal, or is corrupt"):
+    with pytest.raises(rootkeys.errors.JournalError, match="not a rootkeys journal, or is corrupt"):
         Journal(path)
     assert _bytes(path) == before
 
@@ -88,7 +88,7 @@ def test_other_sqlite_database_is_refused_untouched(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE invoices (id INTEGER)")
     before = _bytes(path)
-    with pytest.raises(rootkeys.JournalError, match="is not a rootkeys journal"):
+    with pytest.raises(rootkeys.errors.JournalError, match="is not a rootkeys journal"):
         Journal(path)
     assert _bytes(path) == before
 
@@ -104,7 +104,7 @@ def test_truncated_journal_is_refused(tmp_path: Path) -> None:
     data = _bytes(path)
     damaged = tmp_path / "damaged.sqlite3"
     damaged.write_bytes(data[: len(data) // 2])
-    with pytest.raises(rootkeys.JournalError):
+    with pytest.raises(rootkeys.errors.JournalError):
         Journal(damaged)
 
 
@@ -114,7 +114,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     Journal(path).close()
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value = '99' WHERE name = 'schema_version'")
-    with pytest.raises(rootkeys.JournalError, match="schema version 99, newer"):
+    with pytest.raises(rootkeys.errors.JournalError, match="schema version 99, newer"):
         Journal(path)
 
 
@@ -179,7 +179,7 @@ def test_in_memory_journal_records_and_locks() -> None:
     with quick.lock(ACCOUNT):  # another journal's lock is its own
         pass
     journal._lock_timeout = timedelta(milliseconds=50)
-    with pytest.raises(rootkeys.JournalLockedError), journal.lock(ACCOUNT):
+    with pytest.raises(rootkeys.errors.JournalLockedError), journal.lock(ACCOUNT):
         pass
     release.set()
     thread.join()
@@ -187,14 +187,14 @@ def test_in_memory_journal_records_and_locks() -> None:
 
 def test_missing_directory_is_refused(tmp_path: Path) -> None:
     """A journal path in a directory that does not exist gives JournalError."""
-    with pytest.raises(rootkeys.JournalError, match="does not exist"):
+    with pytest.raises(rootkeys.errors.JournalError, match="does not exist"):
         Journal(tmp_path / "nope" / "j.sqlite3")
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs a read-only filesystem (/proc)")
 def test_read_only_location_is_refused() -> None:
     """A journal that cannot be created (read-only filesystem) gives JournalError."""
-    with pytest.raises(rootkeys.JournalError, match="cannot"):
+    with pytest.raises(rootkeys.errors.JournalError, match="cannot"):
         Journal(Path("/proc/rootkeys-journal.sqlite3"))
 
 
@@ -208,7 +208,7 @@ def test_failing_commit_raises_journal_error(tmp_path: Path) -> None:
         for _ in range(10_000):
             _append(journal)
 
-    with pytest.raises(rootkeys.JournalError, match="could not record"):
+    with pytest.raises(rootkeys.errors.JournalError, match="could not record"):
         fill()
 
 
@@ -219,7 +219,7 @@ def test_lock_excludes_a_second_holder_then_times_out(tmp_path: Path) -> None:
     second = Journal(path, lock_timeout=timedelta(milliseconds=200))
     with first.lock(ACCOUNT):
         with (
-            pytest.raises(rootkeys.JournalLockedError, match="another rootkeys process"),
+            pytest.raises(rootkeys.errors.JournalLockedError, match="another rootkeys process"),
             second.lock(ACCOUNT),
         ):
             pass
@@ -258,11 +258,11 @@ def test_history_renders_as_a_table(tmp_path: Path) -> None:
         key_id=KEY,
         run_id="r1",
         kind=RecordKind.INTENT,
-        action=rootkeys.Action.DEACTIVATE,
+        action=rootkeys.lifecycle.Action.DEACTIVATE,
         from_state=rootkeys.KeyState.ACTIVE,
         to_state=rootkeys.KeyState.INACTIVE,
     )
-    history = rootkeys.KeyHistory(
+    history = rootkeys.journal.KeyHistory(
         account_id=ACCOUNT, key_id=KEY, records=tuple(journal.records(ACCOUNT, KEY))
     )
     text = history.table()

@@ -6,15 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from rootkeys import (
-    TRANSITIONS,
-    Action,
-    IllegalTransitionError,
-    InputError,
-    KeyState,
-    KeyStatus,
-)
+from rootkeys import InputError, KeyState
 from rootkeys._lifecycle import MAX_WINDOW, decide, validate_window
+from rootkeys.errors import IllegalTransitionError
+from rootkeys.lifecycle import TRANSITIONS, Action, KeyStatus
 
 KEY = "AKIAAAAAAAAAAAAAAAAA"
 ACT, OFF, EXP, DEL = KeyState.ACTIVE, KeyState.INACTIVE, KeyState.EXPIRED, KeyState.DELETED

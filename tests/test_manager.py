@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 
 import rootkeys
-from rootkeys import EventKind, KeyOutcome, KeyStatus, RunOutcome, StepStatus
+from rootkeys import EventKind, KeyOutcome, RunOutcome
+from rootkeys.lifecycle import KeyStatus
+from rootkeys.reports import StepStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxAccount
 
 from .conftest import MakeManager, Recorder, statuses
@@ -261,7 +263,7 @@ def test_deleting_an_active_key_is_refused_before_any_call(
 ) -> None:
     """delete() on an Active key raises IllegalTransitionError and sends no delete."""
     key = account.root_key_ids[0]
-    with pytest.raises(rootkeys.IllegalTransitionError) as caught:
+    with pytest.raises(rootkeys.errors.IllegalTransitionError) as caught:
         manager.delete(key)
     assert (caught.value.current, caught.value.target) == ("Active", "Deleted")
     assert sandbox.mutations() == ()
@@ -281,7 +283,7 @@ def test_deactivate_twice_is_a_no_op(
 
 def test_unknown_key_is_key_not_found(manager: rootkeys.RootKeyManager, sandbox: Sandbox) -> None:
     """A well-formed id that is not a root key of this account raises KeyNotFoundError."""
-    with pytest.raises(rootkeys.KeyNotFoundError, match="AKIAZZZZZZZZZZZZZZZZ"):
+    with pytest.raises(rootkeys.errors.KeyNotFoundError, match="AKIAZZZZZZZZZZZZZZZZ"):
         manager.deactivate("AKIAZZZZZZZZZZZZZZZZ")
     assert sandbox.mutations() == ()
 
@@ -329,7 +331,7 @@ def test_access_denied_is_not_retried_and_is_typed(
 ) -> None:
     """AccessDenied surfaces as AccessDeniedError after exactly one attempt."""
     sandbox.deny("UpdateAccessKey")
-    with pytest.raises(rootkeys.AccessDeniedError) as caught:
+    with pytest.raises(rootkeys.errors.AccessDeniedError) as caught:
         manager.deactivate(account.root_key_ids[0])
     assert caught.value.code == "AccessDenied"
     assert caught.value.operation == "UpdateAccessKey"
@@ -418,7 +420,10 @@ def test_raising_hook_never_leaves_a_step_unrecorded(
     assert report.hook_errors
     assert all("angry raised RuntimeError" in e for e in report.hook_errors)
     for key in report.keys:
-        assert [s.action for s in key.steps] == [rootkeys.Action.DEACTIVATE, rootkeys.Action.DELETE]
+        assert [s.action for s in key.steps] == [
+            rootkeys.lifecycle.Action.DEACTIVATE,
+            rootkeys.lifecycle.Action.DELETE,
+        ]
         assert all(s.status is StepStatus.DONE and s.finished_at for s in key.steps)
 
 
@@ -474,7 +479,7 @@ def test_botocore_does_not_retry_on_its_own(
     """With N attempts allowed, AWS sees exactly N calls: the two retry layers never multiply."""
     sandbox.inject_throttling(operation="UpdateAccessKey", times=None)
     manager = make_manager(retry=rootkeys.RetryPolicy(attempts=attempts))
-    with pytest.raises(rootkeys.ThrottledError):
+    with pytest.raises(rootkeys.errors.ThrottledError):
         manager.deactivate(account.root_key_ids[0])
     assert [c.operation for c in sandbox.calls].count("UpdateAccessKey") == attempts
 
@@ -557,9 +562,9 @@ def test_a_change_made_but_not_readable_is_unverified_and_recorded(
         lambda: sandbox.inject_throttling(operation="ListAccessKeys", times=None),
     )
     result = manager.deactivate(key)
-    assert result.step.status is rootkeys.StepStatus.UNVERIFIED
+    assert result.step.status is rootkeys.reports.StepStatus.UNVERIFIED
     assert "could not be read back" in result.step.detail
     sandbox.clear_faults()
     records = manager.history(key).records
-    assert records[-1].kind is rootkeys.RecordKind.OUTCOME
-    assert records[-1].status is rootkeys.StepStatus.UNVERIFIED
+    assert records[-1].kind is rootkeys.journal.RecordKind.OUTCOME
+    assert records[-1].status is rootkeys.reports.StepStatus.UNVERIFIED

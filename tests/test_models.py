@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pydantic
 import pytest
 
-from rootkeys import AccessKey, CallerIdentity, InputError, KeyState, KeyStatus
+from rootkeys import AccessKey, InputError, KeyState
 from rootkeys._models import validate_account_id, validate_key_id
+from rootkeys.lifecycle import CallerIdentity, KeyStatus
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 

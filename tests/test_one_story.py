@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 import rootkeys
-from rootkeys import KeyOutcome, KeyStatus, Next, RecordKind, RunOutcome
+from rootkeys import KeyOutcome, Next, RunOutcome
+from rootkeys.journal import RecordKind
+from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxAccount, SandboxOrganization
 from tests.orgtools import quarantined
 

@@ -6,8 +6,8 @@ import botocore.exceptions
 import pytest
 
 import rootkeys
-from rootkeys import AuditStatus
-from rootkeys._member import MemberGateway
+from rootkeys._member_keys import MemberGateway
+from rootkeys.reports import AuditStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxOrganization
 
 
@@ -27,7 +27,7 @@ def test_audit_lists_every_member_and_never_trips_a_task_policy(
     """Each member audited with its keys; management out of reach; no call denied."""
     first = org.member_account_ids[0]
     sandbox.set_root_key_status(
-        first, sandbox.root_keys(first)[0].key_id, rootkeys.KeyStatus.INACTIVE
+        first, sandbox.root_keys(first)[0].key_id, rootkeys.lifecycle.KeyStatus.INACTIVE
     )
     audits = _by_id(list(rootkeys.Organization(sandbox.management_session(), workers=2).audit()))
     assert set(audits) == {org.management_account_id, *org.member_account_ids}
@@ -38,7 +38,7 @@ def test_audit_lists_every_member_and_never_trips_a_task_policy(
         assert audit.status is AuditStatus.AUDITED
         assert [k.key_id for k in audit.keys] == [k.key_id for k in sandbox.root_keys(member)]
         assert audit.keys_present is True
-    assert audits[first].keys[0].status is rootkeys.KeyStatus.INACTIVE
+    assert audits[first].keys[0].status is rootkeys.lifecycle.KeyStatus.INACTIVE
     assert [c for c in sandbox.calls if c.status == 403] == []
     assert [c.operation for c in sandbox.calls].count("AssumeRoot") == 4
 
@@ -103,7 +103,7 @@ def test_suspended_accounts_are_skipped(sandbox: Sandbox, org: SandboxOrganizati
 def test_root_features_off_is_one_clear_error(sandbox: Sandbox) -> None:
     """Without centralized root access, preflight says what is missing and how to enable it."""
     sandbox.create_organization(members=1, root_features=False)
-    with pytest.raises(rootkeys.OrganizationSetupError) as caught:
+    with pytest.raises(rootkeys.errors.OrganizationSetupError) as caught:
         list(rootkeys.Organization(sandbox.management_session()).audit())
     message = str(caught.value)
     assert "RootCredentialsManagement, RootSessions" in message
@@ -114,7 +114,7 @@ def test_root_features_off_is_one_clear_error(sandbox: Sandbox) -> None:
 def test_member_account_caller_is_refused(sandbox: Sandbox, org: SandboxOrganization) -> None:
     """Run from a member account, preflight refuses before any AssumeRoot."""
     member = sandbox.admin_session(org.member_account_ids[0])
-    with pytest.raises(rootkeys.OrganizationSetupError):
+    with pytest.raises(rootkeys.errors.OrganizationSetupError):
         rootkeys.Organization(member).preflight()
 
 
@@ -206,7 +206,7 @@ def test_account_with_five_scps_is_blocked(sandbox: Sandbox, org: SandboxOrganiz
         )["Policy"]["PolicySummary"]["Id"]
         orgs.attach_policy(PolicyId=policy, TargetId=member)
     attached = [c for c in sandbox.calls if c.operation == "AttachPolicy"]
-    with pytest.raises(rootkeys.QuarantineBlockedError, match="5 per target"):
+    with pytest.raises(rootkeys.errors.QuarantineBlockedError, match="5 per target"):
         rootkeys.Organization(sandbox.management_session()).quarantine(member)
     assert [c for c in sandbox.calls if c.operation == "AttachPolicy"] == attached
     _app(sandbox, member).list_access_keys()  # still usable: nothing changed
@@ -237,7 +237,7 @@ def test_threads_sharing_member_clients_each_act_in_their_own_session(
     for member in members:
         own = {k.key_id for k in sandbox.root_keys(member)}
         assert seen[member] == [own] * 5
-    with pytest.raises(rootkeys.InvalidCredentialsError, match="no AssumeRoot session"):
+    with pytest.raises(rootkeys.errors.InvalidCredentialsError, match="no AssumeRoot session"):
         organization._roots.acting()  # none outside a call
 
 

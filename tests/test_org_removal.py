@@ -8,18 +8,11 @@ from pathlib import Path
 import pytest
 
 import rootkeys
-from rootkeys import (
-    AccountOutcome,
-    Action,
-    EventKind,
-    KeyState,
-    KeyStatus,
-    ObservedKey,
-    QuarantineStatus,
-    RecordKind,
-    StepStatus,
-)
-from rootkeys._member import MemberGateway
+from rootkeys import AccountOutcome, EventKind, KeyState, ObservedKey
+from rootkeys._member_keys import MemberGateway
+from rootkeys.journal import RecordKind
+from rootkeys.lifecycle import Action, KeyStatus
+from rootkeys.reports import QuarantineStatus, StepStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxOrganization
 from tests.conftest import Recorder
 from tests.orgtools import AppCheck, quarantined
@@ -264,7 +257,7 @@ def test_member_gateway_refuses_to_delete_a_usable_key(
     key_id = sandbox.root_keys(member)[0].key_id
     organization = _organization(sandbox, clock, journal)
     gateway = MemberGateway(organization, member, clock=clock)
-    with pytest.raises(rootkeys.IllegalTransitionError, match="usable"):
+    with pytest.raises(rootkeys.errors.IllegalTransitionError, match="usable"):
         gateway.make(Action.DELETE, key_id)
     with pytest.raises(rootkeys.InputError, match="UpdateAccessKey"):
         gateway.make(Action.DEACTIVATE, key_id)
@@ -395,7 +388,7 @@ def test_crash_between_the_aws_call_and_its_outcome_is_finished_by_the_next_run(
     member = org.member_account_ids[0]
     real_append = rootkeys.Journal.append
 
-    def dying_append(self: rootkeys.Journal, **fields: object) -> rootkeys.JournalRecord:
+    def dying_append(self: rootkeys.Journal, **fields: object) -> rootkeys.journal.JournalRecord:
         if fields.get("kind") is RecordKind.OUTCOME and fields.get("action") is action:
             raise Crash
         return real_append(self, **fields)

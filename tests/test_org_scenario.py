@@ -11,7 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import rootkeys
-from rootkeys import AccountOutcome, Action, AuditStatus, KeyState, KeyStatus, RecordKind
+from rootkeys import AccountOutcome, KeyState
+from rootkeys.journal import RecordKind
+from rootkeys.lifecycle import Action, KeyStatus
+from rootkeys.reports import AuditStatus
 from rootkeys.testing import FakeClock, Sandbox
 from tests.orgtools import AppCheck, quarantined
 

@@ -13,8 +13,10 @@ import botocore.exceptions
 import pytest
 
 import rootkeys
-from rootkeys import AccountOutcome, KeyState, QuarantineStatus, _scp
-from rootkeys._member import AUDIT, DELETE, task_policy_arn, task_policy_in
+from rootkeys import AccountOutcome, KeyState
+from rootkeys import _quarantine as _scp
+from rootkeys._member_keys import AUDIT, DELETE, task_policy_arn, task_policy_in
+from rootkeys.reports import QuarantineStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxOrganization
 from rootkeys.testing._policy import CallContext, denies
 

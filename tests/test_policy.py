@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import rootkeys
-from rootkeys import KeyOutcome, RemovalPolicy, Risk, RunOutcome
+from rootkeys import KeyOutcome, RemovalPolicy, RunOutcome
+from rootkeys.reports import Risk
 from rootkeys.testing import FakeClock, Sandbox, SandboxAccount
 
 from .conftest import MakeManager

@@ -16,7 +16,7 @@ ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": []})
 
 
-def _preflight(manager: rootkeys.RootKeyManager) -> rootkeys.Preflight:
+def _preflight(manager: rootkeys.RootKeyManager) -> rootkeys.reports.Preflight:
     found = manager.plan(evidence=False).preflight
     assert found is not None
     return found

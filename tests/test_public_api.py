@@ -15,13 +15,33 @@ from pathlib import Path
 import pytest
 
 import rootkeys
+import rootkeys.checks
+import rootkeys.clock
+import rootkeys.errors
+import rootkeys.journal
+import rootkeys.lifecycle
+import rootkeys.reports
+import rootkeys.retry
 import rootkeys.testing
 from rootkeys.testing import Sandbox, SandboxAccount, demo
 
 ROOT = Path(__file__).parent.parent
 
 
-@pytest.mark.parametrize("module", [rootkeys, rootkeys.testing], ids=lambda m: m.__name__)
+PUBLIC_MODULES = [
+    rootkeys,
+    rootkeys.checks,
+    rootkeys.clock,
+    rootkeys.errors,
+    rootkeys.journal,
+    rootkeys.lifecycle,
+    rootkeys.reports,
+    rootkeys.retry,
+    rootkeys.testing,
+]
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES, ids=lambda m: m.__name__)
 def test_all_is_sorted_and_complete(module: object) -> None:
     """__all__ is sorted (constants, classes, the rest) and lists exactly the public names."""
     exported = list(module.__all__)  # type: ignore[attr-defined]
@@ -31,9 +51,29 @@ def test_all_is_sorted_and_complete(module: object) -> None:
     public = {
         name
         for name in dir(module)
-        if not name.startswith("_") and not inspect.ismodule(getattr(module, name))
+        if not name.startswith("_")
+        and not inspect.ismodule(getattr(module, name))
+        and name not in ("annotations",)
     }
     assert set(exported) - {"__version__"} == public
+
+
+def test_the_top_level_is_small() -> None:
+    """The face is at most 30 names; the rest lives in the public submodules."""
+    assert len([n for n in rootkeys.__all__ if n != "__version__"]) <= 30
+
+
+def test_every_export_shows_its_public_home() -> None:
+    """Each exported class and function names `rootkeys` or its public submodule as its
+    module (reprs, tracebacks and docs show the public name), and is reachable there."""
+    for module in PUBLIC_MODULES[:-1]:
+        for name in module.__all__:
+            value = getattr(module, name)
+            if not (inspect.isclass(value) or inspect.isfunction(value)):
+                continue
+            home = value.__module__
+            assert home == "rootkeys" or (home.startswith("rootkeys.") and "._" not in home), name
+            assert getattr(importlib.import_module(home), name) is value
 
 
 def test_lazy_exports_agree_with_the_typed_imports() -> None:
@@ -44,7 +84,7 @@ def test_lazy_exports_agree_with_the_typed_imports() -> None:
         for block in ast.walk(tree)
         if isinstance(block, ast.If) and ast.unparse(block.test) == "_typing.TYPE_CHECKING"
         for node in block.body
-        if isinstance(node, ast.ImportFrom)
+        if isinstance(node, ast.ImportFrom) and node.module != "rootkeys"
         for alias in node.names
     }
     lazy = rootkeys._EXPORTS
@@ -75,24 +115,25 @@ def test_import_rootkeys_loads_nothing_until_asked() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in rootkeys.__all__ if n != "__version__"] + rootkeys.testing.__all__
+    ("module", "name"),
+    [(m.__name__, n) for m in PUBLIC_MODULES for n in m.__all__ if n != "__version__"],
 )
-def test_every_export_is_documented(name: str) -> None:
+def test_every_export_is_documented(module: str, name: str) -> None:
     """Every exported class and function has a docstring."""
-    value = getattr(rootkeys, name, None) or getattr(rootkeys.testing, name)
+    value = getattr(importlib.import_module(module), name)
     if inspect.isclass(value) or inspect.isfunction(value):
         assert inspect.getdoc(value)
 
 
 def test_every_error_derives_from_the_one_base() -> None:
-    """Every exported exception is a RootKeysError."""
-    errors = [
-        v
-        for v in map(lambda n: getattr(rootkeys, n), rootkeys.__all__)
-        if inspect.isclass(v) and issubclass(v, BaseException)
-    ]
-    assert len(errors) >= 10
+    """Every exception rootkeys.errors exports is a RootKeysError, and all are there."""
+    errors = [getattr(rootkeys.errors, n) for n in rootkeys.errors.__all__]
+    assert len(errors) >= 15
     assert all(issubclass(e, rootkeys.RootKeysError) for e in errors)
+    for name in rootkeys.__all__:
+        value = getattr(rootkeys, name, None)
+        if inspect.isclass(value) and issubclass(value, BaseException):
+            assert name in rootkeys.errors.__all__
 
 
 def test_injected_clients_work_like_a_session(
@@ -103,8 +144,8 @@ def test_injected_clients_work_like_a_session(
     own = account.root_key_ids[0]
     session = sandbox.root_session(account.account_id, key_id=own)
     manager = rootkeys.RootKeyManager(
-        iam_client=session.client("iam", config=rootkeys.BOTO_CONFIG),
-        sts_client=session.client("sts", config=rootkeys.BOTO_CONFIG),
+        iam_client=session.client("iam", config=rootkeys.retry.BOTO_CONFIG),
+        sts_client=session.client("sts", config=rootkeys.retry.BOTO_CONFIG),
     )
     plan = manager.plan()
     assert [p.key.key_id for p in plan.blocked] == [own]
@@ -138,11 +179,11 @@ def test_readme_has_the_real_use_and_the_daily_way() -> None:
 
 @pytest.mark.parametrize(
     ("code", "left"),
-    list(zip(README_EXAMPLES, [set(), {rootkeys.KeyStatus.INACTIVE}], strict=True)),
+    list(zip(README_EXAMPLES, [set(), {rootkeys.lifecycle.KeyStatus.INACTIVE}], strict=True)),
     ids=["blocking-deletes", "daily-first-run-deactivates"],
 )
 def test_readme_example_runs_on_the_sandbox(
-    monkeypatch: pytest.MonkeyPatch, code: str, left: set[rootkeys.KeyStatus]
+    monkeypatch: pytest.MonkeyPatch, code: str, left: set[rootkeys.lifecycle.KeyStatus]
 ) -> None:
     """Each README Python example runs as written, with its session and clock faked."""
     from rootkeys.testing import FakeClock

@@ -57,16 +57,16 @@ def test_permanent_errors_are_not_retryable(exc: Exception) -> None:
 @pytest.mark.parametrize(
     ("code", "status", "cls"),
     [
-        ("AccessDenied", 403, rootkeys.AccessDeniedError),
-        ("LimitExceeded", 409, rootkeys.LimitExceededError),
-        ("Throttling", 400, rootkeys.ThrottledError),
-        ("ServiceFailure", 500, rootkeys.ServiceError),
-        ("InvalidClientTokenId", 403, rootkeys.InvalidCredentialsError),
-        ("NoSuchEntity", 404, rootkeys.AWSError),
+        ("AccessDenied", 403, rootkeys.errors.AccessDeniedError),
+        ("LimitExceeded", 409, rootkeys.errors.LimitExceededError),
+        ("Throttling", 400, rootkeys.errors.ThrottledError),
+        ("ServiceFailure", 500, rootkeys.errors.ServiceError),
+        ("InvalidClientTokenId", 403, rootkeys.errors.InvalidCredentialsError),
+        ("NoSuchEntity", 404, rootkeys.errors.AWSError),
     ],
 )
 def test_client_errors_translate_keeping_code_and_request_id(
-    code: str, status: int, cls: type[rootkeys.AWSError]
+    code: str, status: int, cls: type[rootkeys.errors.AWSError]
 ) -> None:
     """Each AWS error code maps to its class, with code, operation and request id kept."""
     error = translate(client_error(code, status, "req-42"), "UpdateAccessKey")
@@ -90,7 +90,7 @@ def test_retries_stop_at_the_attempt_bound_and_report_each_retry() -> None:
         raise client_error("Throttling")
 
     policy = rootkeys.RetryPolicy(attempts=4, max_total=timedelta(hours=1))
-    with pytest.raises(rootkeys.ThrottledError):
+    with pytest.raises(rootkeys.errors.ThrottledError):
         call_with_retries(
             "ListAccessKeys",
             always_throttled,
@@ -113,7 +113,7 @@ def test_access_denied_is_tried_once() -> None:
         calls.append(1)
         raise client_error("AccessDenied", 403)
 
-    with pytest.raises(rootkeys.AccessDeniedError):
+    with pytest.raises(rootkeys.errors.AccessDeniedError):
         call_with_retries(
             "UpdateAccessKey", denied, policy=rootkeys.RetryPolicy(), sleep=lambda s: None
         )

@@ -44,7 +44,9 @@ def test_a_user_cannot_update_a_root_key(sandbox: Sandbox, account: SandboxAccou
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         user_iam.update_access_key(AccessKeyId=account.root_key_ids[0], Status="Inactive")
     assert caught.value.response["Error"]["Code"] == "NoSuchEntity"
-    assert {k.status for k in sandbox.root_keys(account.account_id)} == {rootkeys.KeyStatus.ACTIVE}
+    assert {k.status for k in sandbox.root_keys(account.account_id)} == {
+        rootkeys.lifecycle.KeyStatus.ACTIVE
+    }
 
 
 def test_account_access_keys_present_follows_real_state(
@@ -147,15 +149,15 @@ def test_ledger_records_every_change_with_who_made_it(sandbox: Sandbox) -> None:
     key_id = account.root_key_ids[0]
     iam = sandbox.root_session(account.account_id).client("iam")
     iam.update_access_key(AccessKeyId=key_id, Status="Inactive")
-    sandbox.set_root_key_status(account.account_id, key_id, rootkeys.KeyStatus.ACTIVE)
+    sandbox.set_root_key_status(account.account_id, key_id, rootkeys.lifecycle.KeyStatus.ACTIVE)
     iam.update_access_key(AccessKeyId=key_id, Status="Inactive")
     iam.delete_access_key(AccessKeyId=key_id)
     changes = sandbox.key_changes(account.account_id)
     assert [(c.status, c.by, c.was_usable, c.usable) for c in changes] == [
-        (rootkeys.KeyStatus.ACTIVE, "sandbox", False, True),
-        (rootkeys.KeyStatus.INACTIVE, "root", True, False),
-        (rootkeys.KeyStatus.ACTIVE, "sandbox", False, True),
-        (rootkeys.KeyStatus.INACTIVE, "root", True, False),
+        (rootkeys.lifecycle.KeyStatus.ACTIVE, "sandbox", False, True),
+        (rootkeys.lifecycle.KeyStatus.INACTIVE, "root", True, False),
+        (rootkeys.lifecycle.KeyStatus.ACTIVE, "sandbox", False, True),
+        (rootkeys.lifecycle.KeyStatus.INACTIVE, "root", True, False),
         (None, "root", False, False),
     ]
     assert changes[-1].deleted
@@ -170,6 +172,10 @@ def test_ledger_sees_the_quarantine(sandbox: Sandbox) -> None:
     member = org.member_account_ids[0]
     rootkeys.Organization(sandbox.management_session(), journal=False).attach_quarantine(member)
     last = sandbox.key_changes(member)[-1]
-    assert (last.status, last.quarantined, last.by) == (rootkeys.KeyStatus.ACTIVE, True, "admin")
+    assert (last.status, last.quarantined, last.by) == (
+        rootkeys.lifecycle.KeyStatus.ACTIVE,
+        True,
+        "admin",
+    )
     assert last.was_usable
     assert not last.usable

@@ -8,7 +8,7 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from rootkeys._scp import QUARANTINE_POLICY
+from rootkeys._quarantine import QUARANTINE_POLICY
 from rootkeys.testing import FakeClock, Sandbox, SandboxOrganization
 
 AUDIT = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"

@@ -47,7 +47,7 @@ def test_no_secret_anywhere_in_a_full_run(
             call()
         texts += [str(caught.value), repr(caught.value)]
     sandbox.deny("ListAccessKeys")
-    with pytest.raises(rootkeys.AccessDeniedError) as denied:
+    with pytest.raises(rootkeys.errors.AccessDeniedError) as denied:
         manager.verify()
     texts += [str(denied.value), repr(denied.value)]
     texts += [repr(e) for e in recorder.events] + [str(e) for e in recorder.events]
@@ -78,7 +78,7 @@ def test_secrets_quoted_by_aws_are_redacted_from_errors(
         message=f"bad signature. The Canonical String for this request should have been "
         f"'x-amz-security-token:{token}'",
     )
-    with pytest.raises(rootkeys.InvalidCredentialsError) as caught:
+    with pytest.raises(rootkeys.errors.InvalidCredentialsError) as caught:
         make_manager(session=session).list_keys()
     assert token not in str(caught.value)
     assert "SignatureDoesNotMatch" in str(caught.value)

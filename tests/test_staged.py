@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 import rootkeys
-from rootkeys import KeyOutcome, KeyStatus, Next, RecordKind, RunOutcome
+from rootkeys import KeyOutcome, Next, RunOutcome
+from rootkeys.journal import RecordKind
+from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxAccount
 
 from .conftest import statuses
@@ -59,7 +61,7 @@ def test_every_change_is_journaled_intent_then_outcome(fresh, account: SandboxAc
     records = manager.history(key).records
     intent, outcome = records[1], records[2]
     assert outcome.intent_seq == intent.seq
-    assert outcome.status is rootkeys.StepStatus.DONE
+    assert outcome.status is rootkeys.reports.StepStatus.DONE
     assert intent.at <= outcome.at
     assert {r.run_id for r in records[1:]} == {records[1].run_id}
 
@@ -233,7 +235,7 @@ def test_open_intent_is_closed_from_what_aws_shows(
             key_id=key,
             run_id="crashed",
             kind=RecordKind.INTENT,
-            action=rootkeys.Action.DEACTIVATE,
+            action=rootkeys.lifecycle.Action.DEACTIVATE,
             from_state=rootkeys.KeyState.ACTIVE,
             to_state=rootkeys.KeyState.INACTIVE,
         )
@@ -244,8 +246,8 @@ def test_open_intent_is_closed_from_what_aws_shows(
     manager.remove_all(observe_for=WEEK, wait=False)
     closed = {k: manager.history(k).records[2] for k in (made, not_made)}
     assert closed[made].kind is RecordKind.OUTCOME
-    assert closed[made].status is rootkeys.StepStatus.DONE
-    assert closed[not_made].status is rootkeys.StepStatus.FAILED
+    assert closed[made].status is rootkeys.reports.StepStatus.DONE
+    assert closed[not_made].status is rootkeys.reports.StepStatus.FAILED
     assert closed[not_made].error_code == "Interrupted"
 
 
@@ -268,7 +270,7 @@ def test_second_process_on_the_same_account_waits_then_fails(
     """While the account is locked, another manager fails with JournalLockedError, no change."""
     holder = rootkeys.Journal(journal_path)
     waiter = fresh(journal=rootkeys.Journal(journal_path, lock_timeout=timedelta(milliseconds=100)))
-    with holder.lock(account.account_id), pytest.raises(rootkeys.JournalLockedError):
+    with holder.lock(account.account_id), pytest.raises(rootkeys.errors.JournalLockedError):
         waiter.remove_all(observe_for=WEEK, wait=False)
     assert sandbox.mutations() == ()
 
@@ -302,9 +304,9 @@ def test_failing_intent_write_means_no_aws_call(
                 detail="x" * 200,
             )
 
-    with pytest.raises(rootkeys.JournalError):
+    with pytest.raises(rootkeys.errors.JournalError):
         fill()
-    with pytest.raises(rootkeys.JournalError, match="could not record"):
+    with pytest.raises(rootkeys.errors.JournalError, match="could not record"):
         fresh(journal=journal).deactivate(account.root_key_ids[0])
     assert not any(c.operation == "UpdateAccessKey" for c in sandbox.calls)
     assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.ACTIVE}
@@ -357,7 +359,7 @@ def test_bad_journal_fails_before_any_aws_call(
     path = tmp_path / "journal.sqlite3" if content else tmp_path / "nope" / "journal.sqlite3"
     if content:
         path.write_bytes(content)
-    with pytest.raises(rootkeys.JournalError):
+    with pytest.raises(rootkeys.errors.JournalError):
         rootkeys.RootKeyManager(sandbox.root_session(account.account_id), journal=path)
     assert sandbox.calls == ()
     if content:

@@ -6,10 +6,14 @@ Deactivate each key, observe whether anything breaks, and only then delete it::
     from datetime import timedelta
 
     manager = rootkeys.RootKeyManager(boto3.Session(profile_name="root-of-prod"))
-    print(manager.plan().table())
+    print(manager.plan(timedelta(hours=1)).table())
     report = manager.remove_all(observe_for=timedelta(hours=1))
     print(report.table())
 
+The top level holds what most programs use. Secondary names live in public submodules:
+`rootkeys.errors` (the exception tree), `rootkeys.checks` (the built-in checks),
+`rootkeys.reports` (evidence, outcomes and the rest of the reports), `rootkeys.journal`,
+`rootkeys.lifecycle` (key states, statuses, moves), `rootkeys.retry`, `rootkeys.clock`.
 `rootkeys.testing` holds a sandbox (on moto) to try it, and your hooks, without AWS.
 """
 
@@ -18,81 +22,37 @@ import logging
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from rootkeys._checks import CloudWatchAlarmCheck, DriftCheck, HttpHealthCheck
-    from rootkeys._clock import Clock, SystemClock
+    from rootkeys import checks as checks
+    from rootkeys import clock as clock
+    from rootkeys import errors as errors
+    from rootkeys import journal as journal
+    from rootkeys import lifecycle as lifecycle
+    from rootkeys import reports as reports
+    from rootkeys import retry as retry
     from rootkeys._decide import Next
-    from rootkeys._errors import (
-        AccessDeniedError,
-        AccountMismatchError,
-        AWSError,
-        EndpointError,
-        IllegalTransitionError,
-        InputError,
-        InvalidCredentialsError,
-        JournalError,
-        JournalLockedError,
-        KeyNotFoundError,
-        LimitExceededError,
-        NotRootError,
-        OrganizationSetupError,
-        ProtectedKeyError,
-        QuarantineBlockedError,
-        RootKeysError,
-        ServiceError,
-        ThrottledError,
-    )
-    from rootkeys._findings import (
-        CloudTrailEvidence,
-        Count,
-        CredentialReportRow,
-        KeyEvidence,
-        Preflight,
-        RemovalPolicy,
-        ReportKey,
-        Risk,
-    )
-    from rootkeys._journal import (
-        Journal,
-        JournalRecord,
-        KeyHistory,
-        RecordKind,
-        default_journal_path,
-    )
-    from rootkeys._lifecycle import TRANSITIONS
+    from rootkeys._errors import InputError, NotRootError, RootKeysError
+    from rootkeys._findings import RemovalPolicy
+    from rootkeys._journal import Journal
     from rootkeys._manager import RootKeyManager
-    from rootkeys._models import (
-        AccessKey,
-        Action,
-        CallerIdentity,
-        KeyState,
-        KeyStatus,
-        LastUsed,
-        ObservedKey,
-        Step,
-        StepResult,
-        StepStatus,
-    )
+    from rootkeys._models import AccessKey, KeyState, ObservedKey, StepResult
     from rootkeys._observe import Check, CheckResult, Event, EventKind, Hook
     from rootkeys._org import Organization
     from rootkeys._orgreports import (
         AccountAudit,
         AccountOutcome,
         AccountRemoval,
-        AuditStatus,
         OrganizationReport,
-        QuarantineStatus,
     )
     from rootkeys._reports import (
-        CheckFailure,
         KeyOutcome,
         KeyReport,
         Plan,
         PlannedKey,
         RemovalReport,
+        RemovalStatus,
         RunOutcome,
     )
-    from rootkeys._retry import BOTO_CONFIG, RetryPolicy
-    from rootkeys._status import RemovalStatus
+    from rootkeys._retry import RetryPolicy
 
     __version__: str
 
@@ -102,77 +62,48 @@ logging.getLogger("rootkeys").addHandler(logging.NullHandler())
 # name is first asked for (PEP 562), so `import rootkeys` costs almost nothing, and a
 # single-account tool never loads the organization, checks or evidence machinery.
 _MODULES: dict[str, tuple[str, ...]] = {
-    "_checks": ("CloudWatchAlarmCheck", "DriftCheck", "HttpHealthCheck"),
-    "_clock": ("Clock", "SystemClock"),
     "_decide": ("Next",),
     "_errors": (
-        "AWSError",
-        "AccessDeniedError",
-        "AccountMismatchError",
-        "EndpointError",
-        "IllegalTransitionError",
         "InputError",
-        "InvalidCredentialsError",
-        "JournalError",
-        "JournalLockedError",
-        "KeyNotFoundError",
-        "LimitExceededError",
         "NotRootError",
-        "OrganizationSetupError",
-        "ProtectedKeyError",
-        "QuarantineBlockedError",
         "RootKeysError",
-        "ServiceError",
-        "ThrottledError",
     ),
-    "_findings": (
-        "CloudTrailEvidence",
-        "Count",
-        "CredentialReportRow",
-        "KeyEvidence",
-        "Preflight",
-        "RemovalPolicy",
-        "ReportKey",
-        "Risk",
-    ),
-    "_journal": ("Journal", "JournalRecord", "KeyHistory", "RecordKind", "default_journal_path"),
-    "_lifecycle": ("TRANSITIONS",),
+    "_findings": ("RemovalPolicy",),
+    "_journal": ("Journal",),
     "_manager": ("RootKeyManager",),
     "_models": (
         "AccessKey",
-        "Action",
-        "CallerIdentity",
         "KeyState",
-        "KeyStatus",
-        "LastUsed",
         "ObservedKey",
-        "Step",
         "StepResult",
-        "StepStatus",
     ),
-    "_observe": ("Check", "CheckResult", "Event", "EventKind", "Hook"),
+    "_observe": (
+        "Check",
+        "CheckResult",
+        "Event",
+        "EventKind",
+        "Hook",
+    ),
     "_org": ("Organization",),
     "_orgreports": (
         "AccountAudit",
         "AccountOutcome",
         "AccountRemoval",
-        "AuditStatus",
         "OrganizationReport",
-        "QuarantineStatus",
     ),
     "_reports": (
-        "CheckFailure",
         "KeyOutcome",
         "KeyReport",
         "Plan",
         "PlannedKey",
         "RemovalReport",
+        "RemovalStatus",
         "RunOutcome",
     ),
-    "_retry": ("BOTO_CONFIG", "RetryPolicy"),
-    "_status": ("RemovalStatus",),
+    "_retry": ("RetryPolicy",),
 }
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
+_SUBMODULES = frozenset({"checks", "clock", "errors", "journal", "lifecycle", "reports", "retry"})
 
 
 if not _typing.TYPE_CHECKING:  # hidden from type checkers, so a misspelt name is still an error
@@ -183,6 +114,8 @@ if not _typing.TYPE_CHECKING:  # hidden from type checkers, so a misspelt name i
             value = getattr(_importlib.import_module(f"rootkeys.{_EXPORTS[name]}"), name)
             globals()[name] = value
             return value
+        if name in _SUBMODULES:
+            return _importlib.import_module(f"rootkeys.{name}")
         if name == "__version__":
             from importlib.metadata import PackageNotFoundError, version
 
@@ -194,80 +127,38 @@ if not _typing.TYPE_CHECKING:  # hidden from type checkers, so a misspelt name i
 
     def __dir__() -> list[str]:
         """The module's names, the ones not yet imported included."""
-        return sorted({*globals(), *_EXPORTS, "__version__"})
+        return sorted({*globals(), *_EXPORTS, *_SUBMODULES, "__version__"})
 
 
 __all__ = [
-    "BOTO_CONFIG",
-    "TRANSITIONS",
-    "AWSError",
-    "AccessDeniedError",
     "AccessKey",
     "AccountAudit",
-    "AccountMismatchError",
     "AccountOutcome",
     "AccountRemoval",
-    "Action",
-    "AuditStatus",
-    "CallerIdentity",
     "Check",
-    "CheckFailure",
     "CheckResult",
-    "Clock",
-    "CloudTrailEvidence",
-    "CloudWatchAlarmCheck",
-    "Count",
-    "CredentialReportRow",
-    "DriftCheck",
-    "EndpointError",
     "Event",
     "EventKind",
     "Hook",
-    "HttpHealthCheck",
-    "IllegalTransitionError",
     "InputError",
-    "InvalidCredentialsError",
     "Journal",
-    "JournalError",
-    "JournalLockedError",
-    "JournalRecord",
-    "KeyEvidence",
-    "KeyHistory",
-    "KeyNotFoundError",
     "KeyOutcome",
     "KeyReport",
     "KeyState",
-    "KeyStatus",
-    "LastUsed",
-    "LimitExceededError",
     "Next",
     "NotRootError",
     "ObservedKey",
     "Organization",
     "OrganizationReport",
-    "OrganizationSetupError",
     "Plan",
     "PlannedKey",
-    "Preflight",
-    "ProtectedKeyError",
-    "QuarantineBlockedError",
-    "QuarantineStatus",
-    "RecordKind",
     "RemovalPolicy",
     "RemovalReport",
     "RemovalStatus",
-    "ReportKey",
     "RetryPolicy",
-    "Risk",
     "RootKeyManager",
     "RootKeysError",
     "RunOutcome",
-    "ServiceError",
-    "Step",
     "StepResult",
-    "StepStatus",
-    "SystemClock",
-    "ThrottledError",
     "__version__",
-    "default_journal_path",
 ]

@@ -21,6 +21,7 @@ import boto3
 from rootkeys._errors import InputError
 from rootkeys._models import AccessKey, KeyStatus, ObservedKey
 from rootkeys._observe import CheckResult
+from rootkeys._public import rehome
 from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
@@ -263,3 +264,6 @@ class DriftCheck:
                     f"{other.created_at:%Y-%m-%d %H:%M} UTC, during the window",
                 )
         return CheckResult(True, f"no drift among {len(keys)} root key(s)")
+
+
+rehome(globals())

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from rootkeys._errors import InputError
+from rootkeys._public import rehome
 
 __all__ = ["Clock", "SystemClock", "clock_or_default"]
 
@@ -48,3 +49,6 @@ def clock_or_default(clock: object) -> Clock:
     if not isinstance(clock, Clock):
         raise InputError("clock must have now() and sleep(seconds) methods")
     return clock
+
+
+rehome(globals())

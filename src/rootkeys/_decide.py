@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from rootkeys._memory import KeyMemory
 from rootkeys._models import KeyState
+from rootkeys._public import rehome
+from rootkeys._reconcile import KeyMemory
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -260,3 +261,6 @@ SELF_KEY_REASON = (
     "signs the current session, so it is never touched; remove it from AWS CloudShell "
     "signed in as root, from an AssumeRoot session, or while signed with the other key"
 )
+
+
+rehome(globals())

@@ -8,9 +8,9 @@ adapter of one kind of account (its `KeyGateway`, how its caller is proven root,
   plan or a status. Nothing is written, in AWS or in the journal.
 - `run_pass`: hold the account's journal lock, reconcile (written), `decide`, and let an
   `AccountPass` act on the decisions.
-- `drive`: passes over 1..N accounts (at most ``workers`` at once); when asked to wait,
-  the accounts still observing are passed over again one check interval apart, the
-  lock released in between.
+- `resume`, `roll_back`: the explicit calls that move held keys on, or undo.
+
+`rootkeys._driver` runs passes over 1..N accounts and waits between them.
 """
 
 from __future__ import annotations
@@ -18,39 +18,34 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol
 
 from rootkeys._decide import AccountRules, Decision, Next, Requested, decide
 from rootkeys._errors import KeyNotFoundError
 from rootkeys._findings import RemovalPolicy
-from rootkeys._journal import RecordKind
 from rootkeys._lifecycle import resolve_windows
-from rootkeys._memory import KeyMemory, reconcile, replay
 from rootkeys._models import AccessKey, KeyState, Step, StepResult, StepStatus
 from rootkeys._observe import EventKind
 from rootkeys._pass import AccountPass
-from rootkeys._reports import KeyOutcome, PlannedKey, RemovalReport, RunOutcome
+from rootkeys._reconcile import KeyMemory, reconcile, replay
+from rootkeys._records import RecordKind
+from rootkeys._reports import PlannedKey, RemovalReport
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
+    from rootkeys._change import KeyGateway, Stepper
     from rootkeys._clock import Clock
     from rootkeys._findings import KeyEvidence, Risk
     from rootkeys._journal import Journal
     from rootkeys._models import CallerIdentity
     from rootkeys._observe import Check, Emitter
-    from rootkeys._steps import KeyGateway, Stepper
 
 __all__ = [
     "Account",
     "Settings",
-    "combine",
-    "drive",
-    "fan_out",
     "new_run_id",
     "read_plan",
     "reconciled",
@@ -61,9 +56,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("rootkeys")
-
-A = TypeVar("A")
-R = TypeVar("R")
 
 
 def new_run_id() -> str:
@@ -446,140 +438,3 @@ def step_result(
         to_state=current if step.status is StepStatus.UNVERIFIED else target,
         step=step,
     )
-
-
-# -- driving: passes over accounts ----------------------------------------------------------
-
-
-def drive(
-    accounts: Iterable[A],
-    one: Callable[[A], R],
-    *,
-    wait: bool,
-    interval: timedelta,
-    clock: Clock,
-    workers: int = 1,
-    due: Callable[[R], datetime | None],
-    again: Callable[[R], A],
-    immediate: Callable[[A], R | None] | None = None,
-) -> Iterator[R]:
-    """Pass over every account; results as they come.
-
-    With ``wait``, a result whose account still observes (``due`` gives when its next
-    window ends) is held back, and its account (``again``) is passed over again one check
-    interval later, or when its first window ends if sooner, until none observes. No lock
-    is held while waiting: another process may pass over the account meanwhile.
-    """
-    batch: Iterable[A] = accounts
-    while True:
-        observing: list[R] = []
-        for result in fan_out(batch, one, immediate or _never, workers):
-            if wait and due(result) is not None:
-                observing.append(result)
-            else:
-                yield result
-        if not observing:
-            return
-        now = clock.now()
-        soonest = min((d for r in observing if (d := due(r)) is not None), default=now)
-        pause = min(interval, max(soonest - now, timedelta(0)))
-        log.info("%d account(s) observing; next pass in %s", len(observing), pause)
-        clock.sleep(pause.total_seconds())
-        batch = [again(r) for r in observing]
-
-
-def _never(_: object) -> None:
-    return None
-
-
-def fan_out(
-    accounts: Iterable[A],
-    work: Callable[[A], R],
-    immediate: Callable[[A], R | None],
-    workers: int,
-) -> Iterator[R]:
-    """``work`` on each account, at most ``workers`` at once, results as they come.
-
-    ``immediate`` answers for an account without work (out of reach, skipped). With one
-    worker, work runs in the calling thread.
-    """
-    if workers == 1:
-        for account in accounts:
-            found = immediate(account)
-            yield found if found is not None else work(account)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        running: set[Future[R]] = set()
-        for account in accounts:
-            if len(running) >= workers:
-                done, running = wait_for(running, return_when=FIRST_COMPLETED)
-                yield from (f.result() for f in done)
-            found = immediate(account)
-            if found is not None:
-                yield found
-                continue
-            running.add(pool.submit(work, account))
-        while running:
-            done, running = wait_for(running, return_when=FIRST_COMPLETED)
-            yield from (f.result() for f in done)
-
-
-def combine(earlier: RemovalReport | None, latest: RemovalReport) -> RemovalReport:
-    """One account's report over a run's passes.
-
-    Each key's steps are joined in order, and a key gone from the latest pass keeps its
-    last report. The latest pass gives each key's outcome; a rollback in any pass stays
-    the run's outcome, unless the latest pass ended worse.
-    """
-    if earlier is None:
-        return latest
-    before = {k.key_id: k for k in earlier.keys}
-    keys = []
-    for key in latest.keys:
-        old = before.pop(key.key_id, None)
-        if old is not None:
-            key = key.model_copy(
-                update={"steps": old.steps + key.steps, "initial_status": old.initial_status}
-            )
-        keys.append(key)
-    gone = "not listed any more: deleted outside rootkeys"
-    keys = [
-        *(
-            old
-            if old.outcome is KeyOutcome.DELETED
-            else old.model_copy(
-                update={
-                    "outcome": KeyOutcome.DELETED,
-                    "final_state": KeyState.DELETED,
-                    "reason": gone,
-                    "observing_until": None,
-                }
-            )
-            for old in before.values()
-        ),
-        *keys,
-    ]
-    outcome = latest.outcome
-    worse = (RunOutcome.INCOMPLETE, RunOutcome.ROLLED_BACK)
-    if earlier.outcome is RunOutcome.ROLLED_BACK and outcome not in worse:
-        outcome = RunOutcome.ROLLED_BACK
-    return latest.model_copy(
-        update={
-            "started_at": earlier.started_at,
-            "keys": tuple(keys),
-            "outcome": outcome,
-            "checks_run": earlier.checks_run + latest.checks_run,
-            "check_failure": latest.check_failure or earlier.check_failure,
-            "hook_errors": earlier.hook_errors + latest.hook_errors,
-        }
-    )
-
-
-def observing_until(report: RemovalReport) -> datetime | None:
-    """When the last still-observing key's window ends (None: nothing observes)."""
-    return max((k.observing_until for k in report.keys if k.observing_until), default=None)
-
-
-def next_due(report: RemovalReport) -> datetime | None:
-    """When the first still-observing key's window ends (None: nothing observes)."""
-    return min((k.observing_until for k in report.keys if k.observing_until), default=None)

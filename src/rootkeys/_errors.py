@@ -27,6 +27,8 @@ key ids (which are not secret), account ids, ARNs, AWS error codes and request i
 
 from __future__ import annotations
 
+from rootkeys._public import rehome
+
 __all__ = [
     "AWSError",
     "AccessDeniedError",
@@ -218,3 +220,6 @@ class EndpointError(AWSError):
 
 class InvalidCredentialsError(AWSError):
     """The credentials are expired, invalid, or belong to an inactive key."""
+
+
+rehome(globals())

@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from rootkeys._models import AccessKey, AccessKeyId, LastUsed
+from rootkeys._public import rehome
 from rootkeys._render import Table, Tabular
 
 __all__ = [
@@ -209,3 +210,6 @@ class CredentialReportRow(BaseModel):
 
 def when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+rehome(globals())

@@ -100,7 +100,7 @@ class IamGateway:
             if retries.get("total_max_attempts") != 1 and retries.get("max_attempts") != 0:
                 log.warning(
                     "the injected %s client retries on its own; rootkeys retries too, so "
-                    "the two layers multiply. Build it with rootkeys.BOTO_CONFIG.",
+                    "the two layers multiply. Build it with rootkeys.retry.BOTO_CONFIG.",
                     client.meta.service_model.service_name,
                 )
         get_credentials = getattr(iam, "_get_credentials", None)

@@ -16,14 +16,13 @@ import boto3
 import botocore.exceptions
 from boto3.session import Session
 
+from rootkeys._change import Stepper, state_of
 from rootkeys._clock import Clock, clock_or_default
 from rootkeys._decide import AccountRules
+from rootkeys._driver import combine, drive, next_due
 from rootkeys._engine import (
     Settings,
-    combine,
-    drive,
     new_run_id,
-    next_due,
     read_plan,
     reconciled,
     resume,
@@ -40,7 +39,7 @@ from rootkeys._errors import (
 )
 from rootkeys._evidence import EvidenceSource, root_report_row, validate_regions
 from rootkeys._iam import DEFAULT_REGION, IamGateway
-from rootkeys._journal import Journal, KeyHistory, open_journal
+from rootkeys._journal import Journal, open_journal
 from rootkeys._lifecycle import validate_consistency_timeout
 from rootkeys._models import (
     AccessKey,
@@ -52,10 +51,10 @@ from rootkeys._models import (
 )
 from rootkeys._observe import Check, Emitter, Hook, callables
 from rootkeys._preflight import check_preflight
-from rootkeys._reports import Plan
+from rootkeys._public import rehome
+from rootkeys._records import KeyHistory
+from rootkeys._reports import Plan, RemovalStatus
 from rootkeys._retry import RetryPolicy, retry_or_default
-from rootkeys._status import RemovalStatus
-from rootkeys._steps import Stepper, state_of
 
 if TYPE_CHECKING:
     import contextlib
@@ -67,7 +66,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sts.client import STSClient
 
     from rootkeys._findings import KeyEvidence, RemovalPolicy
-    from rootkeys._memory import KeyMemory
+    from rootkeys._reconcile import KeyMemory
     from rootkeys._reports import RemovalReport
 
 __all__ = ["RootKeyManager"]
@@ -527,3 +526,6 @@ class _OneAccount:
 
     def rules(self, states: Mapping[str, KeyState]) -> AccountRules:
         return AccountRules()
+
+
+rehome(globals())

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rootkeys._errors import InputError
+from rootkeys._public import rehome
 
 __all__ = [
     "AccessKey",
@@ -243,3 +244,6 @@ class StepResult(BaseModel):
     def verified(self) -> bool:
         """Whether IAM was seen to hold the target state afterwards."""
         return self.step.status in (StepStatus.DONE, StepStatus.ALREADY_DONE)
+
+
+rehome(globals())

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rootkeys._errors import InputError
 from rootkeys._models import AccessKey, KeyState
+from rootkeys._public import rehome
 from rootkeys._reports import CheckFailure
 from rootkeys._retry import redact
 
@@ -295,3 +296,6 @@ def callables(what: str, items: Iterable[Any]) -> tuple[Any, ...]:
         if not callable(item):
             raise InputError(f"{what} must be callables; got a {type(item).__name__}")
     return found
+
+
+rehome(globals())

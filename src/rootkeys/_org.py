@@ -14,17 +14,20 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import boto3
 
+from rootkeys._assume_root import RootSessions
 from rootkeys._clock import clock_or_default
-from rootkeys._engine import Settings, combine, drive, fan_out, new_run_id
+from rootkeys._driver import combine, drive, fan_out
+from rootkeys._engine import Settings, new_run_id
 from rootkeys._errors import (
     InputError,
     OrganizationSetupError,
     RootKeysError,
 )
 from rootkeys._iam import DEFAULT_REGION, IamGateway
-from rootkeys._journal import KeyHistory, open_journal
+from rootkeys._journal import open_journal
 from rootkeys._lifecycle import validate_consistency_timeout
-from rootkeys._member import AUDIT, TASK_POLICY, task_policy_in
+from rootkeys._member_keys import AUDIT, TASK_POLICY, task_policy_in
+from rootkeys._member_runs import MemberRunner
 from rootkeys._models import KeyState, validate_account_id, validate_key_id
 from rootkeys._observe import callables
 from rootkeys._orgreports import (
@@ -35,12 +38,11 @@ from rootkeys._orgreports import (
     OrganizationReport,
     unreachable,
 )
-from rootkeys._orgrun import MemberRunner
-from rootkeys._reports import Plan
+from rootkeys._public import rehome
+from rootkeys._quarantine import QuarantineScp
+from rootkeys._records import KeyHistory
+from rootkeys._reports import Plan, RemovalStatus
 from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries, retry_or_default
-from rootkeys._scp import QuarantineScp
-from rootkeys._sessions import RootSessions
-from rootkeys._status import RemovalStatus
 
 if TYPE_CHECKING:
     import os
@@ -632,3 +634,6 @@ def _not_auditable(account: dict[str, str], management: str) -> AccountAudit | N
             reason=f"account is {account['Status'] or 'not active'}",
         )
     return None
+
+
+rehome(globals())

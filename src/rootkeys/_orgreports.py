@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from rootkeys._models import AccessKey, AccountId
+from rootkeys._public import rehome
 from rootkeys._render import Table, Tabular
 from rootkeys._reports import KeyOutcome, RemovalReport
 
@@ -187,3 +188,6 @@ def unreachable(account: dict[str, str], outcome: AccountOutcome, reason: str) -
     return AccountRemoval(
         account_id=account["Id"], name=account["Name"], outcome=outcome, reason=reason
     )
+
+
+rehome(globals())

@@ -16,23 +16,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from rootkeys._change import state_of
 from rootkeys._decide import Decision, Next
 from rootkeys._errors import IllegalTransitionError, RootKeysError
-from rootkeys._journal import RecordKind
-from rootkeys._memory import KeyMemory
 from rootkeys._models import AccessKey, KeyState, ObservedKey, Step, StepStatus
 from rootkeys._observe import EventKind, Observation, check_once
+from rootkeys._reconcile import KeyMemory
+from rootkeys._records import RecordKind
 from rootkeys._reports import KeyOutcome, KeyReport, RemovalReport, RunOutcome
-from rootkeys._steps import state_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import timedelta
 
+    from rootkeys._change import KeyGateway, Stepper
     from rootkeys._clock import Clock
     from rootkeys._journal import Journal
     from rootkeys._observe import Check, Emitter
-    from rootkeys._steps import KeyGateway, Stepper
 
 __all__ = ["AccountPass"]
 

@@ -1,4 +1,9 @@
-"""What a removal will do (`Plan`) and what it did (`RemovalReport`), key by key."""
+"""Plans, statuses and removal reports: what will happen, where it stands, what happened.
+
+`Plan` says what the next run will do, `RemovalStatus` where each key stands, and
+`RemovalReport` what a run did, key by key. A plan's and a status's rows are the same
+`PlannedKey`: the one decision.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from rootkeys._findings import (
     when,
 )
 from rootkeys._models import AccessKey, AccessKeyId, AccountId, KeyState, KeyStatus, Step
+from rootkeys._public import rehome
 from rootkeys._render import Table, Tabular
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "Plan",
     "PlannedKey",
     "RemovalReport",
+    "RemovalStatus",
     "RunOutcome",
 ]
 
@@ -177,6 +184,37 @@ class Plan(Tabular, BaseModel):
         )
 
 
+class RemovalStatus(Tabular, BaseModel):
+    """Every root key of an account (and every one the journal saw deleted), where it stands."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    account_id: AccountId
+    at: datetime
+    keys: tuple[PlannedKey, ...]
+    note: str = Field(default="", description="Why an account has no status (organizations).")
+
+    def _table(self) -> Table:
+        rows = [
+            (
+                k.key_id,
+                k.state.value,
+                k.next.value,
+                f"{k.since:%Y-%m-%d %H:%M}" if k.since else "",
+                f"{k.until:%Y-%m-%d %H:%M}" if k.until else "",
+                k.reason if k.resume is None else f"{k.reason} (to resume: {k.resume})",
+            )
+            for k in self.keys
+        ]
+        return Table(
+            f"Root keys of account {self.account_id} at {self.at:%Y-%m-%d %H:%M} UTC",
+            ("key", "state", "next", "since (UTC)", "until (UTC)", "why"),
+            rows,
+            after=[self.note] if self.note else [],
+            empty="no root access keys, and none in the journal",
+        )
+
+
 _UNTOUCHED = (Next.PROTECTED, Next.ON_HOLD, Next.BLOCKED)
 
 
@@ -304,3 +342,6 @@ class RemovalReport(Tabular, BaseModel):
             after,
             "no root access keys",
         )
+
+
+rehome(globals())

@@ -28,6 +28,7 @@ from rootkeys._errors import (
     ServiceError,
     ThrottledError,
 )
+from rootkeys._public import rehome
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -261,3 +262,6 @@ def redact(text: str) -> str:
     quotes the canonical request, security token header included).
     """
     return _SECRETISH.sub("[redacted]", _CANONICAL.sub("", text))
+
+
+rehome(globals())

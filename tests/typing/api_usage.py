@@ -19,7 +19,7 @@ class HealthCheck:
     name = "orders API"
 
     def __call__(self, key: rootkeys.AccessKey) -> rootkeys.CheckResult:
-        return rootkeys.CheckResult(ok=key.status is not rootkeys.KeyStatus.ACTIVE)
+        return rootkeys.CheckResult(ok=key.status is not rootkeys.lifecycle.KeyStatus.ACTIVE)
 
 
 def production(profile: str) -> rootkeys.RemovalReport:
@@ -42,7 +42,7 @@ def production(profile: str) -> rootkeys.RemovalReport:
 def explicit_steps(manager: rootkeys.RootKeyManager, key_id: str) -> bool:
     try:
         step: rootkeys.StepResult = manager.deactivate(key_id)
-    except rootkeys.AWSError as exc:
+    except rootkeys.errors.AWSError as exc:
         print(exc.code, exc.request_id)
         return False
     except rootkeys.RootKeysError:
@@ -67,8 +67,8 @@ def daily(profile: str, journal_path: str) -> rootkeys.RunOutcome:
         for key in status.keys:
             progress: rootkeys.PlannedKey = key
             if progress.next is rootkeys.Next.ON_HOLD:
-                history: rootkeys.KeyHistory = manager.history(progress.key_id)
-                kinds: list[rootkeys.RecordKind] = [r.kind for r in history.records]
+                history: rootkeys.journal.KeyHistory = manager.history(progress.key_id)
+                kinds: list[rootkeys.journal.RecordKind] = [r.kind for r in history.records]
                 print(kinds, progress.resume)
                 resumed: tuple[str, ...] = manager.resume(progress.key_id)
                 print(resumed)
@@ -78,7 +78,7 @@ def daily(profile: str, journal_path: str) -> rootkeys.RunOutcome:
 def without_journal() -> None:
     manager = rootkeys.RootKeyManager(journal=False)
     assert manager.journal is None
-    print(rootkeys.default_journal_path())
+    print(rootkeys.journal.default_journal_path())
 
 
 def organization(management: boto3.Session) -> list[str]:
@@ -95,7 +95,7 @@ def organization(management: boto3.Session) -> list[str]:
     )
     rolled_back = report.with_outcome(rootkeys.AccountOutcome.ROLLED_BACK)
     for result in org.removals(rootkeys.RemovalPolicy(), keep_quarantine=True):
-        kept: bool = result.quarantine is rootkeys.QuarantineStatus.KEPT
+        kept: bool = result.quarantine is rootkeys.reports.QuarantineStatus.KEPT
         print(result.account_id, result.outcome.value, kept, result.report)
     steps: tuple[rootkeys.StepResult, ...] = org.quarantine(rolled_back[0].account_id)
     return [s.key_id for s in steps]

@@ -9,7 +9,7 @@ __all__ = ["FakeClock"]
 
 
 class FakeClock:
-    """A `rootkeys.Clock` whose time moves only when slept on or advanced.
+    """A `rootkeys.clock.Clock` whose time moves only when slept on or advanced.
 
     Args:
         start: the starting time (default: the real current time, in UTC).

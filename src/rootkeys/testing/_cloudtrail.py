@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rootkeys._clock import Clock
-from rootkeys.testing import _wire
+from rootkeys.testing import _http
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -154,7 +154,7 @@ class Trail:
         answer: dict[str, Any] = {"Events": [e.lookup_record() for e in page]}
         if offset + size < len(matching):
             answer["NextToken"] = str(offset + size)
-        return _wire.respond_bytes(request, 200, json.dumps(answer).encode(), _JSON)
+        return _http.respond_bytes(request, 200, json.dumps(answer).encode(), _JSON)
 
 
 def _when(value: object, default: datetime) -> datetime:
@@ -165,4 +165,4 @@ def _when(value: object, default: datetime) -> datetime:
 
 def _error(request: AWSPreparedRequest, code: str, message: str, status: int) -> AWSResponse:
     body = json.dumps({"__type": code, "message": message}).encode()
-    return _wire.respond_bytes(request, status, body, _JSON)
+    return _http.respond_bytes(request, status, body, _JSON)

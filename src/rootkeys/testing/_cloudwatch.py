@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 from botocore.serialize import RpcV2CBORSerializer
 
-from rootkeys.testing import _wire
+from rootkeys.testing import _http
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -79,8 +79,8 @@ def alarm_history(request: AWSPreparedRequest, account_id: str, region: str) -> 
         serializer: Any = RpcV2CBORSerializer()  # its encoder is not public: pinned by tests
         serializer._serialize_data_item(body, output, shape)
         headers = {"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"}
-        return _wire.respond_bytes(request, 200, bytes(body), headers)
+        return _http.respond_bytes(request, 200, bytes(body), headers)
     for item in items:  # the JSON protocol: timestamps as epoch seconds
         item["Timestamp"] = item["Timestamp"].timestamp()
     headers = {"Content-Type": "application/x-amz-json-1.0"}
-    return _wire.respond_bytes(request, 200, json.dumps(output).encode(), headers)
+    return _http.respond_bytes(request, 200, json.dumps(output).encode(), headers)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import botocore.exceptions
 
 from rootkeys._models import LastUsed
-from rootkeys.testing import _cloudwatch, _org, _root, _wire
+from rootkeys.testing import _cloudwatch, _http, _org, _root
 from rootkeys.testing._calls import SandboxCall
 from rootkeys.testing._faults import FaultInjection
 from rootkeys.testing._policy import CallContext
@@ -90,10 +90,10 @@ class Dispatcher(FaultInjection):
         self, request: AWSPreparedRequest, event_name: str, **kwargs: Any
     ) -> AWSResponse | None:
         _, service, operation = event_name.split(".", 2)
-        key_id = _wire.signing_key_of(request)
-        params = _wire.params_of(request)
+        key_id = _http.signing_key_of(request)
+        params = _http.params_of(request)
         arrived = self.clock.now()
-        region = _wire.region_of(request)
+        region = _http.region_of(request)
         with self._lock:
             principal = self._principals.get(key_id or "")
             account_id = principal.account_id if principal else None
@@ -126,7 +126,7 @@ class Dispatcher(FaultInjection):
                 raise botocore.exceptions.ConnectionClosedError(endpoint_url=request.url)
             if fault is not None:
                 log(fault.status, fault.code)
-                return _wire.error(request, service, fault.code, fault.message, fault.status)
+                return _http.error(request, service, fault.code, fault.message, fault.status)
 
             response = self._organizations(request, service, operation, params, principal, key_id)
             if response is None:
@@ -142,10 +142,10 @@ class Dispatcher(FaultInjection):
 
                         iam_backends[account_id][user.partition].generate_report()
             if service == "cloudtrail" and operation == "LookupEvents" and response is None:
-                region = _wire.region_of(request) or self.region
+                region = _http.region_of(request) or self.region
                 response = self.trail.lookup(request, account_id or DEFAULT_ACCOUNT, region)
             if service == "cloudwatch" and operation == "DescribeAlarmHistory":
-                region = _wire.region_of(request) or self.region
+                region = _http.region_of(request) or self.region
                 response = _cloudwatch.alarm_history(request, account_id or DEFAULT_ACCOUNT, region)
         if response is None:
             if account_id is not None:
@@ -174,7 +174,7 @@ class Dispatcher(FaultInjection):
                     key_id,
                     event_name=operation,
                     service=service,
-                    region=_wire.region_of(request) or self.region,
+                    region=_http.region_of(request) or self.region,
                     username="root" if kind == "root" else kind,
                     user_agent=(agent.decode() if isinstance(agent, bytes) else agent)[:120],
                 )
@@ -187,7 +187,7 @@ class Dispatcher(FaultInjection):
         # moto takes a request's region, and so its partition, from the URL first. AWS
         # GovCloud's IAM endpoint (iam.us-gov.amazonaws.com) names no region, and moto
         # would file the call under ``aws``: name the region it is signed for instead.
-        region = _wire.region_of(request)
+        region = _http.region_of(request)
         if region and "://iam.us-gov.amazonaws.com" in request.url:
             request.url = request.url.replace("://iam.us-gov.", f"://iam.{region}.", 1)
         result: AWSResponse | None = botocore_stubber(event_name=event_name, request=request)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from rootkeys.testing import _wire
+from rootkeys.testing import _http
 from rootkeys.testing._policy import denies
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class TaskSession:
     ) -> AWSResponse | None:
         """AWS's answer when the session may not make this call (expired, outside policy)."""
         if now >= self.expires_at:
-            return _wire.error(
+            return _http.error(
                 request,
                 service,
                 "ExpiredToken",
@@ -110,7 +110,7 @@ class TaskSession:
         action = f"{service}:{operation}"
         if action in ALWAYS_ALLOWED or action in TASK_POLICIES[self.task_policy]:
             return None
-        return _wire.error(
+        return _http.error(
             request,
             service,
             "AccessDenied",
@@ -139,7 +139,7 @@ def list_features(
 ) -> AWSResponse:
     """``iam:ListOrganizationsFeatures``."""
     if org is None:
-        return _wire.error(
+        return _http.error(
             request,
             "iam",
             "OrganizationNotFoundException",
@@ -147,15 +147,15 @@ def list_features(
             400,
         )
     if caller_account != org.management_account_id:
-        return _wire.error(
+        return _http.error(
             request,
             "iam",
             "AccountNotManagementOrDelegatedAdministratorException",
             "The caller is not the management account",
             400,
         )
-    features = _wire.members_of(sorted(org.features))
-    return _wire.answer(
+    features = _http.members_of(sorted(org.features))
+    return _http.answer(
         request,
         "iam",
         "ListOrganizationsFeatures",
@@ -172,12 +172,12 @@ def enable_feature(
         return list_features(request, org, caller_account)
     feature = operation.removeprefix("EnableOrganizations")
     org.features.add(feature)
-    return _wire.answer(
+    return _http.answer(
         request,
         "iam",
         operation,
         f"<OrganizationId>{org.organization_id}</OrganizationId>"
-        f"<EnabledFeatures>{_wire.members_of(sorted(org.features))}"
+        f"<EnabledFeatures>{_http.members_of(sorted(org.features))}"
         "</EnabledFeatures>",
     )
 
@@ -192,13 +192,13 @@ def check_assume_root(
     """Refuse an AssumeRoot AWS would refuse; else (None, target, task policy, duration)."""
     none = ("", "", timedelta(0))
     if "://sts.amazonaws.com" in request.url:
-        return _wire.error(request, "sts", "InvalidAction", "Unknown Operation", 400), *none
+        return _http.error(request, "sts", "InvalidAction", "Unknown Operation", 400), *none
     if caller_is_root:
-        return _wire.error(
+        return _http.error(
             request, "sts", "AccessDenied", "root user credentials cannot call AssumeRoot", 403
         ), *none
     if org is None or caller_account != org.management_account_id:
-        return _wire.error(
+        return _http.error(
             request,
             "sts",
             "AccessDenied",
@@ -207,12 +207,12 @@ def check_assume_root(
             403,
         ), *none
     if "RootSessions" not in org.features:
-        return _wire.error(
+        return _http.error(
             request, "sts", "AccessDenied", "centralized root sessions are not enabled", 403
         ), *none
     target = params.get("TargetPrincipal", "")
     if target not in org.members:
-        return _wire.error(
+        return _http.error(
             request,
             "sts",
             "AccessDenied",
@@ -223,12 +223,12 @@ def check_assume_root(
     prefix = f"arn:{org.partition}:{TASK_POLICY_PATH}"  # another partition's is unknown here
     task = arn.removeprefix(prefix)
     if not arn.startswith(prefix) or task not in TASK_POLICIES:
-        return _wire.error(
+        return _http.error(
             request, "sts", "ValidationError", f"{arn} is not a root task policy", 400
         ), *none
     seconds = int(params.get("DurationSeconds", "900"))
     if not 0 < seconds <= MAX_DURATION.total_seconds():
-        return _wire.error(
+        return _http.error(
             request, "sts", "ValidationError", "DurationSeconds must be at most 900", 400
         ), *none
     return None, target, task, timedelta(seconds=seconds)
@@ -238,14 +238,14 @@ def assume_root_answer(
     request: AWSPreparedRequest, key_id: str, secret: str, token: str, expires_at: datetime
 ) -> AWSResponse:
     """The credentials AssumeRoot returns."""
-    return _wire.answer(
+    return _http.answer(
         request,
         "sts",
         "AssumeRoot",
         (
             f"<Credentials><AccessKeyId>{key_id}</AccessKeyId>"
             f"<SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken>"
-            f"<Expiration>{_wire.timestamp(expires_at)}</Expiration></Credentials>"
+            f"<Expiration>{_http.timestamp(expires_at)}</Expiration></Credentials>"
             "<SourceIdentity>rootkeys-sandbox</SourceIdentity>"
         ),
     )
@@ -276,7 +276,7 @@ def scp_denies(org: OrgState, account_id: str, context: CallContext) -> bool:
 
 def scp_refusal(request: AWSPreparedRequest, service: str, operation: str) -> AWSResponse:
     """What a call denied by a service control policy gets."""
-    return _wire.error(
+    return _http.error(
         request,
         service,
         "AccessDenied",

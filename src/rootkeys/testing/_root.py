@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rootkeys._models import AccessKey, KeyStatus, LastUsed
-from rootkeys.testing import _wire
+from rootkeys.testing import _http
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -141,7 +141,7 @@ def answer(
     """
     account = user.account_id
     if service == "sts" and operation == "GetCallerIdentity" and as_root:
-        return _wire.answer(
+        return _http.answer(
             request,
             "sts",
             operation,
@@ -173,21 +173,21 @@ def refused_key(user: RootUser, key_id: str) -> bool:
 def invalid_token(request: AWSPreparedRequest, service: str) -> AWSResponse:
     """What AWS answers a call signed with an inactive or deleted key."""
     message = "The security token included in the request is invalid."
-    return _wire.error(request, service, "InvalidClientTokenId", message, 403)
+    return _http.error(request, service, "InvalidClientTokenId", message, 403)
 
 
 def _list(request: AWSPreparedRequest, user: RootUser) -> AWSResponse:
-    body = _wire.members(
+    body = _http.members(
         [
             {
                 "AccessKeyId": k.key_id,
                 "Status": k.status.value,
-                "CreateDate": _wire.timestamp(k.created_at),
+                "CreateDate": _http.timestamp(k.created_at),
             }
             for k in user.visible_keys().values()
         ]
     )
-    return _wire.answer(
+    return _http.answer(
         request,
         "iam",
         "ListAccessKeys",
@@ -202,10 +202,10 @@ def _update(request: AWSPreparedRequest, user: RootUser, params: Mapping[str, st
     status = params.get("Status")
     if status not in (KeyStatus.ACTIVE.value, KeyStatus.INACTIVE.value):
         message = f"Value '{status}' at 'status' failed to satisfy constraint"
-        return _wire.error(request, "iam", "ValidationError", message, 400)
+        return _http.error(request, "iam", "ValidationError", message, 400)
     user.before_write()
     key.status = KeyStatus(status)
-    return _wire.answer(request, "iam", "UpdateAccessKey")
+    return _http.answer(request, "iam", "UpdateAccessKey")
 
 
 def _delete(request: AWSPreparedRequest, user: RootUser, params: Mapping[str, str]) -> AWSResponse:
@@ -213,7 +213,7 @@ def _delete(request: AWSPreparedRequest, user: RootUser, params: Mapping[str, st
         return _no_such_key(request, params)
     user.before_write()
     del user.keys[params["AccessKeyId"]]
-    return _wire.answer(request, "iam", "DeleteAccessKey")
+    return _http.answer(request, "iam", "DeleteAccessKey")
 
 
 def _create(
@@ -224,18 +224,18 @@ def _create(
 ) -> AWSResponse:
     if len(user.keys) >= MAX_ROOT_KEYS:
         message = f"Cannot exceed quota for AccessKeysPerUser: {MAX_ROOT_KEYS}"
-        return _wire.error(request, "iam", "LimitExceeded", message, 409)
+        return _http.error(request, "iam", "LimitExceeded", message, 409)
     user.before_write()
     key = user.add_key(KeyStatus.ACTIVE, now)
     on_new_key(key)
-    return _wire.answer(
+    return _http.answer(
         request,
         "iam",
         "CreateAccessKey",
         f"<AccessKey><UserName>{user.account_id}</UserName>"
         f"<AccessKeyId>{key.key_id}</AccessKeyId><Status>Active</Status>"
         f"<SecretAccessKey>{key.secret}</SecretAccessKey>"
-        f"<CreateDate>{_wire.timestamp(key.created_at)}</CreateDate></AccessKey>",
+        f"<CreateDate>{_http.timestamp(key.created_at)}</CreateDate></AccessKey>",
     )
 
 
@@ -244,10 +244,10 @@ def _last_used(request: AWSPreparedRequest, key: RootKey) -> AWSResponse:
     inner = (
         "<ServiceName>N/A</ServiceName><Region>N/A</Region>"
         if used is None
-        else f"<LastUsedDate>{_wire.timestamp(used.at)}</LastUsedDate>"
+        else f"<LastUsedDate>{_http.timestamp(used.at)}</LastUsedDate>"
         f"<ServiceName>{used.service}</ServiceName><Region>{used.region or 'N/A'}</Region>"
     )
-    return _wire.answer(
+    return _http.answer(
         request, "iam", "GetAccessKeyLastUsed", f"<AccessKeyLastUsed>{inner}</AccessKeyLastUsed>"
     )
 
@@ -263,12 +263,12 @@ def correct_summary(
     present = int(bool(user.visible_keys()))
     body = _PRESENT.sub(rf"\g<1>{present}\g<2>", response.content.decode())
     body = _MFA.sub(rf"\g<1>{int(user.mfa_enabled)}\g<2>", body)
-    return _wire.respond(request, response.status_code, body)
+    return _http.respond(request, response.status_code, body)
 
 
 def _no_such_key(request: AWSPreparedRequest, params: Mapping[str, str]) -> AWSResponse:
     message = f"The Access Key with id {params.get('AccessKeyId', '')} cannot be found"
-    return _wire.error(request, "iam", "NoSuchEntity", message, 404)
+    return _http.error(request, "iam", "NoSuchEntity", message, 404)
 
 
 REPORT_LIFETIME = timedelta(hours=4)
@@ -281,7 +281,7 @@ def generate_report(user: RootUser, request: AWSPreparedRequest, now: datetime) 
     """``GenerateCredentialReport``: a new report unless one is under 4 hours old."""
     fresh = user.report_generated_at and now - user.report_generated_at < REPORT_LIFETIME
     if fresh:
-        return _wire.answer(
+        return _http.answer(
             request,
             "iam",
             "GenerateCredentialReport",
@@ -290,7 +290,7 @@ def generate_report(user: RootUser, request: AWSPreparedRequest, now: datetime) 
     user.report_generated_at = now
     user.report_in_progress = 1  # the next read answers ReportInProgress, as AWS may
     user.report_snapshot = (copy.deepcopy(list(user.keys.values())), user.mfa_enabled)
-    return _wire.answer(
+    return _http.answer(
         request,
         "iam",
         "GenerateCredentialReport",
@@ -303,12 +303,12 @@ def report_refusal(
 ) -> AWSResponse | None:
     """The error ``GetCredentialReport`` answers now, if any."""
     if user.report_generated_at is None:
-        return _wire.error(request, "iam", "ReportNotPresent", "Credential report not present", 410)
+        return _http.error(request, "iam", "ReportNotPresent", "Credential report not present", 410)
     if now - user.report_generated_at >= REPORT_LIFETIME:
-        return _wire.error(request, "iam", "ReportExpired", "Credential report expired", 410)
+        return _http.error(request, "iam", "ReportExpired", "Credential report expired", 410)
     if user.report_in_progress:
         user.report_in_progress -= 1
-        return _wire.error(request, "iam", "ReportInProgress", "Report is being generated", 404)
+        return _http.error(request, "iam", "ReportInProgress", "Report is being generated", 404)
     return None
 
 
@@ -351,6 +351,6 @@ def add_root_row(user: RootUser, request: AWSPreparedRequest, response: AWSRespo
     content = base64.b64encode(("\n".join(lines) + "\n").encode()).decode()
     text = text.replace(match.group(0), f"<Content>{content}</Content>")
     text = _GENERATED.sub(
-        f"<GeneratedTime>{_wire.timestamp(user.report_generated_at)}</GeneratedTime>", text
+        f"<GeneratedTime>{_http.timestamp(user.report_generated_at)}</GeneratedTime>", text
     )
-    return _wire.respond(request, response.status_code, text)
+    return _http.respond(request, response.status_code, text)

@@ -113,7 +113,8 @@ def main(out: TextIO = sys.stdout, window: timedelta = timedelta(seconds=3)) -> 
             and health_checks > 0
             and rolled.outcome is rootkeys.RunOutcome.ROLLED_BACK
             and all(
-                k.status is rootkeys.KeyStatus.ACTIVE for k in sandbox.root_keys(other.account_id)
+                k.status is rootkeys.lifecycle.KeyStatus.ACTIVE
+                for k in sandbox.root_keys(other.account_id)
             )
             and first.outcome is rootkeys.RunOutcome.OBSERVING
             and second.outcome is rootkeys.RunOutcome.DONE

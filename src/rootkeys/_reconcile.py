@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rootkeys._journal import JournalRecord, RecordKind
 from rootkeys._models import Action, KeyState, StepStatus
+from rootkeys._records import JournalRecord, RecordKind
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from rootkeys._change import Stepper
 from rootkeys._decide import AccountRules
 from rootkeys._engine import (
     Settings,
@@ -24,13 +25,12 @@ from rootkeys._engine import (
     step_result,
 )
 from rootkeys._errors import RootKeysError
-from rootkeys._member import MemberGateway
+from rootkeys._member_keys import MemberGateway
 from rootkeys._models import Action, KeyState, StepResult
 from rootkeys._observe import Emitter, EventKind
 from rootkeys._orgreports import AccountOutcome, AccountRemoval, QuarantineStatus, account_result
+from rootkeys._quarantine import MAX_SCPS_PER_TARGET
 from rootkeys._reports import RunOutcome
-from rootkeys._scp import MAX_SCPS_PER_TARGET
-from rootkeys._steps import Stepper
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -38,10 +38,10 @@ if TYPE_CHECKING:
 
     from rootkeys._clock import Clock
     from rootkeys._journal import Journal
-    from rootkeys._member import QuarantineControl
-    from rootkeys._memory import KeyMemory
+    from rootkeys._member_keys import QuarantineControl
     from rootkeys._models import CallerIdentity
     from rootkeys._observe import Check, Hook
+    from rootkeys._reconcile import KeyMemory
     from rootkeys._reports import PlannedKey, RemovalReport
 
 __all__ = ["MemberAccount", "MemberRunner"]

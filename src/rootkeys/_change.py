@@ -11,10 +11,10 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rootkeys._errors import AWSError, KeyNotFoundError, RootKeysError
-from rootkeys._journal import RecordKind
 from rootkeys._lifecycle import decide
 from rootkeys._models import AccessKey, Action, KeyState, Step, StepStatus
 from rootkeys._observe import Emitter, EventKind
+from rootkeys._records import RecordKind
 from rootkeys._retry import redact
 
 if TYPE_CHECKING:

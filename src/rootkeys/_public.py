@@ -1,0 +1,93 @@
+"""Where each public name lives: the module its reprs, tracebacks and docs show.
+
+Names are defined in private modules and exported from `rootkeys` or one of its public
+submodules (`rootkeys.errors`, `.checks`, `.reports`, `.journal`, `.lifecycle`, `.retry`,
+`.clock`). Each private module calls `rehome` last, so an object shows its public home
+(``rootkeys.Plan``, ``rootkeys.errors.ThrottledError``) however it was reached.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HOMES", "rehome"]
+
+HOMES: dict[str, str] = {
+    "AWSError": "rootkeys.errors",
+    "AccessDeniedError": "rootkeys.errors",
+    "AccessKey": "rootkeys",
+    "AccountAudit": "rootkeys",
+    "AccountMismatchError": "rootkeys.errors",
+    "AccountOutcome": "rootkeys",
+    "AccountRemoval": "rootkeys",
+    "Action": "rootkeys.lifecycle",
+    "AuditStatus": "rootkeys.reports",
+    "CallerIdentity": "rootkeys.lifecycle",
+    "Check": "rootkeys",
+    "CheckFailure": "rootkeys.reports",
+    "CheckResult": "rootkeys",
+    "Clock": "rootkeys.clock",
+    "CloudTrailEvidence": "rootkeys.reports",
+    "CloudWatchAlarmCheck": "rootkeys.checks",
+    "Count": "rootkeys.reports",
+    "CredentialReportRow": "rootkeys.reports",
+    "DriftCheck": "rootkeys.checks",
+    "EndpointError": "rootkeys.errors",
+    "Event": "rootkeys",
+    "EventKind": "rootkeys",
+    "Hook": "rootkeys",
+    "HttpHealthCheck": "rootkeys.checks",
+    "IllegalTransitionError": "rootkeys.errors",
+    "InputError": "rootkeys",
+    "InvalidCredentialsError": "rootkeys.errors",
+    "Journal": "rootkeys",
+    "JournalError": "rootkeys.errors",
+    "JournalLockedError": "rootkeys.errors",
+    "JournalRecord": "rootkeys.journal",
+    "KeyEvidence": "rootkeys.reports",
+    "KeyHistory": "rootkeys.journal",
+    "KeyNotFoundError": "rootkeys.errors",
+    "KeyOutcome": "rootkeys",
+    "KeyReport": "rootkeys",
+    "KeyState": "rootkeys",
+    "KeyStatus": "rootkeys.lifecycle",
+    "LastUsed": "rootkeys.lifecycle",
+    "LimitExceededError": "rootkeys.errors",
+    "Next": "rootkeys",
+    "NotRootError": "rootkeys",
+    "ObservedKey": "rootkeys",
+    "Organization": "rootkeys",
+    "OrganizationReport": "rootkeys",
+    "OrganizationSetupError": "rootkeys.errors",
+    "Plan": "rootkeys",
+    "PlannedKey": "rootkeys",
+    "Preflight": "rootkeys.reports",
+    "ProtectedKeyError": "rootkeys.errors",
+    "QuarantineBlockedError": "rootkeys.errors",
+    "QuarantineStatus": "rootkeys.reports",
+    "RecordKind": "rootkeys.journal",
+    "RemovalPolicy": "rootkeys",
+    "RemovalReport": "rootkeys",
+    "RemovalStatus": "rootkeys",
+    "ReportKey": "rootkeys.reports",
+    "RetryPolicy": "rootkeys",
+    "Risk": "rootkeys.reports",
+    "RootKeyManager": "rootkeys",
+    "RootKeysError": "rootkeys",
+    "RunOutcome": "rootkeys",
+    "ServiceError": "rootkeys.errors",
+    "Step": "rootkeys.reports",
+    "StepResult": "rootkeys",
+    "StepStatus": "rootkeys.reports",
+    "SystemClock": "rootkeys.clock",
+    "ThrottledError": "rootkeys.errors",
+    "default_journal_path": "rootkeys.journal",
+}
+"""Each public class or function and its public module."""
+
+
+def rehome(namespace: dict[str, object]) -> None:
+    """Give each public name a private module defines its public home (its ``__module__``)."""
+    module = namespace["__name__"]
+    for name, home in HOMES.items():
+        found = namespace.get(name)
+        if found is not None and getattr(found, "__module__", None) == module:
+            found.__module__ = home

@@ -1,0 +1,43 @@
+"""Every error rootkeys raises on purpose: one tree under `RootKeysError`."""
+
+from rootkeys._errors import (
+    AccessDeniedError,
+    AccountMismatchError,
+    AWSError,
+    EndpointError,
+    IllegalTransitionError,
+    InputError,
+    InvalidCredentialsError,
+    JournalError,
+    JournalLockedError,
+    KeyNotFoundError,
+    LimitExceededError,
+    NotRootError,
+    OrganizationSetupError,
+    ProtectedKeyError,
+    QuarantineBlockedError,
+    RootKeysError,
+    ServiceError,
+    ThrottledError,
+)
+
+__all__ = [
+    "AWSError",
+    "AccessDeniedError",
+    "AccountMismatchError",
+    "EndpointError",
+    "IllegalTransitionError",
+    "InputError",
+    "InvalidCredentialsError",
+    "JournalError",
+    "JournalLockedError",
+    "KeyNotFoundError",
+    "LimitExceededError",
+    "NotRootError",
+    "OrganizationSetupError",
+    "ProtectedKeyError",
+    "QuarantineBlockedError",
+    "RootKeysError",
+    "ServiceError",
+    "ThrottledError",
+]

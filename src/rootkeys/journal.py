@@ -1,0 +1,12 @@
+"""The journal: where every intended change, its outcome and each key's window are recorded."""
+
+from rootkeys._journal import Journal, default_journal_path
+from rootkeys._records import JournalRecord, KeyHistory, RecordKind
+
+__all__ = [
+    "Journal",
+    "JournalRecord",
+    "KeyHistory",
+    "RecordKind",
+    "default_journal_path",
+]

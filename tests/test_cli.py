@@ -187,6 +187,46 @@ def test_remove_org_removes_across_members(
     assert "out of reach" in out
 
 
+def test_remove_with_every_key_held_says_how_to_resume_and_changes_nothing(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """Every key on hold: remove names each key's resume command, exits 1, changes nothing."""
+    _hold_every_key(sandbox, ACCOUNT)
+    made = sandbox.mutations(ACCOUNT)
+    code, out, err = run("remove", "--observe", "7d", "--no-wait", "--yes")
+    assert code == 1
+    assert "nothing rootkeys may remove now: 2 root key(s) wait for a person" in err
+    for key_id in signed_in.root_key_ids:
+        assert f"to resume: rootkeys resume {key_id}, or" in err
+    assert out == ""
+    assert sandbox.mutations(ACCOUNT) == made
+
+
+def test_held_keys_hint_repeats_the_journal_of_this_command(
+    sandbox: Sandbox, signed_in: SandboxAccount, tmp_path: Path
+) -> None:
+    """remove --journal PATH with every key held: the hint says to resume with that journal."""
+    journal = tmp_path / "team.sqlite3"
+    manager = rootkeys.RootKeyManager(
+        sandbox.root_session(ACCOUNT), journal=journal, checks=[lambda key: False]
+    )
+    manager.remove_all(timedelta(days=7), wait=False)
+    code, _, err = run("remove", "--observe", "7d", "--yes", "--journal", str(journal))
+    assert code == 1
+    assert "(with the same --journal as this command)" in err
+
+
+def test_remove_with_some_keys_held_asks_about_the_others(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """One key held, one observing: the question counts the one and mentions the held one."""
+    run("remove", "--observe", "7d", "--no-wait", "--yes")
+    rootkeys.RootKeyManager(sandbox.root_session(ACCOUNT)).rollback(signed_in.root_key_ids[0])
+    code, _, err = run("remove", "--observe", "7d", "--no-wait", stdin=Terminal("n\n"))
+    assert code == 1
+    assert "Remove 1 root key(s)? (1 on hold or blocked stay as they are" in err
+
+
 def test_resume_lifts_the_holds_so_the_next_plan_makes_keys_unusable(
     sandbox: Sandbox, signed_in: SandboxAccount
 ) -> None:

@@ -470,6 +470,20 @@ def _resumed_text(entries: Sequence[dict[str, Any]], remove: str) -> str:
     return "\n".join(lines)
 
 
+def _held_note(args: argparse.Namespace) -> str:
+    """What to repeat on the resume command a plan prints, if this one was not the default."""
+    same = [
+        flag
+        for flag, value in (
+            ("--profile", args.profile),
+            ("--journal", args.journal),
+            ("--account-id", getattr(args, "account_id", None)),
+        )
+        if value
+    ]
+    return f"(with the same {', '.join(same)} as this command)" if same else ""
+
+
 def _steps_table(results: Sequence[rootkeys.StepResult], resume: str) -> str:
     rows = [
         (
@@ -539,7 +553,23 @@ def _remove_one(
     assert window is not None  # the parser requires --observe or --policy
     plan = manager.plan(window, evidence=args.policy)
     print(plan.table(), file=err)
+    waiting = plan.on_hold
+    moving = [k for k in plan.keys if k.next.removes or k.next is rootkeys.Next.ROLL_BACK]
+    if waiting and not moving:
+        print(
+            f"nothing rootkeys may remove now: {len(waiting)} root key(s) wait for a person",
+            file=err,
+        )
+        for key in waiting:
+            print(f"  {key.key_id} ({key.next.value}): {key.reason}", file=err)
+            if key.resume:
+                print(f"    to resume: {key.resume}", file=err)
+        if note := _held_note(args):
+            print(f"  {note}", file=err)
+        return EXIT_NOT_DONE
     asking = f"Remove {len(plan.removable)} root key(s)?"
+    if waiting:
+        asking += f" ({len(waiting)} on hold or blocked stay as they are: see the plan.)"
     if plan.removable and not _confirm(args, err, asking):
         print("nothing changed", file=err)
         return EXIT_NOT_DONE

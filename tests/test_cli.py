@@ -14,7 +14,8 @@ import pytest
 import rootkeys
 from rootkeys.cli import main, parse_duration
 from rootkeys.lifecycle import KeyStatus
-from rootkeys.testing import Sandbox, SandboxAccount
+from rootkeys.testing import Sandbox, SandboxAccount, SandboxOrganization
+from tests.orgtools import quarantined
 
 ACCOUNT = "111122223333"
 
@@ -42,6 +43,32 @@ def signed_in(
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(sys, "stdin", Pipe())
     return account
+
+
+@pytest.fixture
+def org_signed_in(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> SandboxOrganization:
+    """An organization of two members (a root key each); the environment signs as its
+    management account."""
+    org = sandbox.create_organization(members=2, root_keys=1)
+    credentials = sandbox.management_session().get_credentials()
+    assert credentials is not None
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(sys, "stdin", Pipe())
+    return org
+
+
+def _hold_every_key(sandbox: Sandbox, account_id: str) -> None:
+    """A staged run whose check fails: the keys are made usable again and held (in the
+    per-user journal, the one the CLI uses)."""
+    manager = rootkeys.RootKeyManager(sandbox.root_session(account_id), checks=[lambda key: False])
+    manager.remove_all(timedelta(days=7), wait=False)
+
+
+def _next(out: str) -> list[str]:
+    """What happens next to each key, from a JSON plan or status of one account."""
+    return [key["next"] for key in json.loads(out)["result"]["keys"]]
 
 
 def run(*argv: str, stdin: io.StringIO | None = None) -> tuple[int, str, str]:
@@ -140,13 +167,9 @@ def test_history_shows_the_journal(sandbox: Sandbox, signed_in: SandboxAccount) 
     assert {r["key_id"] for r in records} == {key_id}
 
 
-def test_audit_lists_every_member(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_audit_lists_every_member(sandbox: Sandbox, org_signed_in: SandboxOrganization) -> None:
     """audit: every account of the organization, the management one out of reach."""
-    org = sandbox.create_organization(members=2, root_keys=1)
-    credentials = sandbox.management_session().get_credentials()
-    assert credentials is not None
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+    org = org_signed_in
     code, out, _ = run("audit", "--output", "json", "--region", "us-east-1")
     assert code == 0
     audits = {a["account_id"]: a for a in json.loads(out)["result"]}
@@ -155,18 +178,201 @@ def test_audit_lists_every_member(sandbox: Sandbox, monkeypatch: pytest.MonkeyPa
 
 
 def test_remove_org_removes_across_members(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, org_signed_in: SandboxOrganization
 ) -> None:
     """remove --org --yes: every member's keys removed; exit 0 (management out of reach)."""
-    org = sandbox.create_organization(members=2, root_keys=1)
-    credentials = sandbox.management_session().get_credentials()
-    assert credentials is not None
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
     code, out, err = run("remove", "--org", "--observe", "0", "--yes", "--region", "us-east-1")
     assert code == 0, err
-    assert all(sandbox.root_keys(m) == [] for m in org.member_account_ids)
+    assert all(sandbox.root_keys(m) == [] for m in org_signed_in.member_account_ids)
     assert "out of reach" in out
+
+
+def test_remove_with_every_key_held_says_how_to_resume_and_changes_nothing(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """Every key on hold: remove names each key's resume command, exits 1, changes nothing."""
+    _hold_every_key(sandbox, ACCOUNT)
+    made = sandbox.mutations(ACCOUNT)
+    code, out, err = run("remove", "--observe", "7d", "--no-wait", "--yes")
+    assert code == 1
+    assert "nothing rootkeys may remove now: 2 root key(s) wait for a person" in err
+    for key_id in signed_in.root_key_ids:
+        assert f"to resume: rootkeys resume {key_id}, or" in err
+    assert out == ""
+    assert sandbox.mutations(ACCOUNT) == made
+
+
+def test_held_keys_hint_repeats_the_journal_of_this_command(
+    sandbox: Sandbox, signed_in: SandboxAccount, tmp_path: Path
+) -> None:
+    """remove --journal PATH with every key held: the hint says to resume with that journal."""
+    journal = tmp_path / "team.sqlite3"
+    manager = rootkeys.RootKeyManager(
+        sandbox.root_session(ACCOUNT), journal=journal, checks=[lambda key: False]
+    )
+    manager.remove_all(timedelta(days=7), wait=False)
+    code, _, err = run("remove", "--observe", "7d", "--yes", "--journal", str(journal))
+    assert code == 1
+    assert "(with the same --journal as this command)" in err
+
+
+def test_remove_with_some_keys_held_asks_about_the_others(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """One key held, one observing: the question counts the one and mentions the held one."""
+    run("remove", "--observe", "7d", "--no-wait", "--yes")
+    rootkeys.RootKeyManager(sandbox.root_session(ACCOUNT)).rollback(signed_in.root_key_ids[0])
+    code, _, err = run("remove", "--observe", "7d", "--no-wait", stdin=Terminal("n\n"))
+    assert code == 1
+    assert "Remove 1 root key(s)? (1 on hold or blocked stay as they are" in err
+
+
+def test_resume_lifts_the_holds_so_the_next_plan_makes_keys_unusable(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """resume: names the keys it resumed, exit 0; the next plan makes them unusable again."""
+    _hold_every_key(sandbox, ACCOUNT)
+    code, out, _ = run("resume")
+    assert code == 0
+    assert all(key_id in out for key_id in signed_in.root_key_ids)
+    _, out, _ = run("plan", "--observe", "7d", "--no-evidence", "--output", "json")
+    assert set(_next(out)) == {"make unusable"}
+
+
+def test_resume_one_key_asks_nothing_and_changes_nothing_in_aws(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """resume KEY_ID with no terminal: that key only, journal only (no AWS mutation)."""
+    _hold_every_key(sandbox, ACCOUNT)
+    made = sandbox.mutations(ACCOUNT)
+    key_id = signed_in.root_key_ids[0]
+    code, out, _ = run("resume", key_id, "--output", "json", stdin=Pipe())
+    assert code == 0
+    assert json.loads(out)["result"] == [{"account_id": ACCOUNT, "resumed": [key_id]}]
+    assert sandbox.mutations(ACCOUNT) == made
+
+
+def test_resume_with_nothing_on_hold_says_so(sandbox: Sandbox, signed_in: SandboxAccount) -> None:
+    """resume when no key is held: says so, exit 0."""
+    code, out, _ = run("resume")
+    assert code == 0
+    assert f"account {ACCOUNT}: nothing was on hold" in out
+
+
+def test_rollback_makes_the_keys_active_and_holds_them(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """rollback --yes after a staged remove: keys Active again; the plan has them on hold."""
+    run("remove", "--observe", "7d", "--no-wait", "--yes")
+    code, out, err = run("rollback", "--yes")
+    assert code == 0, err
+    assert {k.status for k in sandbox.root_keys(ACCOUNT)} == {KeyStatus.ACTIVE}
+    assert "held: no run makes these keys unusable again until `rootkeys resume`" in out
+    _, out, _ = run("plan", "--observe", "7d", "--no-evidence", "--output", "json")
+    assert set(_next(out)) == {"on hold"}
+
+
+def test_rollback_json_lists_each_step(sandbox: Sandbox, signed_in: SandboxAccount) -> None:
+    """rollback --output json: the result is one StepResult per key made usable again."""
+    run("remove", "--observe", "7d", "--no-wait", "--yes")
+    _, out, _ = run("rollback", "--yes", "--output", "json")
+    document = json.loads(out)
+    assert document["command"] == "rollback"
+    steps = {r["key_id"]: r for r in document["result"]}
+    assert set(steps) == set(signed_in.root_key_ids)
+    assert {(r["action"], r["to_state"]) for r in steps.values()} == {("reactivate", "Active")}
+
+
+def test_rollback_refuses_without_a_terminal_and_makes_no_call(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """rollback with no --yes and no terminal: exit 2 before a single AWS call."""
+    run("remove", "--observe", "7d", "--no-wait", "--yes")
+    made = len(sandbox.calls)
+    code, out, err = run("rollback", stdin=Pipe())
+    assert code == 2
+    assert "--yes" in err
+    assert out == ""
+    assert len(sandbox.calls) == made
+
+
+def test_rollback_asks_and_a_no_changes_nothing(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """At a terminal: where the keys stand, then the question; 'n' leaves them unusable."""
+    run("remove", "--observe", "7d", "--no-wait", "--yes")
+    made = sandbox.mutations(ACCOUNT)
+    code, _, err = run("rollback", stdin=Terminal("n\n"))
+    assert code == 1
+    assert "Proceed? [y/N]" in err
+    assert f"Root keys of account {ACCOUNT}" in err  # the status was shown before the question
+    assert sandbox.mutations(ACCOUNT) == made
+
+
+def test_plan_org_prints_one_plan_per_account(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization
+) -> None:
+    """plan --org: a table per account (members to quarantine, management out of reach)."""
+    code, out, _ = run("plan", "--org")
+    assert code == 0
+    for member in org_signed_in.member_account_ids:
+        assert f"Plan for account {member} (caller" in out
+    assert out.count("quarantine, observe, delete") == 2
+    assert f"Plan for account {org_signed_in.management_account_id}\n" in out
+    assert "the management account cannot be an AssumeRoot target" in out
+
+
+def test_status_org_json_is_one_status_per_chosen_member(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization
+) -> None:
+    """status --org --accounts ID --output json: a list with that member's RemovalStatus."""
+    member = org_signed_in.member_account_ids[0]
+    code, out, _ = run("status", "--org", "--accounts", member, "--output", "json")
+    assert code == 0
+    statuses = json.loads(out)["result"]
+    assert [s["account_id"] for s in statuses] == [member]
+    assert [k["next"] for k in statuses[0]["keys"]] == ["make unusable"]
+
+
+def test_rollback_org_detaches_the_quarantine_and_holds_the_keys(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization
+) -> None:
+    """rollback --org --accounts ID --yes: that member's SCP detached and its key held."""
+    run("remove", "--org", "--observe", "7d", "--no-wait", "--yes")
+    member, other = org_signed_in.member_account_ids
+    code, _, err = run("rollback", "--org", "--accounts", member, "--yes")
+    assert code == 0, err
+    assert not quarantined(sandbox, member)
+    assert quarantined(sandbox, other)
+    _, out, _ = run("status", "--org", "--accounts", member, "--output", "json")
+    assert [k["next"] for k in json.loads(out)["result"][0]["keys"]] == ["on hold"]
+
+
+def test_resume_org_lifts_the_holds_so_the_next_plan_quarantines(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization
+) -> None:
+    """resume --org --accounts ID: exit 0; that member's next plan quarantines again."""
+    member = org_signed_in.member_account_ids[0]
+    organization = rootkeys.Organization(sandbox.management_session())
+    organization.remove_all(timedelta(days=7), wait=False, account_ids=[member])
+    organization.rollback(member)
+    code, out, _ = run("resume", "--org", "--accounts", member)
+    assert code == 0
+    assert sandbox.root_keys(member)[0].key_id in out
+    _, out, _ = run("plan", "--org", "--accounts", member, "--output", "json")
+    assert [k["next"] for k in json.loads(out)["result"][0]["keys"]] == ["make unusable"]
+
+
+def test_org_resume_goes_on_past_an_account_that_fails(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization
+) -> None:
+    """resume --org: an account that fails is named on stderr, the next one still runs; exit 3."""
+    management = org_signed_in.management_account_id
+    member = org_signed_in.member_account_ids[0]
+    code, out, err = run("resume", "--org", "--accounts", f"{management},{member}")
+    assert code == 3
+    assert f"rootkeys: error: account {management}: " in err
+    assert f"account {member}: nothing was on hold" in out
 
 
 def test_demo_runs() -> None:
@@ -187,6 +393,13 @@ def test_demo_runs() -> None:
         (["plan", "--profile", "nope", "--no-evidence"], "no AWS profile named 'nope'"),
         (["remove", "--observe", "2000d", "--yes"], "at most 366 days"),
         (["remove", "--observe", "0", "--yes", "--ou", "ou-x"], "need --org"),
+        (["rollback", "--yes", "--accounts", ACCOUNT], "need --org"),
+        (["resume", "--org"], "needs --accounts"),
+        (["rollback", "--org", "--yes", "--accounts", "12"], "12 digits"),
+        (["resume", "not-a-key"], "access key id"),
+        (["resume", "AKIAAAAAAAAAAAAAAAAA", "--org", "--accounts", ACCOUNT], "KEY_ID is for one"),
+        (["status", "--org", "--account-id", ACCOUNT], "--account-id is for one account"),
+        (["plan", "--org", "--regions", "us-east-1"], "--regions is for one account"),
         (["frobnicate"], "invalid choice"),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, list) else "",
@@ -332,6 +545,10 @@ def test_progress_shows_time_left_checks_run_and_steps() -> None:
         ("`remove`", rootkeys.RemovalReport),
         ("`remove --org`", rootkeys.OrganizationReport),
         ("`status`", rootkeys.RemovalStatus),
+        ("`plan --org`", rootkeys.Plan),
+        ("`status --org`", rootkeys.RemovalStatus),
+        ("`rollback`", rootkeys.StepResult),
+        ("`rollback --org`", rootkeys.StepResult),
         ("`history`", rootkeys.journal.KeyHistory),
         ("`audit`", rootkeys.AccountAudit),
     ],

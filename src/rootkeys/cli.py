@@ -1,8 +1,9 @@
 """The ``rootkeys`` command: a thin layer over the public API.
 
-Subcommands: ``plan``, ``remove``, ``status``, ``history`` (one account), ``audit`` (an
-organization; ``remove --org`` removes across it) and ``demo`` (the sandbox walk-through).
-Standard library only (argparse), and never imported by ``import rootkeys``.
+Subcommands: ``plan``, ``remove``, ``status``, ``history``, ``resume``, ``rollback`` (one
+account, or with ``--org`` the member accounts of an organization), ``audit`` (an
+organization) and ``demo`` (the sandbox walk-through). Standard library only (argparse),
+and never imported by ``import rootkeys``.
 
 Exit codes: 0 done or nothing to do; 1 rolled back, blocked, still observing or
 incomplete; 2 a usage or input error (nothing was changed); 3 an AWS or permission error.
@@ -17,7 +18,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import rootkeys
 from rootkeys._errors import (
@@ -26,12 +27,13 @@ from rootkeys._errors import (
     JournalLockedError,
     RootKeysError,
 )
+from rootkeys._models import validate_account_id
+from rootkeys._render import Table, Tabular
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     import boto3
-    from pydantic import BaseModel
 
 __all__ = [
     "EXIT_AWS",
@@ -49,6 +51,8 @@ EXIT_NOT_DONE = 1
 EXIT_USAGE = 2
 EXIT_AWS = 3
 JSON_SCHEMA_VERSION = 1
+
+T = TypeVar("T")
 
 _DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
@@ -107,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     _windows(plan, required=False)
     plan.add_argument("--no-evidence", action="store_true", help="skip CloudTrail evidence")
     plan.add_argument("--regions", type=_ids, help="regions for CloudTrail (comma-separated)")
+    _org(plan, "every member account's plan (AssumeRoot; no evidence)")
+    _members(plan)
 
     remove = commands.add_parser(
         "remove", parents=[common, one], help="make unusable, observe, then delete"
@@ -122,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
         help="block until every window has passed (--no-wait: one staged pass)",
     )
     remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    remove.add_argument("--org", action="store_true", help="every member account (AssumeRoot)")
+    _org(remove, "every member account (AssumeRoot)")
     _members(remove)
     remove.add_argument(
         "--keep-quarantine", action="store_true", help="with --org: keep the SCP as a guardrail"
@@ -131,12 +137,37 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status", parents=[common, one], help="where each key stands (no change)"
     )
-    status.add_argument("--observe", type=parse_duration, help="the window, to say when next")
+    status.add_argument(
+        "--observe",
+        type=parse_duration,
+        help="the window a run would give keys whose window is not set yet (e.g. 7d)",
+    )
+    _org(status, "every member account (AssumeRoot)")
+    _members(status)
 
     history = commands.add_parser(
         "history", parents=[common, one], help="a key's journal records (no change)"
     )
     history.add_argument("key_id", metavar="KEY_ID", help="the access key id")
+
+    resume = commands.add_parser(
+        "resume",
+        parents=[common, one],
+        help="lift the hold on keys a rollback left usable (journal only, no AWS change)",
+    )
+    resume.add_argument("key_id", metavar="KEY_ID", nargs="?", help="one key (default: all)")
+    _org(resume, "member accounts (--accounts): lift every hold in each")
+    _chosen_members(resume)
+
+    rollback = commands.add_parser(
+        "rollback",
+        parents=[common, one],
+        help="make usable again what a removal made unusable, and hold it (changes AWS)",
+    )
+    rollback.add_argument("key_id", metavar="KEY_ID", nargs="?", help="one key (default: all)")
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _org(rollback, "member accounts (--accounts): detach the quarantine SCP from each")
+    _chosen_members(rollback)
 
     audit = commands.add_parser(
         "audit", parents=[common], help="every member account's root keys (organization)"
@@ -160,10 +191,20 @@ def _windows(parser: argparse.ArgumentParser, *, required: bool) -> None:
     )
 
 
+def _org(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--org", action="store_true", help=what)
+
+
 def _members(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accounts", type=_ids, help="member account ids (comma-separated)")
     parser.add_argument("--ou", help="an organizational unit id (and every OU under it)")
     parser.add_argument("--workers", type=int, default=16, help="accounts worked on at once")
+
+
+def _chosen_members(parser: argparse.ArgumentParser) -> None:
+    """Commands that act on accounts named one by one (no --ou: a person picks each)."""
+    parser.add_argument("--accounts", type=_ids, help="member account ids (comma-separated)")
+    parser.set_defaults(ou=None, workers=16)
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -252,11 +293,11 @@ def _organization(args: argparse.Namespace, err: TextIO) -> rootkeys.Organizatio
 
 
 def _window(args: argparse.Namespace) -> timedelta | rootkeys.RemovalPolicy | None:
-    return rootkeys.RemovalPolicy() if args.policy else args.observe
+    return rootkeys.RemovalPolicy() if getattr(args, "policy", False) else args.observe
 
 
-def _emit(args: argparse.Namespace, out: TextIO, result: Any) -> None:
-    """Print a result: its table, or one JSON document (see docs/cli.md for the shape)."""
+def _emit(args: argparse.Namespace, out: TextIO, result: Any, table: str | None = None) -> None:
+    """Print a result: its table (or ``table``), or one JSON document (see docs/cli.md)."""
     if args.output == "json":
         document = {
             "command": args.command,
@@ -265,15 +306,27 @@ def _emit(args: argparse.Namespace, out: TextIO, result: Any) -> None:
         }
         print(json.dumps(document, indent=2, sort_keys=True), file=out)
         return
+    if table is not None:
+        print(table, file=out)
+        return
     items = result if isinstance(result, list) else [result]
     for item in items:
         print(item.table(), file=out)
 
 
-def _jsonable(result: BaseModel | list[BaseModel]) -> Any:
+def _emit_each(args: argparse.Namespace, out: TextIO, results: Iterable[Tabular]) -> None:
+    """Print results that stream (one per account): each table as it comes, or one list."""
+    if args.output == "json":
+        _emit(args, out, list(results))
+        return
+    for result in results:
+        print(result.table(), file=out, flush=True)
+
+
+def _jsonable(result: Any) -> Any:
     if isinstance(result, list):
-        return [item.model_dump(mode="json") for item in result]
-    return result.model_dump(mode="json")
+        return [_jsonable(item) for item in result]
+    return result if isinstance(result, dict) else result.model_dump(mode="json")
 
 
 def _confirm(args: argparse.Namespace, err: TextIO, what: str) -> bool:
@@ -285,26 +338,62 @@ def _confirm(args: argparse.Namespace, err: TextIO, what: str) -> bool:
     return answer in ("y", "yes")
 
 
+_CHANGES_AWS = ("remove", "rollback")
+
+
 def _must_be_able_to_ask(args: argparse.Namespace) -> None:
-    if args.command == "remove" and not args.yes and not sys.stdin.isatty():
+    if args.command in _CHANGES_AWS and not args.yes and not sys.stdin.isatty():
         raise InputError(
             "refusing to change anything without confirmation: no terminal to ask on "
             "(pass --yes to confirm in automation)"
         )
 
 
+def _check_scope(args: argparse.Namespace) -> None:
+    """One account or an organization: refuse options of the other before any AWS call."""
+    if not hasattr(args, "org"):
+        return
+    if not args.org:
+        given = [
+            flag
+            for flag, value in (
+                ("--accounts", args.accounts),
+                ("--ou", args.ou),
+                ("--keep-quarantine", getattr(args, "keep_quarantine", False)),
+            )
+            if value
+        ]
+        if given:
+            raise InputError(f"these options need --org: {', '.join(given)}")
+        return
+    if args.account_id:
+        raise InputError(
+            "--account-id is for one account: with --org, choose members with --accounts"
+        )
+    if getattr(args, "key_id", None):
+        raise InputError(
+            f"KEY_ID is for one account: {args.command} --org acts on every key of each "
+            "account in --accounts"
+        )
+    if args.command in ("resume", "rollback"):
+        if not args.accounts:
+            raise InputError(f"{args.command} --org needs --accounts: the member accounts")
+        for account_id in args.accounts:
+            validate_account_id(account_id)
+    if getattr(args, "regions", None):
+        raise InputError("--regions is for one account's evidence: plan --org gathers none")
+
+
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "demo":
         return _demo(args, out)
     _must_be_able_to_ask(args)
+    _check_scope(args)
     if args.command == "audit":
-        audits = list(_organization(args, err).audit(args.accounts, ou=args.ou))
-        _emit(args, out, audits)
+        _emit_each(args, out, _organization(args, err).audit(args.accounts, ou=args.ou))
         return EXIT_DONE
-    if args.command == "remove" and args.org:
-        return _remove_org(args, out, err)
-    if args.command == "remove" and (args.accounts or args.ou or args.keep_quarantine):
-        raise InputError("--accounts, --ou and --keep-quarantine need --org")
+    if getattr(args, "org", False):
+        return _run_org(args, out, err)
     manager = _manager(args, err)
     if args.command == "plan":
         plan = manager.plan(_window(args), evidence=not args.no_evidence, regions=args.regions)
@@ -316,7 +405,145 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "history":
         _emit(args, out, manager.history(args.key_id))
         return EXIT_DONE
+    if args.command == "resume":
+        key_ids = manager.resume(args.key_id)
+        resumed = [_resumed(manager.account_id, key_ids)]
+        _emit(args, out, resumed, _resumed_text(resumed, "rootkeys remove"))
+        return EXIT_DONE
+    if args.command == "rollback":
+        return _rollback_one(args, manager, out, err)
     return _remove_one(args, manager, out, err)
+
+
+def _run_org(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    organization = _organization(args, err)
+    if args.command == "plan":
+        plans = organization.plan(_window(args), account_ids=args.accounts, ou=args.ou)
+        _emit_each(args, out, plans)
+        return EXIT_DONE
+    if args.command == "status":
+        statuses = organization.status(args.observe, account_ids=args.accounts, ou=args.ou)
+        _emit_each(args, out, statuses)
+        return EXIT_DONE
+    if args.command == "resume":
+        resumed, code = _each(args.accounts, organization.resume, err)
+        entries = [_resumed(a, keys) for a, keys in resumed]
+        _emit(args, out, entries, _resumed_text(entries, "rootkeys remove --org"))
+        return code
+    if args.command == "rollback":
+        return _rollback_org(args, organization, out, err)
+    return _remove_org(args, organization, out, err)
+
+
+def _each(
+    account_ids: Sequence[str], act: Callable[[str], T], err: TextIO
+) -> tuple[list[tuple[str, T]], int]:
+    """``act`` on each account in turn; an account's error is told and the others go on.
+
+    Returns what worked, and the exit code: 3 if any account failed, else 0.
+    """
+    done: list[tuple[str, T]] = []
+    code = EXIT_DONE
+    for account_id in account_ids:
+        try:
+            done.append((account_id, act(account_id)))
+        except RootKeysError as exc:
+            print(f"rootkeys: error: account {account_id}: {exc}", file=err)
+            code = EXIT_AWS
+    return done, code
+
+
+def _resumed(account_id: str, key_ids: Sequence[str]) -> dict[str, Any]:
+    return {"account_id": account_id, "resumed": list(key_ids)}
+
+
+def _resumed_text(entries: Sequence[dict[str, Any]], remove: str) -> str:
+    lines = []
+    for entry in entries:
+        if entry["resumed"]:
+            lines.append(
+                f"account {entry['account_id']}: resumed {', '.join(entry['resumed'])}; "
+                f"the next `{remove}` starts each over: made unusable, a whole new window"
+            )
+        else:
+            lines.append(f"account {entry['account_id']}: nothing was on hold")
+    return "\n".join(lines)
+
+
+def _held_note(args: argparse.Namespace) -> str:
+    """What to repeat on the resume command a plan prints, if this one was not the default."""
+    same = [
+        flag
+        for flag, value in (
+            ("--profile", args.profile),
+            ("--journal", args.journal),
+            ("--account-id", getattr(args, "account_id", None)),
+        )
+        if value
+    ]
+    return f"(with the same {', '.join(same)} as this command)" if same else ""
+
+
+def _steps_table(results: Sequence[rootkeys.StepResult], resume: str) -> str:
+    rows = [
+        (
+            r.account_id,
+            r.key_id,
+            r.action.value,
+            r.from_state.value,
+            r.to_state.value,
+            r.step.status.value if r.step.status else "in flight",
+        )
+        for r in results
+    ]
+    after = [f"held: no run makes these keys unusable again until `{resume}`"] if rows else []
+    return Table(
+        "Rollback",
+        ("account", "key", "action", "was", "now", "step"),
+        rows,
+        after=after,
+        empty="nothing to roll back: no key rootkeys made unusable is left",
+    ).text()
+
+
+def _rolled_back(results: Sequence[rootkeys.StepResult]) -> int:
+    return EXIT_DONE if all(r.verified for r in results) else EXIT_NOT_DONE
+
+
+def _rollback_one(
+    args: argparse.Namespace, manager: rootkeys.RootKeyManager, out: TextIO, err: TextIO
+) -> int:
+    print(manager.status().table(), file=err)
+    which = args.key_id or "every root key"
+    asking = (
+        f"Roll back: make {which} that rootkeys made unusable Active again, and hold it "
+        "until `rootkeys resume`?"
+    )
+    if not _confirm(args, err, asking):
+        print("nothing changed", file=err)
+        return EXIT_NOT_DONE
+    results = list(manager.rollback(args.key_id))
+    _emit(args, out, results, _steps_table(results, "rootkeys resume"))
+    return _rolled_back(results)
+
+
+def _rollback_org(
+    args: argparse.Namespace, organization: rootkeys.Organization, out: TextIO, err: TextIO
+) -> int:
+    for status in organization.status(account_ids=args.accounts):
+        print(status.table(), file=err)
+    asking = (
+        f"Roll back {len(args.accounts)} member account(s): detach the quarantine SCP, and "
+        "hold their keys until `rootkeys resume --org`?"
+    )
+    if not _confirm(args, err, asking):
+        print("nothing changed", file=err)
+        return EXIT_NOT_DONE
+    done, code = _each(args.accounts, organization.rollback, err)
+    results = [result for _, steps in done for result in steps]
+    held = ",".join(dict.fromkeys(r.account_id for r in results))
+    _emit(args, out, results, _steps_table(results, f"rootkeys resume --org --accounts {held}"))
+    return max(code, _rolled_back(results))
 
 
 def _remove_one(
@@ -326,7 +553,23 @@ def _remove_one(
     assert window is not None  # the parser requires --observe or --policy
     plan = manager.plan(window, evidence=args.policy)
     print(plan.table(), file=err)
+    waiting = plan.on_hold
+    moving = [k for k in plan.keys if k.next.removes or k.next is rootkeys.Next.ROLL_BACK]
+    if waiting and not moving:
+        print(
+            f"nothing rootkeys may remove now: {len(waiting)} root key(s) wait for a person",
+            file=err,
+        )
+        for key in waiting:
+            print(f"  {key.key_id} ({key.next.value}): {key.reason}", file=err)
+            if key.resume:
+                print(f"    to resume: {key.resume}", file=err)
+        if note := _held_note(args):
+            print(f"  {note}", file=err)
+        return EXIT_NOT_DONE
     asking = f"Remove {len(plan.removable)} root key(s)?"
+    if waiting:
+        asking += f" ({len(waiting)} on hold or blocked stay as they are: see the plan.)"
     if plan.removable and not _confirm(args, err, asking):
         print("nothing changed", file=err)
         return EXIT_NOT_DONE
@@ -336,10 +579,11 @@ def _remove_one(
     return EXIT_DONE if report.outcome in done else EXIT_NOT_DONE
 
 
-def _remove_org(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _remove_org(
+    args: argparse.Namespace, organization: rootkeys.Organization, out: TextIO, err: TextIO
+) -> int:
     window = _window(args)
     assert window is not None
-    organization = _organization(args, err)
     audits = list(organization.audit(args.accounts, ou=args.ou))
     with_keys = [a for a in audits if a.keys]
     for audit in audits:

@@ -220,7 +220,7 @@ def test_threads_sharing_member_clients_each_act_in_their_own_session(
 
     organization = rootkeys.Organization(sandbox.management_session(), journal=False)
     members = org.member_account_ids
-    gateways = {m: organization.root_gateway(m, rootkeys._org.AUDIT) for m in members}
+    gateways = {m: organization._management.root_gateway(m, rootkeys._org.AUDIT) for m in members}
     barrier = threading.Barrier(len(members))
     seen: dict[str, list[set[str]]] = {m: [] for m in members}
 
@@ -238,7 +238,7 @@ def test_threads_sharing_member_clients_each_act_in_their_own_session(
         own = {k.key_id for k in sandbox.root_keys(member)}
         assert seen[member] == [own] * 5
     with pytest.raises(rootkeys.errors.InvalidCredentialsError, match="no AssumeRoot session"):
-        organization._roots.acting()  # none outside a call
+        organization._management._roots.acting()  # none outside a call
 
 
 def _rootkeys_scps(sandbox: Sandbox) -> list[str]:
@@ -264,13 +264,13 @@ def test_member_reads_and_a_detach_never_create_the_scp(
 ) -> None:
     """A member's key states, keys and quarantine, read without the SCP, create nothing."""
     organization = rootkeys.Organization(sandbox.management_session(), journal=False)
-    member = MemberGateway(organization, org.member_account_ids[0], clock=clock)
+    member = MemberGateway(organization._management, org.member_account_ids[0], clock=clock)
     start = len(sandbox.calls)
     assert set(member.key_states(fresh=True).values()) == {rootkeys.KeyState.ACTIVE}
     assert [k.quarantined for k in member.list_keys(last_used=False)] == [False]
     assert member.is_quarantined(fresh=True) is False
     assert member.detach_quarantine() is False
-    assert organization.detach_quarantine(org.member_account_ids[1]) is False
+    assert organization._management.detach_quarantine(org.member_account_ids[1]) is False
     assert [c.operation for c in sandbox.calls[start:] if c.mutating] == []
     assert _rootkeys_scps(sandbox) == []
 
@@ -279,7 +279,7 @@ def test_the_first_attach_creates_the_scp(sandbox: Sandbox, org: SandboxOrganiza
     """Attaching is the one path that creates the quarantine SCP; reads then find it."""
     organization = rootkeys.Organization(sandbox.management_session(), journal=False)
     member = org.member_account_ids[0]
-    assert organization.attach_quarantine(member) is True
+    assert organization._management.attach_quarantine(member) is True
     assert _rootkeys_scps(sandbox) == [organization.quarantine_policy_id()]
     assert rootkeys.Organization(sandbox.management_session()).is_quarantined(member) is True
     assert [c.operation for c in sandbox.calls].count("CreatePolicy") == 1

@@ -256,7 +256,7 @@ def test_member_gateway_refuses_to_delete_a_usable_key(
     member = org.member_account_ids[0]
     key_id = sandbox.root_keys(member)[0].key_id
     organization = _organization(sandbox, clock, journal)
-    gateway = MemberGateway(organization, member, clock=clock)
+    gateway = MemberGateway(organization._management, member, clock=clock)
     with pytest.raises(rootkeys.errors.IllegalTransitionError, match="usable"):
         gateway.make(Action.DELETE, key_id)
     with pytest.raises(rootkeys.InputError, match="UpdateAccessKey"):

@@ -98,7 +98,7 @@ def test_quarantine_scp_denies_the_member_root_key_in_every_partition(
     member = org.member_account_ids[0]
     organization = rootkeys.Organization(box.management_session(), journal=False)
     assert _code(_app(box, member)) is None
-    assert organization.attach_quarantine(member)
+    assert organization._management.attach_quarantine(member)
     assert _code(_app(box, member)) == "AccessDenied"
     assert _code(_app(box, org.member_account_ids[1])) is None  # other members untouched
     sts = box.management_session().client("sts")
@@ -106,7 +106,7 @@ def test_quarantine_scp_denies_the_member_root_key_in_every_partition(
     c = made["Credentials"]
     audit = box._session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
     assert len(audit.client("iam").list_access_keys()["AccessKeyMetadata"]) == 1  # exempt
-    assert organization.detach_quarantine(member)
+    assert organization._management.detach_quarantine(member)
     assert _code(_app(box, member)) is None
 
 
@@ -132,7 +132,9 @@ def test_the_aws_only_condition_would_leave_root_keys_working(
     """Mutant, end to end: attached with the old condition, a gov or cn root key still works."""
     monkeypatch.setattr(_scp, "QUARANTINE_POLICY", _aws_only())
     member = org.member_account_ids[0]
-    rootkeys.Organization(box.management_session(), journal=False).attach_quarantine(member)
+    rootkeys.Organization(box.management_session(), journal=False)._management.attach_quarantine(
+        member
+    )
     assert _code(_app(box, member)) == ("AccessDenied" if partition == "aws" else None)
 
 
@@ -240,6 +242,6 @@ def test_partition_is_read_from_the_organizations_arn(
     organization: dict[str, str], partition: str
 ) -> None:
     """The organization's partition is the second part of its ARN."""
-    from rootkeys._org import _partition_of
+    from rootkeys._management import _partition_of
 
     assert _partition_of(organization) == partition

@@ -170,7 +170,9 @@ def test_ledger_sees_the_quarantine(sandbox: Sandbox) -> None:
 
     org = sandbox.create_organization(members=1, root_keys=1)
     member = org.member_account_ids[0]
-    rootkeys.Organization(sandbox.management_session(), journal=False).attach_quarantine(member)
+    rootkeys.Organization(
+        sandbox.management_session(), journal=False
+    )._management.attach_quarantine(member)
     last = sandbox.key_changes(member)[-1]
     assert (last.status, last.quarantined, last.by) == (
         rootkeys.lifecycle.KeyStatus.ACTIVE,

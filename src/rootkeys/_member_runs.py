@@ -25,12 +25,20 @@ from rootkeys._engine import (
     step_result,
 )
 from rootkeys._errors import RootKeysError
-from rootkeys._member_keys import MemberGateway
+from rootkeys._management import MANAGEMENT_HOW
+from rootkeys._member_keys import AUDIT, MemberGateway
 from rootkeys._models import Action, KeyState, StepResult
 from rootkeys._observe import Emitter, EventKind
-from rootkeys._orgreports import AccountOutcome, AccountRemoval, QuarantineStatus, account_result
+from rootkeys._orgreports import (
+    AccountAudit,
+    AccountOutcome,
+    AccountRemoval,
+    AuditStatus,
+    QuarantineStatus,
+    account_result,
+)
 from rootkeys._quarantine import MAX_SCPS_PER_TARGET
-from rootkeys._reports import RunOutcome
+from rootkeys._reports import Plan, RemovalStatus, RunOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -44,7 +52,7 @@ if TYPE_CHECKING:
     from rootkeys._reconcile import KeyMemory
     from rootkeys._reports import PlannedKey, RemovalReport
 
-__all__ = ["MemberAccount", "MemberRunner"]
+__all__ = ["MemberAccount", "MemberRunner", "out_of_reach"]
 
 log = logging.getLogger("rootkeys")
 
@@ -247,6 +255,78 @@ class MemberRunner:
         """The engine's resume in a member account (journal only)."""
         account, emit, _ = self._member(account_id)
         return resume(account, journal=self._journal, clock=self._clock, emit=emit)
+
+    def plan(self, account: dict[str, str], settings: Settings | None) -> Plan:
+        """One account's plan, read-only; a plan with a ``note`` when it cannot be read."""
+        now = self._clock.now()
+        note = account.get("Note")
+        if note is None:
+            try:
+                identity, keys = self.read(account["Id"], settings, deleted=False)
+            except RootKeysError as exc:
+                note = f"could not be read: {exc}"
+            else:
+                return Plan(
+                    account_id=account["Id"],
+                    caller_arn=identity.arn,
+                    created_at=now,
+                    observe_for=settings.window if settings else None,
+                    keys=keys,
+                    policy=settings.policy if settings else None,
+                )
+        return Plan(account_id=account["Id"], caller_arn="", created_at=now, keys=(), note=note)
+
+    def status(self, account: dict[str, str], settings: Settings | None) -> RemovalStatus:
+        """One account's status, read-only; with a ``note`` when it cannot be read."""
+        note = account.get("Note")
+        if note is None:
+            try:
+                _, keys = self.read(account["Id"], settings, deleted=True)
+            except RootKeysError as exc:
+                note = f"could not be read: {exc}"
+            else:
+                return RemovalStatus(account_id=account["Id"], at=self._clock.now(), keys=keys)
+        return RemovalStatus(account_id=account["Id"], at=self._clock.now(), keys=(), note=note)
+
+    def audit(self, account: dict[str, str]) -> AccountAudit:
+        """One account's root keys and ``AccountAccessKeysPresent``, in an audit session."""
+        try:
+            gateway = self._org.root_gateway(account["Id"], AUDIT)
+            keys = gateway.list_keys()
+            present = bool(gateway.account_summary().get("AccountAccessKeysPresent", 0))
+        except RootKeysError as exc:
+            return AccountAudit(
+                account_id=account["Id"],
+                name=account["Name"],
+                status=AuditStatus.FAILED,
+                reason=str(exc),
+            )
+        return AccountAudit(
+            account_id=account["Id"],
+            name=account["Name"],
+            status=AuditStatus.AUDITED,
+            keys=tuple(keys),
+            keys_present=present,
+        )
+
+
+def out_of_reach(account: dict[str, str], management: str) -> AccountAudit | None:
+    """The audit of an account no session can reach (management, suspended), or None."""
+    if account["Id"] == management:
+        return AccountAudit(
+            account_id=account["Id"],
+            name=account["Name"],
+            status=AuditStatus.OUT_OF_REACH,
+            reason=f"the management account cannot be an AssumeRoot target: {MANAGEMENT_HOW}",
+        )
+    if account["Status"] != "ACTIVE":
+        return AccountAudit(
+            account_id=account["Id"],
+            name=account["Name"],
+            status=AuditStatus.SKIPPED,
+            reason=f"account is {account['Status'] or 'not active'}",
+        )
+    return None
 
 
 def _quarantined_by_rootkeys(memory: KeyMemory) -> bool:

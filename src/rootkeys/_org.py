@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import boto3
 
-from rootkeys._assume_root import RootSessions
 from rootkeys._clock import clock_or_default
 from rootkeys._driver import combine, drive, fan_out
 from rootkeys._engine import Settings, new_run_id
 from rootkeys._errors import (
     InputError,
-    OrganizationSetupError,
-    RootKeysError,
 )
-from rootkeys._iam import DEFAULT_REGION, IamGateway
+from rootkeys._iam import DEFAULT_REGION
 from rootkeys._journal import open_journal
 from rootkeys._lifecycle import validate_consistency_timeout
-from rootkeys._member_keys import AUDIT, TASK_POLICY, task_policy_in
-from rootkeys._member_runs import MemberRunner
+from rootkeys._management import MANAGEMENT_HOW, ManagementAccount
+from rootkeys._member_keys import AUDIT, TASK_POLICY
+from rootkeys._member_runs import MemberRunner, out_of_reach
 from rootkeys._models import KeyState, validate_account_id, validate_key_id
 from rootkeys._observe import callables
 from rootkeys._orgreports import (
@@ -39,10 +37,8 @@ from rootkeys._orgreports import (
     unreachable,
 )
 from rootkeys._public import rehome
-from rootkeys._quarantine import QuarantineScp
 from rootkeys._records import KeyHistory
-from rootkeys._reports import Plan, RemovalStatus
-from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries, retry_or_default
+from rootkeys._retry import RetryPolicy, retry_or_default
 
 if TYPE_CHECKING:
     import os
@@ -53,8 +49,7 @@ if TYPE_CHECKING:
     from rootkeys._journal import Journal
     from rootkeys._models import StepResult
     from rootkeys._observe import Check, Hook
-    from rootkeys._reports import RemovalReport
-    from rootkeys._retry import RetryNotice
+    from rootkeys._reports import Plan, RemovalReport, RemovalStatus
 
 __all__ = ["TASK_POLICY", "AccountAudit", "AuditStatus", "Organization"]
 
@@ -62,17 +57,6 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 log = logging.getLogger("rootkeys")
-
-REQUIRED_FEATURES = ("RootCredentialsManagement", "RootSessions")
-MANAGEMENT_HOW = (
-    "run a single-account RootKeyManager signed in as its root user (e.g. from CloudShell)"
-)
-ENABLE_HOW = (
-    "In the management account: enable trusted access for IAM in AWS Organizations "
-    "(aws organizations enable-aws-service-access --service-principal iam.amazonaws.com), "
-    "then aws iam enable-organizations-root-credentials-management and "
-    "aws iam enable-organizations-root-sessions."
-)
 
 
 class Organization:
@@ -116,19 +100,16 @@ class Organization:
         self._retry = retry_or_default(retry)
         self._clock: Clock = clock_or_default(clock)
         self._journal = open_journal(journal)
-        self._session = session or boto3.Session()
+        session = session or boto3.Session()
         self._workers = count
-        self._region = region or self._session.region_name or DEFAULT_REGION
-        self._orgs = self._session.client("organizations", config=BOTO_CONFIG)
-        self._iam = self._session.client("iam", config=BOTO_CONFIG)
-        self._roots = RootSessions(
-            self._session, region=self._region, retry=self._retry, clock=self._clock
+        self._management = ManagementAccount(
+            session,
+            region=region or session.region_name or DEFAULT_REGION,
+            retry=self._retry,
+            clock=self._clock,
         )
-        self._management: str | None = None
-        self._partition: str | None = None  # the organization's, from its ARN
-        self._scp = QuarantineScp(self._orgs, self._call, self._pages)
         self._runner = MemberRunner(
-            self,
+            self._management,
             journal=self._journal,
             hooks=callables("hooks", hooks),
             checks=callables("checks", checks),
@@ -136,10 +117,7 @@ class Organization:
             consistency_timeout=consistency_timeout,
         )
 
-    def _call(self, operation: str, fn: Any) -> Any:
-        return call_with_retries(operation, fn, policy=self._retry, sleep=self._clock.sleep)
-
-    # -- preflight ----------------------------------------------------------------------------
+    # -- preflight and sessions -----------------------------------------------------------------
 
     def preflight(self) -> str:
         """Check that centralized root access can work; return the management account id.
@@ -148,108 +126,23 @@ class Organization:
             OrganizationSetupError: not an organization, not in all-features mode, or
                 the root features are off; the message says what to enable and how.
         """
-        try:
-            org = self._call("DescribeOrganization", self._orgs.describe_organization)
-        except RootKeysError as exc:
-            raise OrganizationSetupError(
-                f"cannot describe the organization ({exc}); run rootkeys from the management "
-                "account or the IAM delegated administrator"
-            ) from exc
-        details = org["Organization"]
-        self._partition = _partition_of(details)
-        if details.get("FeatureSet") != "ALL":
-            raise OrganizationSetupError(
-                "the organization is not in all-features mode: enable all features in AWS "
-                "Organizations first. " + ENABLE_HOW
-            )
-        try:
-            features = self._call(
-                "ListOrganizationsFeatures", self._iam.list_organizations_features
-            )
-        except RootKeysError as exc:
-            raise OrganizationSetupError(
-                f"cannot read IAM's organization features ({exc}). " + ENABLE_HOW
-            ) from exc
-        missing = [f for f in REQUIRED_FEATURES if f not in features.get("EnabledFeatures", [])]
-        if missing:
-            raise OrganizationSetupError(
-                f"centralized root access is not fully on (missing: {', '.join(missing)}). "
-                + ENABLE_HOW
-            )
-        self._management = str(details["MasterAccountId"])
-        return self._management
-
-    # -- members ------------------------------------------------------------------------------
-
-    def accounts(
-        self, account_ids: Iterable[str] | None = None, *, ou: str | None = None
-    ) -> Iterator[dict[str, str]]:
-        """The organization's accounts (all, the ids given, or those under an OU), paged."""
-        wanted = None if account_ids is None else {validate_account_id(a) for a in account_ids}
-        if ou is not None:
-            yield from self._accounts_under(ou, wanted)
-            return
-        yield from _selected(self._pages("ListAccounts", "Accounts"), wanted)
-
-    def _accounts_under(self, ou: str, wanted: set[str] | None) -> Iterator[dict[str, str]]:
-        pending = [ou]
-        while pending:
-            parent = pending.pop()
-            accounts = self._pages("ListAccountsForParent", "Accounts", ParentId=parent)
-            yield from _selected(accounts, wanted)
-            units = self._pages(
-                "ListOrganizationalUnitsForParent", "OrganizationalUnits", ParentId=parent
-            )
-            pending.extend(unit["Id"] for unit in units)
-
-    def _pages(self, operation: str, key: str, **params: str) -> Iterator[dict[str, Any]]:
-        """Every item of a paginated Organizations listing, each page under the retry policy."""
-        method = getattr(self._orgs, _snake(operation))
-        token: str | None = None
-        while True:
-            args = {**params, **({"NextToken": token} if token else {})}
-            page = self._call(operation, lambda args=args: method(**args))
-            yield from page.get(key, [])
-            token = page.get("NextToken")
-            if not token:
-                return
-
-    # -- root sessions ---------------------------------------------------------------------
+        return self._management.preflight()
 
     def root_session(self, account_id: str, task_policy: str = AUDIT) -> boto3.Session:
         """A fresh AssumeRoot session for a member account under ``task_policy``.
 
-        A root task policy's ARN is sent in the organization's partition, whichever
-        partition it names (`AUDIT` names ``aws``'s): in AWS GovCloud (US) it is
+        For your own calls as the member's root user (15 minutes at most). A root task
+        policy's ARN is sent in the organization's partition, whichever partition it names
+        (`AUDIT` names ``aws``'s): in AWS GovCloud (US) it is
         ``arn:aws-us-gov:iam::aws:policy/root-task/...``.
         """
-        return self._roots.session(account_id, self._task_policy(task_policy))
-
-    def root_gateway(
-        self,
-        account_id: str,
-        task_policy: str,
-        *,
-        on_retry: Callable[[RetryNotice], None] | None = None,
-    ) -> IamGateway:
-        """A gateway acting in a fresh AssumeRoot session of ``account_id`` (no new client).
-
-        ``task_policy`` is sent in the organization's partition, as in `root_session`.
-        """
-        return self._roots.gateway(account_id, self._task_policy(task_policy), on_retry=on_retry)
-
-    def _task_policy(self, task_policy: str) -> str:
-        """``task_policy`` in the organization's partition (read once, from its ARN)."""
-        if self._partition is None:
-            org = self._call("DescribeOrganization", self._orgs.describe_organization)
-            self._partition = _partition_of(org["Organization"])
-        return task_policy_in(self._partition, task_policy)
+        return self._management.root_session(validate_account_id(account_id), task_policy)
 
     # -- quarantine ---------------------------------------------------------------------------
 
     def quarantine_policy_id(self) -> str | None:
         """The quarantine SCP's id, or None while it does not exist (the first attach makes it)."""
-        return self._scp.find()
+        return self._management.quarantine_policy_id()
 
     def quarantine(self, account_id: str) -> tuple[StepResult, ...]:
         """Make a member account's Active root keys unusable: attach the quarantine SCP.
@@ -292,29 +185,13 @@ class Organization:
         account_id = validate_account_id(account_id)
         if self._journal.in_memory:
             raise InputError("this Organization has no journal (journal=False): audit only")
-        if account_id == (self._management or self.preflight()):
+        if account_id == (self._management.account_id):
             raise InputError(f"{account_id} is the management account: {MANAGEMENT_HOW}")
         return account_id
 
     def is_quarantined(self, account_id: str) -> bool:
         """Whether the quarantine SCP is attached to the account itself (creates nothing)."""
-        return self._scp.is_attached(account_id)
-
-    def attach_quarantine(self, account_id: str) -> bool:
-        """Attach the quarantine SCP (no journal); False if it already was.
-
-        Raises:
-            QuarantineBlockedError: the account already has AWS's maximum of 5 SCPs.
-        """
-        return self._scp.attach(account_id)
-
-    def detach_quarantine(self, account_id: str) -> bool:
-        """Detach the quarantine SCP (no journal); False if it was not attached."""
-        return self._scp.detach(account_id)
-
-    def attached_scps(self, account_id: str) -> list[str]:
-        """Ids of the SCPs attached to the account itself."""
-        return self._scp.attached(account_id)
+        return self._management.is_quarantined(validate_account_id(account_id))
 
     # -- audit ------------------------------------------------------------------------------
 
@@ -332,11 +209,11 @@ class Organization:
         return self._audit(wanted, ou)
 
     def _audit(self, wanted: list[str] | None, ou: str | None) -> Iterator[AccountAudit]:
-        management = self._management or self.preflight()
+        management = self._management.account_id
         yield from self._fan_out(
-            self.accounts(wanted, ou=ou),
-            self._audit_one,
-            lambda account: _not_auditable(account, management),
+            self._management.accounts(wanted, ou=ou),
+            self._runner.audit,
+            lambda account: out_of_reach(account, management),
         )
 
     def _fan_out(
@@ -427,7 +304,7 @@ class Organization:
         ou: str | None,
         keep_quarantine: bool,
     ) -> Iterator[AccountRemoval]:
-        management = self._management or self.preflight()
+        management = self._management.account_id
         passes: dict[str, int] = {}
         reports: dict[str, RemovalReport] = {}
         run_id = new_run_id()
@@ -449,7 +326,7 @@ class Organization:
             return result.model_copy(update={"passes": passes[account_id]})
 
         return drive(
-            self.accounts(wanted, ou=ou),
+            self._management.accounts(wanted, ou=ou),
             one,
             wait=wait,
             interval=settings.interval,
@@ -461,7 +338,7 @@ class Organization:
         )
 
     def _unreachable(self, account: dict[str, str], management: str) -> AccountRemoval | None:
-        audit = _not_auditable(account, management)
+        audit = out_of_reach(account, management)
         if audit is None:
             return None
         return unreachable(account, AccountOutcome(audit.status.value), audit.reason)
@@ -485,7 +362,7 @@ class Organization:
         """
         settings = None if observe_for is None else Settings.of(observe_for)
         wanted = None if account_ids is None else [validate_account_id(a) for a in account_ids]
-        return self._reads(wanted, ou, lambda a: self._plan_one(a, settings))
+        return self._reads(wanted, ou, lambda a: self._runner.plan(a, settings))
 
     def status(
         self,
@@ -500,7 +377,7 @@ class Organization:
         """
         settings = None if observe_for is None else Settings.of(observe_for)
         wanted = None if account_ids is None else [validate_account_id(a) for a in account_ids]
-        return self._reads(wanted, ou, lambda a: self._status_one(a, settings))
+        return self._reads(wanted, ou, lambda a: self._runner.status(a, settings))
 
     def history(self, account_id: str, key_id: str) -> KeyHistory:
         """The journal's records for one key of a member account, oldest first."""
@@ -534,106 +411,13 @@ class Organization:
         ou: str | None,
         work: Callable[[dict[str, str]], R],
     ) -> Iterator[R]:
-        management = self._management or self.preflight()
+        management = self._management.account_id
         noted: Callable[[dict[str, str]], R | None] = lambda account: (  # noqa: E731
             None
-            if (audit := _not_auditable(account, management)) is None
+            if (audit := out_of_reach(account, management)) is None
             else work({**account, "Note": audit.reason})
         )
-        yield from self._fan_out(self.accounts(wanted, ou=ou), work, noted)
-
-    def _plan_one(self, account: dict[str, str], settings: Settings | None) -> Plan:
-        now = self._clock.now()
-        note = account.get("Note")
-        if note is None:
-            try:
-                identity, keys = self._runner.read(account["Id"], settings, deleted=False)
-            except RootKeysError as exc:
-                note = f"could not be read: {exc}"
-            else:
-                return Plan(
-                    account_id=account["Id"],
-                    caller_arn=identity.arn,
-                    created_at=now,
-                    observe_for=settings.window if settings else None,
-                    keys=keys,
-                    policy=settings.policy if settings else None,
-                )
-        return Plan(account_id=account["Id"], caller_arn="", created_at=now, keys=(), note=note)
-
-    def _status_one(self, account: dict[str, str], settings: Settings | None) -> RemovalStatus:
-        note = account.get("Note")
-        if note is None:
-            try:
-                _, keys = self._runner.read(account["Id"], settings, deleted=True)
-            except RootKeysError as exc:
-                note = f"could not be read: {exc}"
-            else:
-                return RemovalStatus(account_id=account["Id"], at=self._clock.now(), keys=keys)
-        return RemovalStatus(account_id=account["Id"], at=self._clock.now(), keys=(), note=note)
-
-    def _audit_one(self, account: dict[str, str]) -> AccountAudit:
-        try:
-            gateway = self.root_gateway(account["Id"], AUDIT)
-            keys = gateway.list_keys()
-            present = bool(gateway.account_summary().get("AccountAccessKeysPresent", 0))
-        except RootKeysError as exc:
-            return AccountAudit(
-                account_id=account["Id"],
-                name=account["Name"],
-                status=AuditStatus.FAILED,
-                reason=str(exc),
-            )
-        return AccountAudit(
-            account_id=account["Id"],
-            name=account["Name"],
-            status=AuditStatus.AUDITED,
-            keys=tuple(keys),
-            keys_present=present,
-        )
-
-
-def _selected(
-    accounts: Iterable[dict[str, Any]], wanted: set[str] | None
-) -> Iterator[dict[str, str]]:
-    for account in accounts:
-        if wanted is None or account["Id"] in wanted:
-            yield {
-                "Id": account["Id"],
-                "Name": account.get("Name", ""),
-                "Status": account.get("Status", ""),
-            }
-
-
-def _partition_of(organization: dict[str, Any]) -> str:
-    """The organization's partition, from its ARN (``arn:aws-us-gov:organizations::...``)."""
-    arn = str(organization.get("Arn") or "")
-    if arn.startswith("arn:") and arn.count(":") >= 5:
-        return arn.split(":")[1]
-    log.warning("DescribeOrganization gave no organization ARN; assuming partition aws")
-    return "aws"
-
-
-def _snake(operation: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
-
-
-def _not_auditable(account: dict[str, str], management: str) -> AccountAudit | None:
-    if account["Id"] == management:
-        return AccountAudit(
-            account_id=account["Id"],
-            name=account["Name"],
-            status=AuditStatus.OUT_OF_REACH,
-            reason=f"the management account cannot be an AssumeRoot target: {MANAGEMENT_HOW}",
-        )
-    if account["Status"] != "ACTIVE":
-        return AccountAudit(
-            account_id=account["Id"],
-            name=account["Name"],
-            status=AuditStatus.SKIPPED,
-            reason=f"account is {account['Status'] or 'not active'}",
-        )
-    return None
+        yield from self._fan_out(self._management.accounts(wanted, ou=ou), work, noted)
 
 
 rehome(globals())

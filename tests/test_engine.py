@@ -180,6 +180,7 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.ends: dict[tuple[str, datetime | None], datetime] = {}
+        self.starts: dict[str, datetime | None] = {}
         self.journal = Journal(":memory:")
         self.emit = Emitter((), self.clock)
         self.emit.account_id = self.account.account_id
@@ -263,6 +264,8 @@ def _check_reads_are_reads(engine: Engine, settings: Settings) -> dict[str, Plan
     for key_id, planned in plan.items():
         event(f"{'member' if engine.account.quarantine else 'single'}: {planned.next.value}")
         assert (asked[key_id].next, asked[key_id].until) == (planned.next, planned.until)
+        if planned.next in (Next.OBSERVE, Next.DELETE):  # a window starts once, and stays put
+            assert engine.starts.setdefault(key_id, planned.since) == planned.since
         if planned.next in (Next.OBSERVE, Next.DELETE) and planned.until is not None:
             window = (key_id, planned.since)  # a later run may lengthen it, never shorten it
             assert planned.until >= engine.ends.get(window, planned.until)
@@ -379,6 +382,7 @@ def test_plan_status_and_run_tell_one_story(
         assert account.deleted_while_usable == []
         if kind not in ("run", "advance") or step[2:3] == (False,):
             engine.ends.clear()  # a window may start over: failed, voided, resumed, rolled back
+            engine.starts.clear()
     final = engine.plan(Settings(DAY, None, HOUR), deleted=True)
     assert all(
         k.next is not Next.ROLL_BACK or k.state is not KeyState.ACTIVE for k in final.values()

@@ -194,11 +194,12 @@ def reconcile(
                 detail=_VOID_QUARANTINE if known.state is KeyState.QUARANTINED else _VOID,
             )
             continue
+        changed = known.state is not None and known.state is not actual
         if known.state is None:  # known only from evidence so far: this is its first sighting
             add(key_id, RecordKind.SEEN, to_state=actual, detail="first seen")
-        elif known.state is not actual:
+        elif changed:  # by someone else: no longer rootkeys' to roll back (see `_apply`)
             add(key_id, RecordKind.SEEN, to_state=actual, detail="changed outside rootkeys")
-        pending = known.hold is not None and known.deactivated_by_rootkeys
+        pending = known.hold is not None and known.deactivated_by_rootkeys and not changed
         if actual is not KeyState.ACTIVE and known.window_start is None and not pending:
             add(
                 key_id, RecordKind.WINDOW_STARTED, detail=f"found {actual.value}; window starts now"

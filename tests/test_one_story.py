@@ -63,6 +63,7 @@ def test_a_later_run_may_lengthen_a_window_never_shorten_it(fresh, clock: FakeCl
     clock.advance(2 * DAY)
     shorter = fresh().remove_all(DAY, wait=False)
     assert shorter.deleted == ()
+    assert shorter.observe_for == WEEK  # the report shows the window the keys really have
     assert {k.until for k in fresh().status().keys} == {start + WEEK}
     longer = fresh().remove_all(timedelta(days=10), wait=False)
     assert {k.observing_until for k in longer.keys} == {start + timedelta(days=10)}
@@ -95,7 +96,7 @@ def test_after_a_failed_check_plan_status_and_run_agree_on_hold(
     plan = fresh().plan(WEEK, evidence=False, preflight=False)
     assert plan.removable == ()
     assert set(_next(plan.keys).values()) == {Next.ON_HOLD}
-    for key in plan.on_hold:
+    for key in plan.waiting:
         assert (
             key.resume == f"rootkeys resume {key.key_id}, or RootKeyManager.resume('{key.key_id}')"
         )

@@ -184,7 +184,10 @@ class Organization:
     def _member_id(self, account_id: str) -> str:
         account_id = validate_account_id(account_id)
         if self._journal.in_memory:
-            raise InputError("this Organization has no journal (journal=False): audit only")
+            raise InputError(
+                "this Organization has no journal (journal=False): it only reads (audit, "
+                "plan, status, verify)"
+            )
         if account_id == (self._management.account_id):
             raise InputError(f"{account_id} is the management account: {MANAGEMENT_HOW}")
         return account_id

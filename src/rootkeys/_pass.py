@@ -357,12 +357,13 @@ class AccountPass:
             EventKind.VERIFIED if present is False else EventKind.NOT_VERIFIED,
             message=f"pass {outcome.value}; AccountAccessKeysPresent={shown}",
         )
+        windows = [run.decision.window for run in runs if run.decision.window is not None]
         return RemovalReport(
             run_id=self.run_id,
             account_id=self._account_id,
             started_at=started,
             finished_at=self._clock.now(),
-            observe_for=self._window,
+            observe_for=max(windows, default=self._window),
             outcome=outcome,
             keys=keys,
             check_failure=observation.failure if observation else None,

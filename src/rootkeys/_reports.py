@@ -131,8 +131,10 @@ class Plan(Tabular, BaseModel):
         return tuple(k for k in self.keys if k.next in _UNTOUCHED)
 
     @property
-    def on_hold(self) -> tuple[PlannedKey, ...]:
-        """The keys that wait for a person (on hold, blocked), each with its resume call."""
+    def waiting(self) -> tuple[PlannedKey, ...]:
+        """The keys that wait for a person (on hold, blocked), each with why and, for a held
+        key, the call that resumes it. ``blocked`` adds the protected key to these.
+        """
         return tuple(k for k in self.keys if k.next.needs_a_person)
 
     def _table(self) -> Table:
@@ -281,7 +283,10 @@ class RemovalReport(Tabular, BaseModel):
     account_id: AccountId
     started_at: datetime
     finished_at: datetime
-    observe_for: timedelta
+    observe_for: timedelta = Field(
+        description="The longest observation window of the run's keys (as remembered: a "
+        "later run never shortens a window)."
+    )
     outcome: RunOutcome
     keys: tuple[KeyReport, ...]
     check_failure: CheckFailure | None = None

@@ -553,7 +553,7 @@ def _remove_one(
     assert window is not None  # the parser requires --observe or --policy
     plan = manager.plan(window, evidence=args.policy)
     print(plan.table(), file=err)
-    waiting = plan.on_hold
+    waiting = plan.waiting
     moving = [k for k in plan.keys if k.next.removes or k.next is rootkeys.Next.ROLL_BACK]
     if waiting and not moving:
         print(

@@ -101,7 +101,7 @@ def main(out: TextIO = sys.stdout, window: timedelta = timedelta(seconds=3)) -> 
 
         first = staged_manager().remove_all(observe_for=window, wait=False)
         say(f"   first run: {first.outcome.value}")
-        say(staged_manager().status(observe_for=window).table())
+        say(staged_manager().status().table())
         time.sleep(window.total_seconds())
         second = staged_manager().remove_all(observe_for=window, wait=False)
         say(f"   a window later: {second.outcome.value}")

@@ -132,8 +132,9 @@ class Plan(Tabular, BaseModel):
 
     @property
     def waiting(self) -> tuple[PlannedKey, ...]:
-        """The keys that wait for a person (on hold, blocked), each with why and, for a held
-        key, the call that resumes it. ``blocked`` adds the protected key to these.
+        """The keys that wait for a person (on hold, blocked), each with why.
+
+        A held key carries the call that resumes it; ``blocked`` adds the protected key.
         """
         return tuple(k for k in self.keys if k.next.needs_a_person)
 

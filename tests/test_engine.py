@@ -31,6 +31,7 @@ from rootkeys._reconcile import KeyMemory
 from rootkeys._reports import PlannedKey, RemovalReport
 from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import FakeAccount, FakeClock, FakeCrash
+from tests.onestory import assert_status_agrees, assert_the_run_did_the_plan
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -261,6 +262,7 @@ def _check_reads_are_reads(engine: Engine, settings: Settings) -> dict[str, Plan
     bare = engine.plan(None, deleted=True)
     assert len(engine.account.mutations) == calls
     assert engine.journal.records(engine.account.account_id) == records
+    assert_status_agrees(plan, bare)
     for key_id, planned in plan.items():
         event(f"{'member' if engine.account.quarantine else 'single'}: {planned.next.value}")
         assert (asked[key_id].next, asked[key_id].until) == (planned.next, planned.until)
@@ -270,46 +272,7 @@ def _check_reads_are_reads(engine: Engine, settings: Settings) -> dict[str, Plan
             window = (key_id, planned.since)  # a later run may lengthen it, never shorten it
             assert planned.until >= engine.ends.get(window, planned.until)
             engine.ends[window] = planned.until
-        remembered = bare[key_id]
-        if remembered.window is not None and not planned.window_reason.startswith("lengthened"):
-            assert (remembered.next, remembered.until) == (planned.next, planned.until)
-        else:
-            assert remembered.next is planned.next or {remembered.next, planned.next} <= {
-                Next.OBSERVE,
-                Next.DELETE,
-            }
     return plan
-
-
-def _check_run_does_the_plan(
-    engine: Engine, plan: dict[str, PlannedKey], report: RemovalReport, *, ok: bool
-) -> None:
-    """What the plan said, the pass did: same decision per key, and the effect that goes
-    with it in AWS (checks passing), or nothing deleted (a check failing)."""
-    account = engine.account
-    decided = {k.key_id: k for k in report.keys}
-    assert {k: d.decision for k, d in decided.items()} == {k: p.next for k, p in plan.items()}
-    states = account.key_states()
-    for key_id, planned in plan.items():
-        now = states.get(key_id, KeyState.DELETED)
-        if planned.next in (Next.PROTECTED, Next.ON_HOLD, Next.BLOCKED):
-            assert now is planned.state, key_id
-        elif not ok:
-            assert now is not KeyState.DELETED or planned.state is KeyState.DELETED, key_id
-        elif planned.next is Next.DELETE:
-            assert now is KeyState.DELETED, key_id
-        elif planned.next is Next.MAKE_UNUSABLE:
-            gone = planned.window == timedelta(0)
-            assert now is KeyState.DELETED if gone else not now.usable, key_id
-            if not gone:
-                assert decided[key_id].observing_until == planned.until
-        elif planned.next is Next.OBSERVE:
-            assert now not in (KeyState.DELETED, KeyState.ACTIVE), key_id
-            assert decided[key_id].observing_until == planned.until
-        elif planned.next is Next.ROLL_BACK:
-            assert now is KeyState.ACTIVE, key_id
-    if not ok:
-        assert report.deleted == ()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -337,14 +300,14 @@ def test_plan_status_and_run_tell_one_story(
             settings_ = Settings(window, None, HOUR)
             plan = _check_reads_are_reads(engine, settings_)
             report = engine.run(settings_, ok=ok)
-            _check_run_does_the_plan(engine, plan, report, ok=ok)
+            assert_the_run_did_the_plan(plan, report, account.key_states(), ok=ok)
         elif kind == "run, rollback fails":
             assert isinstance(step[1], timedelta)
             settings_ = Settings(step[1], None, HOUR)
             plan = _check_reads_are_reads(engine, settings_)
             report = engine.run(settings_, ok=False, break_rollback=True)
             account._failures.clear()
-            _check_run_does_the_plan(engine, plan, report, ok=False)
+            assert_the_run_did_the_plan(plan, report, account.key_states(), ok=False)
         elif kind == "advance":
             assert isinstance(step[1], timedelta)
             engine.clock.advance(step[1])

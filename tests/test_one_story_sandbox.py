@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rootkeys
-from rootkeys import KeyState, Next
+from rootkeys import KeyState
 from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import FakeClock, Sandbox
+from tests.onestory import assert_status_agrees, assert_the_run_did_the_plan
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -143,37 +144,8 @@ def _reads_are_reads(story: Story, window: timedelta) -> dict[str, rootkeys.Plan
     story.audit()
     assert len(story.box.mutations()) == writes
     assert story.journal.records(story.account_id) == records
-    for key_id, planned in plan.items():
-        remembered = status[key_id]
-        if remembered.window is not None and not planned.window_reason.startswith("lengthened"):
-            assert (remembered.next, remembered.until) == (planned.next, planned.until)
-        else:
-            assert remembered.next is planned.next or {remembered.next, planned.next} <= {
-                Next.OBSERVE,
-                Next.DELETE,
-            }
+    assert_status_agrees(plan, status)
     return plan
-
-
-def _run_does_the_plan(
-    story: Story, plan: dict[str, rootkeys.PlannedKey], report: rootkeys.RemovalReport, ok: bool
-) -> None:
-    assert {k.key_id: k.decision for k in report.keys} == {k: p.next for k, p in plan.items()}
-    states = story.states()
-    for key_id, planned in plan.items():
-        now = states.get(key_id, KeyState.DELETED)
-        if planned.next in (Next.PROTECTED, Next.ON_HOLD, Next.BLOCKED):
-            assert now is planned.state, key_id
-        elif not ok:
-            assert now is not KeyState.DELETED, key_id
-        elif planned.next is Next.DELETE:
-            assert now is KeyState.DELETED, key_id
-        elif planned.next is Next.MAKE_UNUSABLE:
-            assert (now is KeyState.DELETED) if planned.window == timedelta(0) else not now.usable
-        elif planned.next is Next.OBSERVE:
-            assert now not in (KeyState.DELETED, KeyState.ACTIVE), key_id
-        elif planned.next is Next.ROLL_BACK:
-            assert now is KeyState.ACTIVE, key_id
 
 
 @settings(
@@ -198,7 +170,7 @@ def test_plan_status_and_the_next_run_agree_through_the_public_api(
                 assert isinstance(window, timedelta)
                 plan = _reads_are_reads(story, window)
                 report = story.run(window, () if ok else (lambda key: False,))
-                _run_does_the_plan(story, plan, report, bool(ok))
+                assert_the_run_did_the_plan(plan, report, story.states(), ok=bool(ok))
             elif kind == "interrupt":
                 assert isinstance(step[1], timedelta)
                 with contextlib.suppress(Interrupted):

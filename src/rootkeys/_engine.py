@@ -344,16 +344,8 @@ def resume(
         KeyNotFoundError: ``key_id`` is neither listed nor remembered.
     """
     account.prove_root()
-    run_id = new_run_id()
     resumed: list[str] = []
-    with reconciled(
-        journal,
-        account.account_id,
-        account.gateway.key_states,
-        clock=clock,
-        emit=emit,
-        run_id=run_id,
-    ) as memory:
+    with _locked(account, journal, clock, emit) as (run_id, memory):
         if key_id is not None and key_id not in memory:
             raise KeyNotFoundError(key_id, account.account_id)
         for known in memory.values():
@@ -391,16 +383,8 @@ def roll_back(
         KeyNotFoundError: ``key_id`` is not listed.
     """
     identity = account.prove_root()  # before any change
-    run_id = new_run_id()
     results: list[StepResult] = []
-    with reconciled(
-        journal,
-        account.account_id,
-        account.gateway.key_states,
-        clock=clock,
-        emit=emit,
-        run_id=run_id,
-    ) as memory:
+    with _locked(account, journal, clock, emit) as (run_id, memory):
         states = account.gateway.key_states()
         if key_id is not None and key_id not in states:
             raise KeyNotFoundError(key_id, account.account_id)
@@ -424,6 +408,19 @@ def roll_back(
             step = stepper.change(found, current, KeyState.ACTIVE, [], run_id=run_id)
             results.append(step_result(account.account_id, found, current, KeyState.ACTIVE, step))
     return tuple(results)
+
+
+@contextlib.contextmanager
+def _locked(
+    account: Account, journal: Journal, clock: Clock, emit: Emitter
+) -> Iterator[tuple[str, dict[str, KeyMemory]]]:
+    """A new run id, and the account's lock held with the journal reconciled."""
+    run_id = new_run_id()
+    read = account.gateway.key_states
+    with reconciled(
+        journal, account.account_id, read, clock=clock, emit=emit, run_id=run_id
+    ) as memory:
+        yield run_id, memory
 
 
 def step_result(

@@ -259,34 +259,35 @@ class MemberRunner:
     def plan(self, account: dict[str, str], settings: Settings | None) -> Plan:
         """One account's plan, read-only; a plan with a ``note`` when it cannot be read."""
         now = self._clock.now()
-        note = account.get("Note")
-        if note is None:
-            try:
-                identity, keys = self.read(account["Id"], settings, deleted=False)
-            except RootKeysError as exc:
-                note = f"could not be read: {exc}"
-            else:
-                return Plan(
-                    account_id=account["Id"],
-                    caller_arn=identity.arn,
-                    created_at=now,
-                    observe_for=settings.window if settings else None,
-                    keys=keys,
-                    policy=settings.policy if settings else None,
-                )
-        return Plan(account_id=account["Id"], caller_arn="", created_at=now, keys=(), note=note)
+        identity, keys, note = self._read_or_note(account, settings, deleted=False)
+        if identity is None:
+            return Plan(account_id=account["Id"], caller_arn="", created_at=now, keys=(), note=note)
+        return Plan(
+            account_id=account["Id"],
+            caller_arn=identity.arn,
+            created_at=now,
+            observe_for=settings.window if settings else None,
+            keys=keys,
+            policy=settings.policy if settings else None,
+        )
 
     def status(self, account: dict[str, str], settings: Settings | None) -> RemovalStatus:
         """One account's status, read-only; with a ``note`` when it cannot be read."""
+        _, keys, note = self._read_or_note(account, settings, deleted=True)
+        return RemovalStatus(account_id=account["Id"], at=self._clock.now(), keys=keys, note=note)
+
+    def _read_or_note(
+        self, account: dict[str, str], settings: Settings | None, *, deleted: bool
+    ) -> tuple[CallerIdentity | None, tuple[PlannedKey, ...], str]:
+        """The account's decisions, or why there are none (out of reach, an AWS error)."""
         note = account.get("Note")
-        if note is None:
-            try:
-                _, keys = self.read(account["Id"], settings, deleted=True)
-            except RootKeysError as exc:
-                note = f"could not be read: {exc}"
-            else:
-                return RemovalStatus(account_id=account["Id"], at=self._clock.now(), keys=keys)
-        return RemovalStatus(account_id=account["Id"], at=self._clock.now(), keys=(), note=note)
+        if note is not None:
+            return None, (), note
+        try:
+            identity, keys = self.read(account["Id"], settings, deleted=deleted)
+        except RootKeysError as exc:
+            return None, (), f"could not be read: {exc}"
+        return identity, keys, ""
 
     def audit(self, account: dict[str, str]) -> AccountAudit:
         """One account's root keys and ``AccountAccessKeysPresent``, in an audit session."""

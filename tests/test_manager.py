@@ -147,7 +147,7 @@ def test_reactivation_by_someone_else_voids_the_window(
     held = {k.key_id: k for k in manager.plan(DAY, evidence=False, preflight=False).keys}
     assert held[first].next is rootkeys.Next.ON_HOLD
     assert "reactivated outside rootkeys" in held[first].reason
-    assert report.outcome is RunOutcome.BLOCKED
+    assert report.outcome is RunOutcome.ON_HOLD
 
 
 def test_already_inactive_and_expired_keys_get_the_same_window(

@@ -97,14 +97,12 @@ def test_after_a_failed_check_plan_status_and_run_agree_on_hold(
     assert plan.removable == ()
     assert set(_next(plan.keys).values()) == {Next.ON_HOLD}
     for key in plan.waiting:
-        assert (
-            key.resume == f"rootkeys resume {key.key_id}, or RootKeyManager.resume('{key.key_id}')"
-        )
+        assert key.resume == f"rootkeys resume {key.key_id}, or manager.resume('{key.key_id}')"
     assert _next(fresh().status().keys) == _next(plan.keys)
     writes = len(sandbox.mutations())
     report = fresh().remove_all(WEEK, wait=False)
     assert {k.decision for k in report.keys} == {Next.ON_HOLD}
-    assert {k.outcome for k in report.keys} == {KeyOutcome.BLOCKED}
+    assert {k.outcome for k in report.keys} == {KeyOutcome.ON_HOLD}
     assert len(sandbox.mutations()) == writes
     assert set(fresh().resume()) == set(account.root_key_ids)
     assert set(_next(fresh().plan(WEEK, evidence=False).keys).values()) == {Next.MAKE_UNUSABLE}
@@ -212,7 +210,7 @@ def test_organization_rollback_detaches_and_holds_resume_starts_over(
     clock.advance(DAY)
     held = organization.remove_all(DAY, account_ids=[member], wait=False)
     assert not quarantined(sandbox, member)
-    assert held.accounts[0].outcome is rootkeys.AccountOutcome.BLOCKED
+    assert held.accounts[0].outcome is rootkeys.AccountOutcome.ON_HOLD
     assert organization.resume(member) == tuple(k.key_id for k in plan.keys)
     organization.remove_all(DAY, account_ids=[member], wait=False)
     assert quarantined(sandbox, member)

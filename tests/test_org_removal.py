@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import rootkeys
-from rootkeys import AccountOutcome, EventKind, KeyState, ObservedKey
+from rootkeys import AccountOutcome, EventKind, KeyOutcome, KeyState, ObservedKey
 from rootkeys._member_keys import MemberGateway
 from rootkeys.journal import RecordKind
 from rootkeys.lifecycle import Action, KeyStatus
@@ -125,7 +125,7 @@ def test_failing_check_rolls_back_only_that_account(
     assert [e.account_id for e in released] == [app]
     # the next run does not quarantine it again on its own
     again = organization.remove_all(HOUR, EVERY, account_ids=[app])
-    assert again.accounts[0].outcome is AccountOutcome.BLOCKED
+    assert again.accounts[0].outcome is AccountOutcome.ON_HOLD
     assert "on hold" in again.accounts[0].reason
     assert not quarantined(sandbox, app)
 
@@ -471,10 +471,10 @@ def test_a_key_on_hold_keeps_its_account_out_of_quarantine(
     newcomer = sandbox.add_root_key(member)  # someone makes another root key
     report = _organization(sandbox, clock, journal).remove_all(HOUR, EVERY, account_ids=[member])
     result = report.accounts[0]
-    assert result.outcome is AccountOutcome.BLOCKED
+    assert result.outcome is AccountOutcome.ON_HOLD
     assert result.report is not None
     reasons = {k.key_id: k.reason for k in result.report.keys}
-    assert "on hold" in reasons[held]
+    assert {k.key_id: k.outcome for k in result.report.keys}[held] is KeyOutcome.ON_HOLD
     assert "another root key of this account is on hold" in reasons[newcomer]
     assert not quarantined(sandbox, member)
     assert {k.status for k in sandbox.root_keys(member)} == {KeyStatus.ACTIVE}

@@ -161,8 +161,8 @@ def test_rolled_back_keys_are_held_until_a_person_acts(
     writes = len(sandbox.mutations())
     clock.advance(DAY)
     again = fresh().remove_all(observe_for=WEEK, wait=False)
-    assert {k.outcome for k in again.keys} == {KeyOutcome.BLOCKED}
-    assert all("on hold" in k.reason for k in again.keys)
+    assert {k.outcome for k in again.keys} == {KeyOutcome.ON_HOLD}
+    assert all("failed" in k.reason for k in again.keys)  # why: the failed check
     assert len(sandbox.mutations()) == writes
     status = fresh().status(observe_for=WEEK)
     assert {k.next for k in status.keys} == {Next.ON_HOLD}
@@ -191,7 +191,7 @@ def test_reactivation_by_someone_else_between_runs_voids_the_window(
     clock.advance(WEEK)
     report = fresh().remove_all(observe_for=WEEK, wait=False)
     outcomes = {k.key_id: k for k in report.keys}
-    assert outcomes[first].outcome is KeyOutcome.BLOCKED
+    assert outcomes[first].outcome is KeyOutcome.ON_HOLD
     assert "reactivated outside rootkeys" in outcomes[first].reason
     assert first in statuses(sandbox, account.account_id)
     assert RecordKind.WINDOW_VOID in [r.kind for r in fresh().history(first).records]

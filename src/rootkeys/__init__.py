@@ -18,7 +18,7 @@ The top level holds what most programs use. Secondary names live in public submo
 """
 
 import importlib as _importlib
-import logging
+import logging as _logging
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
@@ -56,7 +56,7 @@ if _typing.TYPE_CHECKING:
 
     __version__: str
 
-logging.getLogger("rootkeys").addHandler(logging.NullHandler())
+_logging.getLogger("rootkeys").addHandler(_logging.NullHandler())
 
 # Each public name and the private module it lives in. The modules are imported when a
 # name is first asked for (PEP 562), so `import rootkeys` costs almost nothing, and a

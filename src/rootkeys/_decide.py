@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from rootkeys._models import KeyState
 from rootkeys._public import rehome
 from rootkeys._reconcile import KeyMemory
+from rootkeys._render import span
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -87,7 +88,7 @@ class AccountRules:
 
     unusable: KeyState = KeyState.INACTIVE
     cannot_make_unusable: str | None = None
-    resume: str = "rootkeys resume {key_id}, or RootKeyManager.resume('{key_id}')"
+    resume: str = "rootkeys resume {key_id}, or manager.resume('{key_id}')"
 
     @property
     def account_wide(self) -> bool:
@@ -199,7 +200,7 @@ def _one(
         if asked is None or not asked.lengthens or asked.window <= known.window:
             window, why = known.window, known.window_reason
         else:
-            why = f"lengthened from {known.window}: {why}"
+            why = f"lengthened from {span(known.window)}" + (f": {why}" if why else "")
     if window is None:
         reason = f"{state.value}: observed; its window is set by the next run"
         return Decision(key_id, state, Next.OBSERVE, reason, None, "", start, None)

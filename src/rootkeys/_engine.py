@@ -31,6 +31,7 @@ from rootkeys._observe import EventKind
 from rootkeys._pass import AccountPass
 from rootkeys._reconcile import KeyMemory, reconcile, replay
 from rootkeys._records import RecordKind
+from rootkeys._render import span
 from rootkeys._reports import PlannedKey, RemovalReport
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ class Settings:
         """
         if self.policy is None:
             window = self.window or timedelta(0)
-            return {k.key_id: Requested(window, f"asked for: {window}") for k in keys}, {}
+            return {k.key_id: Requested(window, "") for k in keys}, {}
         requested: dict[str, Requested] = {}
         risks: dict[str, Risk] = {}
         for key in keys:
@@ -141,7 +142,7 @@ class Settings:
             window = self.policy.window(risk)
             risks[key.key_id] = risk
             requested[key.key_id] = Requested(
-                window, f"{risk.value} ({why}): {window}", lengthens=False
+                window, f"{risk.value} ({why}): {span(window)}", lengthens=False
             )
         return requested, risks
 
@@ -171,13 +172,15 @@ def read_plan(
     now: Callable[[], datetime],
     evidence: Callable[[Sequence[AccessKey]], Mapping[str, KeyEvidence]] | None = None,
     deleted: bool = False,
+    last_used: bool = True,
 ) -> tuple[CallerIdentity, tuple[PlannedKey, ...]]:
     """Each key's decision, read-only: what the next run does (and, ``deleted``, the gone).
 
-    Without ``settings`` (a status), windows are the remembered ones only.
+    Without ``settings`` (a status), windows are the remembered ones only. ``last_used``:
+    read each key's last use (a plan shows it; a status need not).
     """
     identity = account.prove_root()
-    keys = account.gateway.list_keys(last_used=evidence is not None)
+    keys = account.gateway.list_keys(last_used=last_used or evidence is not None)
     found = evidence(keys) if evidence is not None else {}
     at = now()
     states = {k.key_id: k.state for k in keys}

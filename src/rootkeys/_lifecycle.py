@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from rootkeys._errors import IllegalTransitionError, InputError
 from rootkeys._findings import RemovalPolicy, Risk
 from rootkeys._models import Action, KeyState
+from rootkeys._render import span
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -102,9 +103,11 @@ def validate_window(
             f"observe_for must be a datetime.timedelta, not {type(observe_for).__name__}"
         )
     if observe_for < timedelta(0):
-        raise InputError(f"observe_for must not be negative, got {observe_for}")
+        raise InputError(f"observe_for must not be negative, got {_shown(observe_for)}")
     if observe_for > MAX_WINDOW:
-        raise InputError(f"observe_for must be at most {MAX_WINDOW.days} days, got {observe_for}")
+        raise InputError(
+            f"observe_for must be at most {MAX_WINDOW.days} days, got {_shown(observe_for)}"
+        )
     if check_interval is None:
         interval = min(max(observe_for / 10, timedelta(seconds=1)), timedelta(hours=1))
     elif not isinstance(check_interval, timedelta):
@@ -112,7 +115,7 @@ def validate_window(
             f"check_interval must be a datetime.timedelta, not {type(check_interval).__name__}"
         )
     elif check_interval <= timedelta(0):
-        raise InputError(f"check_interval must be positive, got {check_interval}")
+        raise InputError(f"check_interval must be positive, got {_shown(check_interval)}")
     else:
         interval = check_interval
     return observe_for, interval
@@ -134,6 +137,19 @@ def resolve_windows(
 
 def validate_consistency_timeout(timeout: object) -> timedelta:
     """How long to read IAM after a change until it shows: a non-negative `timedelta`."""
-    if not isinstance(timeout, timedelta) or timeout < timedelta(0):
-        raise InputError(f"consistency_timeout must be a non-negative timedelta, got {timeout!r}")
+    if not isinstance(timeout, timedelta):
+        raise InputError(
+            f"consistency_timeout must be a datetime.timedelta, not {type(timeout).__name__}"
+        )
+    if timeout < timedelta(0):
+        raise InputError(f"consistency_timeout must not be negative, got {_shown(timeout)}")
     return timeout
+
+
+def _shown(duration: timedelta) -> str:
+    """A duration as a person writes it, negative ones too (``-1s``, not ``-1 day, 23:59:59``)."""
+    if duration < timedelta(0):
+        return "-" + _shown(-duration)
+    if duration < timedelta(seconds=1):
+        return f"{duration.total_seconds():g}s"
+    return span(duration)

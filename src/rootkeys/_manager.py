@@ -447,12 +447,11 @@ class RootKeyManager:
                 again=lambda report: report.account_id,
             ):
                 pass
-        except BaseException:
-            if so_far:
-                log.warning(
-                    "interrupted: no key was deleted by the interruption; the keys stay as "
-                    "the journal says. Run remove_all again to go on, or rollback()"
-                )
+        except KeyboardInterrupt:
+            log.warning(
+                "interrupted: nothing is deleted or undone by an interrupt; the keys stay as "
+                "the journal says. Run remove_all again to go on, or rollback() to undo"
+            )
             raise
         return so_far[0]
 
@@ -491,6 +490,7 @@ class RootKeyManager:
             settings=settings,
             now=self._clock.now,
             deleted=True,
+            last_used=False,
         )
         return RemovalStatus(account_id=identity.account_id, at=self._clock.now(), keys=keys)
 

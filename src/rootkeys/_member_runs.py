@@ -56,7 +56,7 @@ __all__ = ["MemberAccount", "MemberRunner", "out_of_reach"]
 
 log = logging.getLogger("rootkeys")
 
-RESUME = "rootkeys resume --org --accounts {account_id}, or Organization.resume('{account_id}')"
+RESUME = "rootkeys resume --org --accounts {account_id}, or organization.resume('{account_id}')"
 _TOO_MANY_SCPS = (
     "the account already has {n} SCPs attached (AWS's maximum is 5), so the quarantine "
     "cannot be attached: detach one, or remove this account's keys by hand"
@@ -140,6 +140,7 @@ class MemberRunner:
             settings=settings,
             now=self._clock.now,
             deleted=deleted,
+            last_used=not deleted,  # a plan shows each key's last use; a status need not
         )
 
     # -- a removal pass --------------------------------------------------------------------

@@ -7,6 +7,7 @@ and are the only credential material rootkeys ever keeps.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -30,7 +31,9 @@ __all__ = [
     "StepResult",
     "StepStatus",
     "validate_account_id",
+    "validate_account_ids",
     "validate_key_id",
+    "validate_ou",
 ]
 
 _KEY_ID = re.compile(r"AKIA[A-Z0-9]{16}")
@@ -56,12 +59,38 @@ def validate_account_id(value: object) -> str:
     return _reject("AWS account id", value, "exactly 12 digits, as a string")
 
 
+_OU = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32}")
+
+
+def validate_account_ids(value: object) -> list[str] | None:
+    """Account ids to select (each validated), or None for all; a lone string is refused."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InputError(
+            "account_ids must be a list of 12-digit account ids (a single one in a list too), "
+            f"not {_article(type(value).__name__)} {type(value).__name__}"
+        )
+    return [validate_account_id(a) for a in value]
+
+
+def validate_ou(value: object) -> str | None:
+    """An organizational unit id (``ou-...``) or a root id (``r-...``), or None."""
+    if value is None or (isinstance(value, str) and _OU.fullmatch(value)):
+        return value
+    return _reject("organizational unit id", value, "ou-xxxx-xxxxxxxx, or a root id r-xxxx")
+
+
 def _reject(what: str, value: object, expected: str) -> str:
     if isinstance(value, str):
         shown = repr(value[:8] + "…") if len(value) > 8 else repr(value)
     else:
-        shown = f"a {type(value).__name__}"
-    raise InputError(f"{shown} is not an {what}: expected {expected}")
+        shown = f"{_article(type(value).__name__)} {type(value).__name__}"
+    raise InputError(f"{shown} is not {_article(what)} {what}: expected {expected}")
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 AccessKeyId = Annotated[str, AfterValidator(validate_key_id)]

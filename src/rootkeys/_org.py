@@ -26,7 +26,13 @@ from rootkeys._lifecycle import validate_consistency_timeout
 from rootkeys._management import MANAGEMENT_HOW, ManagementAccount
 from rootkeys._member_keys import AUDIT, TASK_POLICY
 from rootkeys._member_runs import MemberRunner, out_of_reach
-from rootkeys._models import KeyState, validate_account_id, validate_key_id
+from rootkeys._models import (
+    KeyState,
+    validate_account_id,
+    validate_account_ids,
+    validate_key_id,
+    validate_ou,
+)
 from rootkeys._observe import callables
 from rootkeys._orgreports import (
     AccountAudit,
@@ -208,7 +214,7 @@ class Organization:
         an AssumeRoot target: it is reported out of reach, with what to do instead.
         Suspended accounts are skipped. One account's failure never stops the others.
         """
-        wanted = None if account_ids is None else [validate_account_id(a) for a in account_ids]
+        wanted, ou = validate_account_ids(account_ids), validate_ou(ou)
         return self._audit(wanted, ou)
 
     def _audit(self, wanted: list[str] | None, ou: str | None) -> Iterator[AccountAudit]:
@@ -296,7 +302,7 @@ class Organization:
                 "an organization removal needs a journal (each account's windows and "
                 "holds live there); this Organization was made with journal=False"
             )
-        wanted = None if account_ids is None else [validate_account_id(a) for a in account_ids]
+        wanted, ou = validate_account_ids(account_ids), validate_ou(ou)
         return self._removals(settings, wait, wanted, ou, keep_quarantine)
 
     def _removals(
@@ -364,7 +370,7 @@ class Organization:
         error) gets a plan with no keys and a ``note`` saying why. Nothing is written.
         """
         settings = None if observe_for is None else Settings.of(observe_for)
-        wanted = None if account_ids is None else [validate_account_id(a) for a in account_ids]
+        wanted, ou = validate_account_ids(account_ids), validate_ou(ou)
         return self._reads(wanted, ou, lambda a: self._runner.plan(a, settings))
 
     def status(
@@ -379,7 +385,7 @@ class Organization:
         Streamed like `plan`; reads AWS and the journal, changes neither.
         """
         settings = None if observe_for is None else Settings.of(observe_for)
-        wanted = None if account_ids is None else [validate_account_id(a) for a in account_ids]
+        wanted, ou = validate_account_ids(account_ids), validate_ou(ou)
         return self._reads(wanted, ou, lambda a: self._runner.status(a, settings))
 
     def history(self, account_id: str, key_id: str) -> KeyHistory:
@@ -397,11 +403,22 @@ class Organization:
     def verify(self, account_ids: Iterable[str] | None = None, *, ou: str | None = None) -> bool:
         """Whether no selected member account has a root access key left.
 
-        Every reachable account is audited (listed keys and ``AccountAccessKeysPresent``);
+        Every member account is audited (listed keys and ``AccountAccessKeysPresent``);
         an account that cannot be audited makes the answer False. The management account
-        is out of AssumeRoot's reach: verify it with a single-account `RootKeyManager`.
+        is out of AssumeRoot's reach, so it is not among the accounts verified: verify it
+        with a single-account `RootKeyManager` signed in as its root user.
+
+        Raises:
+            InputError: ``account_ids`` names the management account (it cannot be
+                verified from here, and a True would be a false "done").
         """
-        for audit in self.audit(account_ids, ou=ou):
+        wanted = validate_account_ids(account_ids)
+        if wanted is not None and self._management.account_id in wanted:
+            raise InputError(
+                f"{self._management.account_id} is the management account, which AssumeRoot "
+                f"cannot reach, so it cannot be verified here: {MANAGEMENT_HOW}"
+            )
+        for audit in self.audit(wanted, ou=ou):
             if audit.status is AuditStatus.FAILED:
                 return False
             if audit.status is AuditStatus.AUDITED and (audit.keys or audit.keys_present):

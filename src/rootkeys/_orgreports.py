@@ -66,6 +66,7 @@ class AccountOutcome(StrEnum):
     NOTHING_TO_DO = "nothing to do"
     OBSERVING = "observing"
     ROLLED_BACK = "rolled back"
+    ON_HOLD = "on hold"
     BLOCKED = "blocked"
     INCOMPLETE = "incomplete"
     FAILED = "failed"
@@ -168,7 +169,7 @@ def account_result(
         reason = "no root access keys"
     else:
         reason = "; ".join(
-            f"{k.key_id}: {k.reason}"
+            f"{k.key_id}: {k.outcome.value}: {k.reason}"
             for k in report.keys
             if k.outcome not in (KeyOutcome.DELETED, KeyOutcome.OBSERVING)
         )

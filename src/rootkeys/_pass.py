@@ -135,12 +135,12 @@ class AccountPass:
 
     def _step(self, run: _Key, observed: list[_Key]) -> None:
         d = run.decision
-        if d.next in (Next.PROTECTED, Next.ON_HOLD, Next.BLOCKED):
-            reason = d.reason if d.next is not Next.ON_HOLD else f"on hold: {d.reason}"
+        if d.next in _UNTOUCHED:
+            run.end(_UNTOUCHED[d.next], run.key.state, d.reason)
+            message = f"{d.next.value}: {d.reason}"
             if d.resume:
-                reason += f" (to resume: {d.resume})"
-            run.end(KeyOutcome.BLOCKED, run.key.state, reason)
-            self._emit(EventKind.BLOCKED, key_id=run.key.key_id, message=reason)
+                message += f" (to resume: {d.resume})"
+            self._emit(EventKind.BLOCKED, key_id=run.key.key_id, message=message)
         elif d.next is Next.ROLL_BACK:
             self._finish_rollback(run)
         elif d.next is Next.MAKE_UNUSABLE:
@@ -348,7 +348,9 @@ class AccountPass:
             outcome = RunOutcome.INCOMPLETE
         elif KeyOutcome.OBSERVING in outcomes:
             outcome = RunOutcome.OBSERVING
-        elif KeyOutcome.BLOCKED in outcomes:
+        elif KeyOutcome.ON_HOLD in outcomes:
+            outcome = RunOutcome.ON_HOLD
+        elif outcomes & {KeyOutcome.BLOCKED, KeyOutcome.PROTECTED}:
             outcome = RunOutcome.BLOCKED
         else:
             outcome = RunOutcome.DONE if present is False else RunOutcome.INCOMPLETE
@@ -371,6 +373,13 @@ class AccountPass:
             keys_present=present,
             hook_errors=tuple(self._emit.errors[hook_errors_before:]),
         )
+
+
+_UNTOUCHED = {
+    Next.PROTECTED: KeyOutcome.PROTECTED,
+    Next.ON_HOLD: KeyOutcome.ON_HOLD,
+    Next.BLOCKED: KeyOutcome.BLOCKED,
+}
 
 
 def _checks(count: int) -> str:

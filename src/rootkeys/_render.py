@@ -1,12 +1,19 @@
-"""One table, two renderings: plain text for terminals and logs, HTML for notebooks."""
+"""One table, two renderings: plain text for terminals and logs, HTML for notebooks.
+
+And `span`: a duration as a person writes it (``7d``, ``1d12h``), for every table.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 
-__all__ = ["Table", "Tabular"]
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+__all__ = ["Table", "Tabular", "span"]
 
 
 @dataclass(frozen=True)
@@ -71,3 +78,16 @@ class Tabular:
 
     def _repr_html_(self) -> str:
         return self._table().html()
+
+
+def span(window: timedelta) -> str:
+    """A window as a person writes it: 7d, 12h, 1d12h, 30m, 0."""
+    seconds = int(window.total_seconds())
+    if seconds == 0:
+        return "0"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

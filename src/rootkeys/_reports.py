@@ -23,7 +23,7 @@ from rootkeys._findings import (
 )
 from rootkeys._models import AccessKey, AccessKeyId, AccountId, KeyState, KeyStatus, Step
 from rootkeys._public import rehome
-from rootkeys._render import Table, Tabular
+from rootkeys._render import Table, Tabular, span
 
 __all__ = [
     "CheckFailure",
@@ -42,7 +42,8 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 class PlannedKey(BaseModel):
     """One key: what happens to it next, and why (a plan's and a status's row).
 
-    What `rootkeys._decide.decide` said, with what IAM and the evidence say of the key.
+    The one decision a plan, a status and a run make for the key (see `Next`), with what
+    IAM and the evidence say of it.
     """
 
     model_config = _FROZEN
@@ -73,8 +74,8 @@ class PlannedKey(BaseModel):
 
     @property
     def steps(self) -> str:
-        """What the next run does, in words (``deactivate, observe 7 days, delete``)."""
-        window = "observe" if self.window is None else f"observe {_span(self.window)}"
+        """What the next run does, in words (``deactivate, observe 7d, delete``)."""
+        window = "observe" if self.window is None else f"observe {span(self.window)}"
         if self.next is Next.MAKE_UNUSABLE:
             first = "quarantine" if self.unusable is KeyState.QUARANTINED else "deactivate"
             return f"{first}, {window}, delete"
@@ -85,19 +86,6 @@ class PlannedKey(BaseModel):
         if self.next is Next.ROLL_BACK:
             return "make usable again (finish a rollback)"
         return "none"
-
-
-def _span(window: timedelta) -> str:
-    """A window as a person writes it: 7d, 12h, 1d12h, 30m, 0."""
-    seconds = int(window.total_seconds())
-    if seconds == 0:
-        return "0"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)
 
 
 class Plan(Tabular, BaseModel):
@@ -145,7 +133,7 @@ class Plan(Tabular, BaseModel):
                 k.state.value,
                 when(k.key.last_used.at) if k.key and k.key.last_used else "never",
                 k.risk.value if k.risk else "",
-                _span(k.window) if k.window is not None else "",
+                span(k.window) if k.window is not None else "",
                 k.next.value,
                 k.steps if k.next.removes else k.reason,
             )
@@ -155,7 +143,7 @@ class Plan(Tabular, BaseModel):
             f" (caller {self.caller_arn})" if self.caller_arn else ""
         )
         if self.observe_for is not None:
-            title += f", observation window {self.observe_for}"
+            title += f", window asked for {span(self.observe_for)}"
         before = []
         if self.preflight:
             before += [f"WARNING: {w}" for w in self.preflight.warnings]
@@ -175,15 +163,14 @@ class Plan(Tabular, BaseModel):
             after.append(f"credential report of {when(report.generated_at)}: {note}")
         elif self.credential_report_unavailable:
             after.append(f"credential report unavailable: {self.credential_report_unavailable}")
-        if self.note:
-            after.append(self.note)
+
         return Table(
             title,
             ("key", "state", "last used", "risk", "window", "next", "what / why"),
             rows,
             before,
             after,
-            "the root user has no access keys: nothing to do",
+            self.note or "the root user has no access keys: nothing to do",
         )
 
 
@@ -213,8 +200,7 @@ class RemovalStatus(Tabular, BaseModel):
             f"Root keys of account {self.account_id} at {self.at:%Y-%m-%d %H:%M} UTC",
             ("key", "state", "next", "since (UTC)", "until (UTC)", "why"),
             rows,
-            after=[self.note] if self.note else [],
-            empty="no root access keys, and none in the journal",
+            empty=self.note or "no root access keys, and none in the journal",
         )
 
 
@@ -222,12 +208,17 @@ _UNTOUCHED = (Next.PROTECTED, Next.ON_HOLD, Next.BLOCKED)
 
 
 class KeyOutcome(StrEnum):
-    """How a removal run ended for one key."""
+    """How a removal run ended for one key.
+
+    A key the run did not touch ends as its decision said: protected, on hold, blocked.
+    """
 
     DELETED = "deleted"
     OBSERVING = "observing"
     ROLLED_BACK = "rolled back"
     KEPT = "kept"
+    ON_HOLD = "on hold"
+    PROTECTED = "protected"
     BLOCKED = "blocked"
     UNVERIFIED = "unverified"
     FAILED = "failed"
@@ -271,7 +262,10 @@ class RunOutcome(StrEnum):
     NOTHING_TO_DO = "nothing to do"
     OBSERVING = "observing"
     ROLLED_BACK = "rolled back"
+    ON_HOLD = "on hold"
+    """Every key left waits for a person to resume it (see `Plan.waiting`)."""
     BLOCKED = "blocked"
+    """The keys left are protected, or cannot be made unusable now."""
     INCOMPLETE = "incomplete"
 
 
@@ -313,13 +307,14 @@ class RemovalReport(Tabular, BaseModel):
 
     @property
     def blocked(self) -> tuple[str, ...]:
-        """Ids of the keys this run would not touch."""
-        return self._with(KeyOutcome.BLOCKED)
+        """Ids of the keys this run would not touch (protected, on hold, blocked)."""
+        untouched = (KeyOutcome.PROTECTED, KeyOutcome.ON_HOLD, KeyOutcome.BLOCKED)
+        return tuple(k.key_id for k in self.keys if k.outcome in untouched)
 
     def _table(self) -> Table:
         title = (
             f"Run {self.run_id} in account {self.account_id}: {self.outcome.value} "
-            f"({self.checks_run} checks run, window {self.observe_for})"
+            f"({self.checks_run} checks run, window {span(self.observe_for)})"
         )
         before = []
         if self.check_failure:

@@ -27,3 +27,7 @@ __all__ = [
     "SandboxCall",
     "SandboxOrganization",
 ]
+
+for _name in __all__:  # reprs, tracebacks and docs show the public home, not a private module
+    globals()[_name].__module__ = __name__
+del _name

@@ -107,7 +107,7 @@ class FakeAccount:
         return AccountRules(
             unusable=KeyState.QUARANTINED,
             cannot_make_unusable="the account already has 5 SCPs attached" if full else None,
-            resume="Organization.resume('{account_id}')",
+            resume="organization.resume('{account_id}')",
         )
 
     def key_states(self) -> dict[str, KeyState]:

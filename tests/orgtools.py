@@ -1,11 +1,13 @@
-"""Helpers for organization tests: an app that uses a member's root key; SCP lookups."""
+"""Helpers for organization tests: an organization on the sandbox, an app that uses a
+member's root key, SCP lookups."""
 
 from __future__ import annotations
 
 import botocore.exceptions
 
+import rootkeys
 from rootkeys import CheckResult, ObservedKey
-from rootkeys.testing import Sandbox
+from rootkeys.testing import FakeClock, Sandbox
 
 
 class AppCheck:
@@ -34,3 +36,15 @@ def quarantined(sandbox: Sandbox, account_id: str) -> bool:
         TargetId=account_id, Filter="SERVICE_CONTROL_POLICY"
     )["Policies"]
     return any(p["Name"] == "rootkeys-quarantine-root-user" for p in policies)
+
+
+def organization(
+    sandbox: Sandbox, clock: FakeClock, journal: rootkeys.Journal, **kwargs: object
+) -> rootkeys.Organization:
+    """An `Organization` on the sandbox's management account, its clock and journal."""
+    return rootkeys.Organization(
+        sandbox.management_session(),
+        clock=clock,
+        journal=journal,
+        **kwargs,  # type: ignore[arg-type]
+    )

@@ -12,6 +12,7 @@ from rootkeys import KeyOutcome, Next, RunOutcome
 from rootkeys.journal import RecordKind
 from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxAccount, SandboxOrganization
+from tests.orgtools import organization as _organization
 from tests.orgtools import quarantined
 
 DAY = timedelta(days=1)
@@ -155,17 +156,6 @@ def test_plan_does_what_the_next_run_does_for_a_key_found_inactive(
 @pytest.fixture
 def org(sandbox: Sandbox) -> SandboxOrganization:
     return sandbox.create_organization(members=3, root_keys=1)
-
-
-def _organization(
-    sandbox: Sandbox, clock: FakeClock, journal: rootkeys.Journal, **kwargs: object
-) -> rootkeys.Organization:
-    return rootkeys.Organization(
-        sandbox.management_session(),
-        clock=clock,
-        journal=journal,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def test_organization_plan_matches_its_run_and_writes_nothing(

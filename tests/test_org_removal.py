@@ -16,6 +16,7 @@ from rootkeys.reports import QuarantineStatus, StepStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxOrganization
 from tests.conftest import Recorder
 from tests.orgtools import AppCheck, quarantined
+from tests.orgtools import organization as _organization
 
 HOUR = timedelta(hours=1)
 EVERY = timedelta(minutes=30)  # three passes per window: enough, and quick
@@ -29,17 +30,6 @@ def org(sandbox: Sandbox) -> SandboxOrganization:
 @pytest.fixture
 def journal(tmp_path: Path) -> rootkeys.Journal:
     return rootkeys.Journal(tmp_path / "journal.sqlite3")
-
-
-def _organization(
-    sandbox: Sandbox, clock: FakeClock, journal: rootkeys.Journal, **kwargs: object
-) -> rootkeys.Organization:
-    return rootkeys.Organization(
-        sandbox.management_session(),
-        clock=clock,
-        journal=journal,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def test_removal_quarantines_observes_deletes_and_cleans_up(

@@ -114,3 +114,32 @@ def test_no_secret_anywhere_in_an_organization_removal(
         texts.append(path.read_bytes().decode("latin-1"))
     assert any(s.startswith("ASIA") for s in (c.signing_key_id or "" for c in sandbox.calls))
     _assert_clean(texts, sandbox)
+
+
+def test_cli_debug_log_holds_no_secret(sandbox: Sandbox, tmp_path: Path) -> None:
+    """`rootkeys --debug`, run as a command (its own process and logging), logs rootkeys'
+    own debug lines and no secret: botocore's debug log, which prints every request's
+    headers (the session token among them), stays off."""
+    import os
+    import subprocess
+    import sys
+
+    account = sandbox.create_account("444455556666", root_keys=1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(sandbox.root_credentials(account.account_id))
+    env["AWS_SESSION_TOKEN"] = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN" + "x" * 60  # signed with too
+    env["XDG_STATE_HOME"] = str(tmp_path)
+    with sandbox.serve() as url:
+        env["AWS_ENDPOINT_URL"] = url
+        done = subprocess.run(
+            [sys.executable, "-m", "rootkeys", "remove", "--observe", "0", "--yes", "--debug"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    assert "deleted" in done.stderr  # the debug log is on: it tells each event
+    for secret in (env["AWS_SESSION_TOKEN"], env["AWS_SECRET_ACCESS_KEY"]):
+        assert secret not in done.stderr
+        assert secret not in done.stdout

@@ -648,8 +648,7 @@ def main(
             args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return int(exc.code or 0)
-    if args.command != "demo" and args.debug:
-        logging.basicConfig(level=logging.DEBUG, stream=err)
+    debug = _debug_logs(err) if args.command != "demo" and args.debug else None
     started = datetime.now(UTC)
     try:
         return _run(args, out, err)
@@ -661,6 +660,34 @@ def main(
     except KeyboardInterrupt:
         print(f"rootkeys: interrupted after {_human(datetime.now(UTC) - started)}", file=err)
         return 130
+    finally:
+        if debug is not None:
+            logging.getLogger("rootkeys").removeHandler(debug)
+
+
+class _Redacted(logging.Filter):
+    """Removes anything shaped like a secret from a log line before it is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from rootkeys._retry import redact
+
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+def _debug_logs(err: TextIO) -> logging.Handler:
+    """``--debug``: rootkeys' own debug log on stderr, redacted.
+
+    Only the ``rootkeys`` logger: botocore's debug log prints every request's headers,
+    the root session token among them (a secret in the logs, against promise 5).
+    """
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_Redacted())
+    logger = logging.getLogger("rootkeys")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    return handler
 
 
 def main_exit() -> None:

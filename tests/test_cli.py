@@ -382,6 +382,14 @@ def test_demo_runs() -> None:
     assert "Demo finished as expected" in out
 
 
+def test_demo_with_a_zero_window_is_a_usage_error() -> None:
+    """demo --window 0: one clear input error (exit 2), not a crash."""
+    code, _, err = run("demo", "--window", "0")
+    assert code == 2
+    assert "window must be positive" in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -21,7 +21,16 @@ from rootkeys.testing import Sandbox
 
 
 def main(out: TextIO = sys.stdout, window: timedelta = timedelta(seconds=3)) -> int:
-    """Run the demo, writing to ``out``; return 0 when it went as it should."""
+    """Run the demo, writing to ``out``; return 0 when it went as it should.
+
+    Raises:
+        InputError: ``window`` is not positive (the demo shows a window at work).
+    """
+    if not isinstance(window, timedelta) or window <= timedelta(0):
+        raise rootkeys.InputError(
+            f"the demo's window must be positive, like 3s or 1m (got {window!r}): it shows "
+            "checks running during a window"
+        )
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)

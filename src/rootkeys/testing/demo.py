@@ -26,7 +26,8 @@ def main(out: TextIO = sys.stdout, window: timedelta = timedelta(seconds=3)) -> 
     Raises:
         InputError: ``window`` is not positive (the demo shows a window at work).
     """
-    if not isinstance(window, timedelta) or window <= timedelta(0):
+    given: object = window
+    if not isinstance(given, timedelta) or given <= timedelta(0):
         raise rootkeys.InputError(
             f"the demo's window must be positive, like 3s or 1m (got {window!r}): it shows "
             "checks running during a window"

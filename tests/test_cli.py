@@ -572,3 +572,30 @@ def test_documented_json_fields_exist(command: str, model: type[object]) -> None
     fields = set(re.findall(r"`(\w+)`", top_level)) - {model.__name__}  # type: ignore[attr-defined]
     assert fields
     assert fields <= set(model.model_fields)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("history", "NOTAKEY"),
+        ("resume", "AKIAbad"),
+        ("remove", "--observe", "400d", "--no-wait", "--yes"),
+        ("plan", "--regions", "mars-central-9"),
+        ("status", "--account-id", "12345"),
+        ("plan", "--org", "--accounts", "12345"),
+    ],
+    ids=[
+        "history bad key",
+        "resume bad key",
+        "window too long",
+        "bad region",
+        "bad account",
+        "org bad account",
+    ],
+)
+def test_bad_input_is_refused_before_credentials_are_needed(argv: tuple[str, ...]) -> None:
+    """With no credentials at all, bad input still gets its input error (exit 2), not the
+    missing-credentials error (exit 3): input is checked first."""
+    code, _, err = run(*argv)
+    assert code == 2, err
+    assert "credentials" not in err.lower()

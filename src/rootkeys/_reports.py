@@ -314,7 +314,8 @@ class RemovalReport(Tabular, BaseModel):
     def _table(self) -> Table:
         title = (
             f"Run {self.run_id} in account {self.account_id}: {self.outcome.value} "
-            f"({self.checks_run} checks run, window {span(self.observe_for)})"
+            f"({self.checks_run} check{'' if self.checks_run == 1 else 's'} run, "
+            f"window {span(self.observe_for)})"
         )
         before = []
         if self.check_failure:

@@ -389,6 +389,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _demo(args, out)
     _must_be_able_to_ask(args)
     _check_scope(args)
+    _check_inputs(args)
     if args.command == "audit":
         _emit_each(args, out, _organization(args, err).audit(args.accounts, ou=args.ou))
         return EXIT_DONE
@@ -413,6 +414,25 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "rollback":
         return _rollback_one(args, manager, out, err)
     return _remove_one(args, manager, out, err)
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Refuse bad ids, windows and regions before any credential is loaded or AWS called."""
+    from rootkeys._engine import Settings
+    from rootkeys._evidence import validate_regions
+    from rootkeys._models import validate_account_id, validate_key_id
+
+    if getattr(args, "key_id", None) is not None:
+        validate_key_id(args.key_id)
+    if getattr(args, "account_id", None) is not None:
+        validate_account_id(args.account_id)
+    for account_id in getattr(args, "accounts", None) or ():
+        validate_account_id(account_id)
+    window = _window(args) if hasattr(args, "policy") else getattr(args, "observe", None)
+    if window is not None:
+        Settings.of(window, getattr(args, "check_interval", None))
+    if getattr(args, "regions", None) is not None:
+        validate_regions(args.regions)
 
 
 def _run_org(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

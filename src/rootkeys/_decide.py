@@ -11,7 +11,7 @@ It is pure: no AWS call, no journal write, no clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -244,17 +244,8 @@ def _account_wide(out: dict[str, Decision], memory: Mapping[str, KeyMemory]) -> 
 def _with_resume(decision: Decision, rules: AccountRules, account_id: str) -> Decision:
     if decision.next is Next.BLOCKED and rules.cannot_make_unusable:
         return decision  # the reason says what to do (detach an SCP)
-    resume = rules.resume.format(key_id=decision.key_id, account_id=account_id)
-    return Decision(
-        decision.key_id,
-        decision.state,
-        decision.next,
-        decision.reason,
-        decision.window,
-        decision.window_reason,
-        decision.since,
-        decision.until,
-        resume,
+    return replace(
+        decision, resume=rules.resume.format(key_id=decision.key_id, account_id=account_id)
     )
 
 

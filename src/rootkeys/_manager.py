@@ -419,9 +419,10 @@ class RootKeyManager:
         account = self._account()
         evidence = self._evidence_for(wanted, evidence_budget)
         run_id = new_run_id()
-        so_far: list[RemovalReport] = []
+        whole: RemovalReport | None = None  # the run's report so far, over its passes
 
         def one(_: object) -> RemovalReport:
+            nonlocal whole
             latest = run_pass(
                 account,
                 settings,
@@ -433,7 +434,7 @@ class RootKeyManager:
                 evidence=evidence,
                 run_id=run_id,
             )
-            so_far[:] = [combine(so_far[0] if so_far else None, latest)]
+            whole = combine(whole, latest)
             return latest
 
         try:
@@ -453,7 +454,8 @@ class RootKeyManager:
                 "the journal says. Run remove_all again to go on, or rollback() to undo"
             )
             raise
-        return so_far[0]
+        assert whole is not None  # drive makes at least one pass over the account
+        return whole
 
     # -- the journal ------------------------------------------------------------------------
 

@@ -1,0 +1,192 @@
+"""``main``: parse, check every input before any credential is loaded, run, exit code."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TextIO
+
+from rootkeys._cli.context import Context, resolve
+from rootkeys._cli.one import EXIT_AWS, EXIT_DONE, EXIT_NOT_DONE, EXIT_USAGE, run_one, window
+from rootkeys._cli.options import joined_negatives
+from rootkeys._cli.org import run_org
+from rootkeys._cli.output import must_be_able_to_ask
+from rootkeys._cli.parser import parser
+from rootkeys._errors import InputError, JournalError, JournalLockedError, RootKeysError
+from rootkeys._render import span
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Mapping, Sequence
+
+__all__ = ["exit_code", "main", "main_exit"]
+
+
+def exit_code(error: BaseException) -> int:
+    """The exit code for an error: 2 for input (nothing changed), 1 locked, 3 the rest."""
+    if isinstance(error, JournalLockedError):
+        return EXIT_NOT_DONE
+    if isinstance(error, InputError | JournalError):
+        return EXIT_USAGE
+    return EXIT_AWS
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """Run the command line; return its exit code (``rootkeys`` and ``python -m rootkeys``)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    given = sys.argv[1:] if argv is None else list(argv)
+    try:
+        with contextlib.redirect_stderr(err):  # usage errors go where errors go
+            args = parser().parse_args(joined_negatives(given))
+    except SystemExit as exc:  # --help, --version, or a usage error (already printed)
+        return int(exc.code or 0)
+    debug = _debug_logs(err) if args.debug and args.command not in ("demo", "sandbox") else None
+    started = datetime.now(UTC)
+    try:
+        context = Context(resolve(args, os.environ if environ is None else environ), out, err)
+        return _run(context)
+    except RootKeysError as exc:
+        if args.debug:
+            raise
+        print(f"rootkeys: error: {exc}", file=err)
+        return exit_code(exc)
+    except KeyboardInterrupt:
+        print(f"rootkeys: interrupted after {span(datetime.now(UTC) - started)}", file=err)
+        return 130
+    finally:
+        if debug is not None:
+            logging.getLogger("rootkeys").removeHandler(debug)
+
+
+def main_exit() -> None:
+    """The console script: run `main` and exit with its code."""
+    raise SystemExit(main())
+
+
+def _run(context: Context) -> int:
+    if context.command == "demo":
+        return _demo(context)
+    if context.command == "sandbox":
+        return _sandbox(context)
+    must_be_able_to_ask(context)
+    _check_scope(context.args)
+    _check_inputs(context)
+    if context.command == "audit" or context.option("org", False):
+        return run_org(context)
+    return run_one(context)
+
+
+def _check_scope(args: argparse.Namespace) -> None:
+    """One account or an organization: refuse options of the other before any AWS call."""
+    if not hasattr(args, "org"):
+        return
+    if not args.org:
+        given = [
+            flag
+            for flag, value in (
+                ("--accounts", args.accounts),
+                ("--ou", args.ou),
+                ("--keep-quarantine", getattr(args, "keep_quarantine", False)),
+            )
+            if value
+        ]
+        if given:
+            raise InputError(f"these options need --org: {', '.join(given)}")
+        return
+    if getattr(args, "account_id", None):
+        raise InputError(
+            "--account-id is for one account: with --org, choose members with --accounts"
+        )
+    if getattr(args, "key_id", None):
+        raise InputError(
+            f"KEY_ID is for one account: {args.command} --org acts on every key of each "
+            "account in --accounts"
+        )
+    if args.command in ("resume", "rollback") and not args.accounts:
+        raise InputError(f"{args.command} --org needs --accounts: the member accounts")
+    if getattr(args, "regions", None):
+        raise InputError("--regions is for one account's evidence: plan --org gathers none")
+
+
+def _check_inputs(context: Context) -> None:
+    """Refuse bad ids, windows and regions before any credential is loaded or AWS called."""
+    from rootkeys._engine import Settings
+    from rootkeys._evidence import validate_regions
+    from rootkeys._models import validate_account_id, validate_key_id
+
+    args = context.args
+    if context.option("key_id") is not None:
+        validate_key_id(args.key_id)
+    if context.option("account_id") is not None:
+        validate_account_id(args.account_id)
+    for account_id in context.option("accounts") or ():
+        validate_account_id(account_id)
+    chosen = window(context) if hasattr(args, "policy") else context.option("observe")
+    if context.command == "remove" and chosen is None:
+        raise InputError(
+            "remove needs a window: --observe DURATION (e.g. 7d), --policy, or `observe` "
+            "in the config file"
+        )
+    if chosen is not None:
+        Settings.of(chosen, context.option("check_interval"))
+    if context.option("regions") is not None:
+        validate_regions(args.regions)
+
+
+def _demo(context: Context) -> int:
+    try:
+        from rootkeys.testing import demo
+    except ImportError as exc:
+        raise InputError(
+            f"the demo needs the sandbox's extra: pip install 'rootkeys[sandbox]' ({exc})"
+        ) from exc
+    code = demo.main(context.out, window=context.args.window)
+    return EXIT_DONE if code == 0 else EXIT_NOT_DONE
+
+
+def _sandbox(context: Context) -> int:
+    try:
+        from rootkeys import testing
+    except ImportError as exc:
+        raise InputError(
+            f"the sandbox needs its extra: pip install 'rootkeys[sandbox]' ({exc})"
+        ) from exc
+    serve = getattr(testing, "serve_main", None)
+    if serve is None:
+        raise InputError("this build of rootkeys has no sandbox server")
+    return int(serve(context.out, port=context.args.port, organization=context.args.org))
+
+
+class _Redacted(logging.Filter):
+    """Removes anything shaped like a secret from a log line before it is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from rootkeys._retry import redact
+
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+def _debug_logs(err: TextIO) -> logging.Handler:
+    """``--debug``: rootkeys' own debug log on stderr, redacted.
+
+    Only the ``rootkeys`` logger: botocore's debug log prints every request's headers,
+    the root session token among them (a secret in the logs, against promise 5).
+    """
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_Redacted())
+    logger = logging.getLogger("rootkeys")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    return handler

@@ -1,0 +1,149 @@
+"""What a command works with: its options, and what is built from them when needed.
+
+Options are resolved against the environment; the session, journal, config and
+progress are built from them, each only when a command needs it.
+
+Precedence, as with the AWS CLI: a flag, then an environment variable, then the config
+file, then the default. ``AWS_*`` variables are boto3's own (``AWS_PROFILE``,
+``AWS_REGION``, ``AWS_ENDPOINT_URL``, credentials); rootkeys reads ``ROOTKEYS_JOURNAL``,
+``ROOTKEYS_CONFIG``, ``ROOTKEYS_OUTPUT`` and ``ROOTKEYS_ACCOUNT_ID``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+import rootkeys
+from rootkeys._cli.options import OUTPUTS
+from rootkeys._errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    import boto3  # noqa: TC004 (a field annotation, never evaluated)
+
+__all__ = ["ENVIRONMENT", "Context"]
+
+ENVIRONMENT = {
+    "ROOTKEYS_JOURNAL": "journal",
+    "ROOTKEYS_CONFIG": "config",
+    "ROOTKEYS_OUTPUT": "output",
+    "ROOTKEYS_ACCOUNT_ID": "account_id",
+}
+"""rootkeys' own environment variables, and the option each stands for."""
+
+
+def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> argparse.Namespace:
+    """Fill options not given as flags from ``ROOTKEYS_*``; refuse a bad value by name."""
+    for variable, option in ENVIRONMENT.items():
+        value = environ.get(variable, "").strip()
+        if value and hasattr(args, option) and getattr(args, option) is None:
+            setattr(args, option, value)
+    if args.output is None:
+        args.output = "table"
+    elif args.output not in OUTPUTS:
+        raise InputError(
+            f"ROOTKEYS_OUTPUT={args.output!r} is not an output: use {', '.join(OUTPUTS)}"
+        )
+    return args
+
+
+@dataclass
+class Context:
+    """One command's options, streams, and what it builds from them (lazily)."""
+
+    args: argparse.Namespace
+    out: TextIO
+    err: TextIO
+    _session: boto3.Session | None = field(default=None, repr=False)
+    _progress: Any = field(default=None, repr=False)
+
+    @property
+    def command(self) -> str:
+        """The subcommand's name."""
+        return str(self.args.command)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """An option's value, or ``default`` when the command has no such option."""
+        return getattr(self.args, name, default)
+
+    def say(self, text: str) -> None:
+        """Tell the person (stderr), unless ``--quiet``."""
+        if not self.args.quiet:
+            print(text, file=self.err, flush=True)
+
+    def session(self) -> boto3.Session:
+        """The boto3 session: ``--profile``, ``--region`` and ``--endpoint-url`` applied."""
+        if self._session is None:
+            self._session = _session(self.args)
+        return self._session
+
+    def journal(self) -> rootkeys.Journal:
+        """``--journal`` (or ``ROOTKEYS_JOURNAL``), else the per-user journal."""
+        return rootkeys.Journal(self.args.journal) if self.args.journal else rootkeys.Journal()
+
+    def hooks(self) -> list[rootkeys.Hook]:
+        """The progress display, unless ``--quiet``."""
+        return [] if self._progress is None else [self._progress]
+
+    @contextlib.contextmanager
+    def progress(self) -> Iterator[None]:
+        """Show progress on stderr while the block runs (a live view on a terminal)."""
+        if self.args.quiet:
+            yield
+            return
+        try:
+            from rootkeys._terminal import TerminalProgress  # type: ignore[import-not-found]
+        except ImportError:  # until the live view lands: event lines
+            from rootkeys._cli.lines import Lines as TerminalProgress
+
+        with TerminalProgress(self.err, live=self.err.isatty()) as progress:
+            self._progress = progress
+            try:
+                yield
+            finally:
+                self._progress = None
+
+    def manager(self) -> rootkeys.RootKeyManager:
+        """A manager for the signed-in account (``--account-id`` checked against it)."""
+        return rootkeys.RootKeyManager(
+            self.session(),
+            account_id=self.option("account_id"),
+            hooks=self.hooks(),
+            journal=self.journal(),
+            checks=self.checks(),
+        )
+
+    def organization(self) -> rootkeys.Organization:
+        """The organization the signed-in management account runs."""
+        return rootkeys.Organization(
+            self.session(),
+            workers=self.option("workers", 16),
+            region=self.args.region,
+            hooks=self.hooks(),
+            journal=self.journal(),
+            checks=self.checks(),
+        )
+
+    def checks(self) -> list[rootkeys.Check]:
+        """The checks the config file and the flags ask for (none for reads)."""
+        return []
+
+
+def _session(args: argparse.Namespace) -> boto3.Session:
+    import boto3
+    import botocore.exceptions
+    import botocore.session
+
+    core = botocore.session.get_session()
+    if args.endpoint_url:
+        core.get_component("config_store").set_config_variable("endpoint_url", args.endpoint_url)
+    try:
+        return boto3.Session(
+            botocore_session=core, profile_name=args.profile, region_name=args.region
+        )
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise InputError(f"no AWS profile named {args.profile!r} is configured") from exc

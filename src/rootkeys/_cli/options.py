@@ -1,0 +1,256 @@
+"""The options of the ``rootkeys`` parser: global ones that go anywhere, and shared ones.
+
+Global options (``--profile``, ``--region``, ``--endpoint-url``, ``--output``, ...) may
+come before or after the subcommand, as with the AWS CLI: each subcommand declares them
+again with ``SUPPRESS`` as default, so a value given after the subcommand wins and one
+given before is kept. Durations are parsed here (``7d``, ``1d12h``), and a negative one
+(``--observe -1d``) is refused as a duration rather than mistaken for an option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import textwrap
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "DURATION_OPTIONS",
+    "EXIT_CODES",
+    "OUTPUTS",
+    "Help",
+    "account",
+    "checks",
+    "command",
+    "duration",
+    "globals_",
+    "ids",
+    "joined_negatives",
+    "members",
+    "org",
+    "windows",
+]
+
+OUTPUTS = ("table", "json", "csv")
+DURATION_OPTIONS = ("--observe", "--check-interval", "--window")
+EXIT_CODES = """\
+exit codes:
+  0  done, nothing to do, or observing with every check passing
+  1  rolled back, on hold, blocked, or incomplete (or observing, with --fail-if-observing)
+  2  usage or input error: nothing was changed
+  3  AWS or permission error
+"""
+_NEGATIVE = re.compile(r"-\d")
+_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def duration(text: str) -> timedelta:
+    """An argparse type: ``7d``, ``12h``, ``1d12h``, ``30m``, ``45s``, ``2w`` or ``0``.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else, negative durations included.
+    """
+    cleaned = text.strip().lower()
+    if cleaned.startswith("-"):
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration cannot be negative")
+    if cleaned == "0":
+        return timedelta(0)
+    found = _DURATION.fullmatch(cleaned)
+    if not cleaned or found is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: use forms like 7d, 12h, 1d12h, 30m, 45s or 0"
+        )
+    weeks, days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
+    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def joined_negatives(argv: Sequence[str]) -> list[str]:
+    """``--observe -1d`` as ``--observe=-1d``, so the duration check explains the refusal."""
+    joined: list[str] = []
+    items = list(argv)
+    index = 0
+    while index < len(items):
+        item = items[index]
+        following = items[index + 1] if index + 1 < len(items) else ""
+        if item in DURATION_OPTIONS and _NEGATIVE.match(following):
+            joined.append(f"{item}={following}")
+            index += 2
+            continue
+        joined.append(item)
+        index += 1
+    return joined
+
+
+def ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class Help(argparse.RawDescriptionHelpFormatter):
+    """Keeps descriptions and examples as written; wraps option help at 100 columns."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30, width=100)
+
+
+def globals_(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The options every command takes, before or after its name."""
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument(
+        "--profile", default=default(None), help="AWS profile (default: AWS_PROFILE, then default)"
+    )
+    group.add_argument(
+        "--region", default=default(None), help="AWS region (default: AWS_REGION as boto3 reads it)"
+    )
+    group.add_argument(
+        "--endpoint-url",
+        default=default(None),
+        metavar="URL",
+        help="send every AWS call here (default: AWS_ENDPOINT_URL; e.g. the sandbox server)",
+    )
+    group.add_argument(
+        "--journal",
+        default=default(None),
+        metavar="PATH",
+        help="the journal file (default: ROOTKEYS_JOURNAL, then the per-user journal)",
+    )
+    group.add_argument(
+        "--config",
+        default=default(None),
+        metavar="PATH",
+        help="a TOML config file (default: ROOTKEYS_CONFIG, then ~/.config/rootkeys/config.toml)",
+    )
+    group.add_argument(
+        "--output",
+        choices=OUTPUTS,
+        default=default(None),
+        help="table, json or csv (default: ROOTKEYS_OUTPUT, then table)",
+    )
+    group.add_argument(
+        "--wide",
+        action="store_true",
+        default=default(False),
+        help="tables in full, not fitted to 100 columns",
+    )
+    group.add_argument(
+        "--quiet",
+        action="store_true",
+        default=default(False),
+        help="print only the result: no plan, no progress",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="rootkeys' debug log (redacted) and the traceback of an error",
+    )
+
+
+def command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+    examples: str,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description=textwrap.dedent(description).strip(),
+        epilog="examples:\n"
+        + textwrap.indent(textwrap.dedent(examples).strip(), "  ")
+        + "\n\n"
+        + EXIT_CODES,
+        formatter_class=Help,
+    )
+    globals_(parser, top=False)
+    return parser
+
+
+def account(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--account-id",
+        metavar="ID",
+        help="the account you intend to change; credentials of another are refused "
+        "(default: ROOTKEYS_ACCOUNT_ID)",
+    )
+
+
+def windows(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--observe",
+        type=duration,
+        metavar="DURATION",
+        help="one observation window for every key, e.g. 7d (default: the config file's)",
+    )
+    group.add_argument(
+        "--policy",
+        action="store_true",
+        help="each key's window from its evidence (RemovalPolicy: 14d recent, 8d active, "
+        "1d dormant, 1h never used)",
+    )
+
+
+def checks(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("checks run during the window (added to the config's)")
+    group.add_argument(
+        "--check-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an HTTP health URL that must answer 200 (repeatable)",
+    )
+    group.add_argument(
+        "--alarm",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a CloudWatch alarm that must not go into ALARM (repeatable)",
+    )
+    group.add_argument(
+        "--alarm-prefix",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="every CloudWatch alarm whose name starts with PREFIX (repeatable)",
+    )
+    group.add_argument(
+        "--check-command",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="a program to run (no shell); exit 0 means healthy (repeatable)",
+    )
+    group.add_argument(
+        "--check-interval",
+        type=duration,
+        metavar="DURATION",
+        help="time between rounds of checks, e.g. 10m (default: a tenth of the window, at most 1h)",
+    )
+
+
+def org(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--org", action="store_true", help=what)
+
+
+def members(parser: argparse.ArgumentParser, *, ou: bool = True) -> None:
+    parser.add_argument(
+        "--accounts", type=ids, metavar="IDS", help="member account ids, comma-separated"
+    )
+    if ou:
+        parser.add_argument(
+            "--ou", metavar="OU", help="an organizational unit (and every OU under it)"
+        )
+        parser.add_argument(
+            "--workers", type=int, default=16, help="accounts worked on at once (default: 16)"
+        )
+    else:
+        parser.set_defaults(ou=None, workers=16)

@@ -1,0 +1,171 @@
+"""The commands for an organization's member accounts (``--org``, and ``audit``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+import rootkeys
+from rootkeys._cli.one import (
+    EXIT_AWS,
+    EXIT_DONE,
+    EXIT_NOT_DONE,
+    removal_code,
+    resumed,
+    resumed_table,
+    rolled_back,
+    steps_table,
+    window,
+)
+from rootkeys._cli.output import confirm, emit, emit_each
+from rootkeys._errors import RootKeysError
+from rootkeys._orgreports import AuditStatus
+from rootkeys._render import Table
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from rootkeys._cli.context import Context
+
+__all__ = ["run_org"]
+
+T = TypeVar("T")
+
+
+def run_org(context: Context) -> int:
+    """Run an organization command; its exit code."""
+    args = context.args
+    if context.command == "remove":
+        return _remove(context)
+    organization = context.organization()
+    if context.command == "audit":
+        emit_each(context, organization.audit(args.accounts, ou=args.ou))
+        return EXIT_DONE
+    if context.command == "plan":
+        emit_each(
+            context, organization.plan(window(context), account_ids=args.accounts, ou=args.ou)
+        )
+        return EXIT_DONE
+    if context.command == "status":
+        emit_each(context, organization.status(args.observe, account_ids=args.accounts, ou=args.ou))
+        return EXIT_DONE
+    if context.command == "verify":
+        return _verify(context, organization)
+    if context.command == "resume":
+        done, code = _each(context, args.accounts, organization.resume)
+        entries = [resumed(a, keys) for a, keys in done]
+        emit(context, entries, resumed_table(entries, "rootkeys remove --org"))
+        return code
+    return _rollback(context, organization)
+
+
+def _each(
+    context: Context, account_ids: Sequence[str], act: Callable[[str], T]
+) -> tuple[list[tuple[str, T]], int]:
+    """``act`` on each account in turn; an account's error is told and the others go on."""
+    done: list[tuple[str, T]] = []
+    code = EXIT_DONE
+    for account_id in account_ids:
+        try:
+            done.append((account_id, act(account_id)))
+        except RootKeysError as exc:
+            print(f"rootkeys: error: account {account_id}: {exc}", file=context.err)
+            code = EXIT_AWS
+    return done, code
+
+
+def _verify(context: Context, organization: rootkeys.Organization) -> int:
+    """Every selected member account audited: none may hold a root key, none unread."""
+    rows: list[tuple[str, str]] = []
+    results: list[dict[str, object]] = []
+    for audit in organization.audit(context.args.accounts, ou=context.args.ou):
+        if audit.status is AuditStatus.FAILED:
+            verdict, ok = "could not be read: not verified", False
+        elif audit.status is not AuditStatus.AUDITED:
+            verdict, ok = f"{audit.status.value}: not verified", True
+        elif audit.keys or audit.keys_present:
+            verdict, ok = f"{len(audit.keys)} root access key(s) remain", False
+        else:
+            verdict, ok = "no root access key remains", True
+        rows.append((audit.account_id, verdict))
+        results.append({"account_id": audit.account_id, "no_root_key_remains": ok})
+    table = Table("Verify", ("account", "verdict"), rows, empty="no member account selected")
+    emit(context, results, table)
+    return EXIT_DONE if all(r["no_root_key_remains"] for r in results) else EXIT_NOT_DONE
+
+
+def _rollback(context: Context, organization: rootkeys.Organization) -> int:
+    accounts = context.args.accounts
+    for status in organization.status(account_ids=accounts):
+        context.say(status.table())
+    asking = (
+        f"Roll back {len(accounts)} member account(s): detach the quarantine SCP, and "
+        "hold their keys until `rootkeys resume --org`?"
+    )
+    if not confirm(context, asking):
+        print("nothing changed", file=context.err)
+        return EXIT_NOT_DONE
+    done, code = _each(context, accounts, organization.rollback)
+    results = [result for _, steps in done for result in steps]
+    held = ",".join(dict.fromkeys(r.account_id for r in results))
+    emit(context, results, steps_table(results, f"rootkeys resume --org --accounts {held}"))
+    return max(code, rolled_back(results))
+
+
+def _remove(context: Context) -> int:
+    args = context.args
+    chosen = window(context)
+    with context.progress():
+        organization = context.organization()
+        plans = list(organization.plan(chosen, account_ids=args.accounts, ou=args.ou))
+        for plan in plans:
+            context.say(plan.table())
+        moving = [
+            p
+            for p in plans
+            if any(k.next.removes or k.next is rootkeys.Next.ROLL_BACK for k in p.keys)
+        ]
+        waiting = [k for p in plans for k in p.waiting]
+        if not moving:
+            if waiting:
+                print(
+                    f"nothing rootkeys may remove now: {len(waiting)} root key(s) wait for a "
+                    "person; `rootkeys plan --org` says how each moves on",
+                    file=context.err,
+                )
+                return EXIT_NOT_DONE
+            print(
+                "nothing to remove: no member account holds a root key rootkeys may remove",
+                file=context.err,
+            )
+            return EXIT_DONE
+        asking = (
+            f"Remove the root keys of {len(moving)} member account(s) "
+            "(Active keys quarantined by SCP first)?"
+        )
+        if not confirm(context, asking):
+            print("nothing changed", file=context.err)
+            return EXIT_NOT_DONE
+        report = organization.remove_all(
+            chosen,
+            args.check_interval,
+            wait=args.wait,
+            account_ids=args.accounts,
+            ou=args.ou,
+            keep_quarantine=args.keep_quarantine,
+        )
+    emit(context, report)
+    outcomes = set(report.counts)
+    if rootkeys.AccountOutcome.FAILED in outcomes:
+        return EXIT_AWS
+    fine = {
+        rootkeys.AccountOutcome.DONE,
+        rootkeys.AccountOutcome.NOTHING_TO_DO,
+        rootkeys.AccountOutcome.OUT_OF_REACH,
+        rootkeys.AccountOutcome.SKIPPED,
+    }
+    observing = outcomes - fine == {rootkeys.AccountOutcome.OBSERVING}
+    return removal_code(observing, outcomes <= fine, context)
+
+
+def _moves(key: rootkeys.PlannedKey) -> bool:
+    return key.next.removes or key.next is rootkeys.Next.ROLL_BACK

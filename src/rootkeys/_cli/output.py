@@ -1,0 +1,110 @@
+"""How results are printed, and how a person is asked before a change.
+
+A table (fitted to 100 columns, or ``--wide``), one JSON document, or CSV rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from rootkeys._errors import InputError
+from rootkeys._render import Table, Tabular
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from rootkeys._cli.context import Context
+
+__all__ = ["JSON_SCHEMA_VERSION", "confirm", "emit", "emit_each", "must_be_able_to_ask"]
+
+JSON_SCHEMA_VERSION = 1
+
+
+def emit(context: Context, result: Any, table: Table | None = None) -> None:
+    """Print a result: its table (or ``table``), one JSON document, or CSV rows."""
+    args, out = context.args, context.out
+    if args.output == "json":
+        document = {
+            "command": args.command,
+            "schema_version": JSON_SCHEMA_VERSION,
+            "result": _jsonable(result),
+        }
+        print(json.dumps(document, indent=2, sort_keys=True), file=out)
+        return
+    tables = [table] if table is not None else [_table(item) for item in _items(result)]
+    if args.output == "csv":
+        _csv(out, tables)
+        return
+    for each in tables:
+        print(_text(each, wide=args.wide), file=out)
+
+
+def emit_each(context: Context, results: Iterable[Tabular]) -> None:
+    """Print results that stream (one per account): each as it comes, or one document."""
+    if context.args.output != "table":
+        emit(context, list(results))
+        return
+    for result in results:
+        print(_text(_table(result), wide=context.args.wide), file=context.out, flush=True)
+
+
+def _items(result: Any) -> list[Any]:
+    return list(result) if isinstance(result, list) else [result]
+
+
+def _table(item: Any) -> Table:
+    if isinstance(item, Table):
+        return item
+    if isinstance(item, Tabular):
+        return item._table()
+    raise TypeError(f"no table for {type(item).__name__}")  # a programming error
+
+
+def _text(table: Table, *, wide: bool) -> str:
+    text: Any = table.text  # ``wide`` arrives with the fitted tables
+    try:
+        return str(text(wide=wide))
+    except TypeError:  # a table that has one width only
+        return str(text())
+
+
+def _csv(out: Any, tables: Sequence[Table]) -> None:
+    """One header (the first table's), then every table's rows: data, no titles."""
+    writer = csv.writer(out, lineterminator="\n")
+    header: tuple[str, ...] | None = None
+    for table in tables:
+        if header is None:
+            header = tuple(table.header)
+            writer.writerow(header)
+        for row in table.rows:
+            writer.writerow([str(cell) for cell in row])
+
+
+def _jsonable(result: Any) -> Any:
+    if isinstance(result, list):
+        return [_jsonable(item) for item in result]
+    if isinstance(result, dict | bool | str | int | float) or result is None:
+        return result
+    return result.model_dump(mode="json")
+
+
+def confirm(context: Context, what: str) -> bool:
+    """Ask before a change; ``--yes`` answers for automation."""
+    if context.option("yes", False):
+        return True
+    print(f"{what} Proceed? [y/N] ", end="", file=context.err, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def must_be_able_to_ask(context: Context) -> None:
+    """Refuse a change that cannot be confirmed: no ``--yes`` and no terminal to ask on."""
+    changes = context.command in ("remove", "rollback")
+    if changes and not context.option("yes", False) and not sys.stdin.isatty():
+        raise InputError(
+            "refusing to change anything without confirmation: no terminal to ask on "
+            "(pass --yes to confirm in automation)"
+        )

@@ -1,0 +1,298 @@
+"""The ``rootkeys`` parser: every subcommand with its description, examples and defaults.
+
+Global options (see ``options``) may come before or after the subcommand, as with the AWS
+CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import rootkeys
+from rootkeys._cli.options import (
+    EXIT_CODES,
+    Help,
+    account,
+    checks,
+    command,
+    duration,
+    globals_,
+    ids,
+    members,
+    org,
+    windows,
+)
+
+if TYPE_CHECKING:
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+__all__ = ["parser"]
+
+
+def parser() -> argparse.ArgumentParser:
+    """The whole ``rootkeys`` command line."""
+    top = argparse.ArgumentParser(
+        prog="rootkeys",
+        description="Remove AWS root user access keys safely: make unusable, observe, delete.",
+        epilog="Run `rootkeys COMMAND --help` for a command's options and examples.\n\n"
+        + EXIT_CODES,
+        formatter_class=Help,
+    )
+    top.add_argument("--version", action="version", version=rootkeys.__version__)
+    globals_(top, top=True)
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _plan(commands)
+    _remove(commands)
+    _status(commands)
+    _verify(commands)
+    _history(commands)
+    _resume(commands)
+    _rollback(commands)
+    _audit(commands)
+    _sandbox(commands)
+    _demo(commands)
+    return top
+
+
+def _plan(commands: Commands) -> None:
+    plan = command(
+        commands,
+        "plan",
+        "what remove would do, key by key (changes nothing)",
+        """
+        What the next `rootkeys remove` does to each root access key, and why: make it
+        unusable, observe it until a time, delete it, or leave it alone (on hold,
+        blocked, protected). The same decision the run makes. Reads IAM, CloudTrail and
+        the journal; changes nothing and writes nothing.
+        """,
+        """
+        rootkeys plan --observe 7d
+        rootkeys plan --policy --regions us-east-1,eu-west-1
+        rootkeys --profile mgmt plan --org --observe 7d --ou ou-ab12-cdef3456
+        """,
+    )
+    account(plan)
+    windows(plan)
+    plan.add_argument("--no-evidence", action="store_true", help="skip CloudTrail evidence")
+    plan.add_argument(
+        "--regions",
+        type=ids,
+        metavar="REGIONS",
+        help="regions searched in CloudTrail, comma-separated (default: every enabled one)",
+    )
+    org(plan, "every member account's plan (AssumeRoot; no evidence)")
+    members(plan)
+
+
+def _remove(commands: Commands) -> None:
+    remove = command(
+        commands,
+        "remove",
+        "make unusable, observe, then delete",
+        """
+        Make every root access key that may be removed unusable, run the checks once
+        per round for its whole observation window, and delete it only if every check
+        passed. A failed check makes the key usable again and holds it until
+        `rootkeys resume`. Shows the plan first and asks (--yes answers for automation).
+        With --no-wait, does one staged pass and exits: run it again (from cron) to go on.
+        """,
+        """
+        rootkeys remove --observe 7d --check-url https://app.example.com/health
+        rootkeys remove --config ops.toml --no-wait --yes        # from cron, daily
+        rootkeys remove --policy --alarm-prefix prod- --yes
+        rootkeys remove --org --observe 7d --accounts 111122223333,444455556666
+        """,
+    )
+    account(remove)
+    windows(remove)
+    checks(remove)
+    remove.add_argument(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="stay until every window has passed (--no-wait: one staged pass; default: wait)",
+    )
+    remove.add_argument(
+        "--fail-if-observing",
+        action="store_true",
+        help="exit 1, not 0, while keys are still in their window",
+    )
+    remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    org(remove, "every member account (AssumeRoot, quarantine SCP)")
+    members(remove)
+    remove.add_argument(
+        "--keep-quarantine", action="store_true", help="with --org: keep the SCP as a guardrail"
+    )
+
+
+def _status(commands: Commands) -> None:
+    status = command(
+        commands,
+        "status",
+        "where each key stands (changes nothing)",
+        """
+        Where each root access key stands: what happens next, since when and until
+        when, from the windows the journal remembers. Changes nothing.
+        """,
+        """
+        rootkeys status
+        rootkeys status --output json
+        rootkeys status --org --accounts 111122223333
+        """,
+    )
+    account(status)
+    status.add_argument(
+        "--observe",
+        type=duration,
+        metavar="DURATION",
+        help="the window a run would give keys whose window is not set yet, e.g. 7d",
+    )
+    org(status, "every member account (AssumeRoot)")
+    members(status)
+
+
+def _verify(commands: Commands) -> None:
+    verify = command(
+        commands,
+        "verify",
+        "confirm no root access key remains (changes nothing)",
+        """
+        Confirm that no root access key remains: none listed, and IAM's account summary
+        says AccountAccessKeysPresent = 0. Exit 0 if none remains, 1 if some do.
+        """,
+        """
+        rootkeys verify
+        rootkeys verify --org --ou ou-ab12-cdef3456
+        """,
+    )
+    account(verify)
+    org(verify, "every member account (AssumeRoot)")
+    members(verify)
+
+
+def _history(commands: Commands) -> None:
+    history = command(
+        commands,
+        "history",
+        "a key's journal records (changes nothing)",
+        """
+        Every record the journal holds for one key: intents, outcomes, windows, checks.
+        """,
+        """
+        rootkeys history AKIAIOSFODNN7EXAMPLE
+        rootkeys history AKIAIOSFODNN7EXAMPLE --output json
+        """,
+    )
+    account(history)
+    history.add_argument("key_id", metavar="KEY_ID", help="the access key id")
+
+
+def _resume(commands: Commands) -> None:
+    resume = command(
+        commands,
+        "resume",
+        "lift the hold a rollback left (journal only, no AWS change)",
+        """
+        Lift the hold on keys a failed check or a rollback left usable, so the next
+        `rootkeys remove` starts them over: made unusable, a whole new window. Writes
+        the journal only; changes nothing in AWS.
+        """,
+        """
+        rootkeys resume
+        rootkeys resume AKIAIOSFODNN7EXAMPLE
+        rootkeys resume --org --accounts 111122223333
+        """,
+    )
+    account(resume)
+    resume.add_argument("key_id", metavar="KEY_ID", nargs="?", help="one key (default: all)")
+    org(resume, "member accounts (--accounts): lift every hold in each")
+    members(resume, ou=False)
+
+
+def _rollback(commands: Commands) -> None:
+    rollback = command(
+        commands,
+        "rollback",
+        "make usable again what a removal made unusable, and hold it",
+        """
+        Make Active again every key a removal made unusable (or one KEY_ID), and hold
+        it until `rootkeys resume`. With --org, detach the quarantine SCP from each
+        account in --accounts. Shows where the keys stand first and asks.
+        """,
+        """
+        rootkeys rollback
+        rootkeys rollback AKIAIOSFODNN7EXAMPLE --yes
+        rootkeys rollback --org --accounts 111122223333 --yes
+        """,
+    )
+    account(rollback)
+    rollback.add_argument("key_id", metavar="KEY_ID", nargs="?", help="one key (default: all)")
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    org(rollback, "member accounts (--accounts): detach the quarantine SCP from each")
+    members(rollback, ou=False)
+
+
+def _audit(commands: Commands) -> None:
+    audit = command(
+        commands,
+        "audit",
+        "every member account's root keys (organization; changes nothing)",
+        """
+        Every member account's root access keys, read through AssumeRoot from the
+        management account, one table per account as each is read. Changes nothing.
+        """,
+        """
+        rootkeys --profile mgmt audit
+        rootkeys audit --ou ou-ab12-cdef3456 --output csv > root-keys.csv
+        """,
+    )
+    members(audit)
+
+
+def _sandbox(commands: Commands) -> None:
+    sandbox = command(
+        commands,
+        "sandbox",
+        "serve the built-in sandbox on loopback, to try every command on",
+        """
+        Serve the built-in sandbox (moto plus an emulated root user) on 127.0.0.1 and
+        print the environment to export: its endpoint, root credentials of a sandbox
+        account, a journal of its own, and a health URL you can make fail. Every other
+        command then works on it, from another shell. Stop it with Ctrl-C.
+        """,
+        """
+        rootkeys sandbox serve
+        rootkeys sandbox serve --org --port 4566
+        """,
+    )
+    sandbox.add_argument("action", choices=("serve",), help="serve: run the sandbox server")
+    sandbox.add_argument("--port", type=int, default=0, help="the port (default: any free one)")
+    sandbox.add_argument(
+        "--org", action="store_true", help="also an organization with member accounts"
+    )
+
+
+def _demo(commands: Commands) -> None:
+    demo = command(
+        commands,
+        "demo",
+        "the walk-through on the built-in sandbox",
+        """
+        The whole story on the built-in sandbox, in one process: plan, remove with a
+        check that fails and rolls back, resume, remove again. No AWS account needed;
+        nothing is written outside a temporary journal.
+        """,
+        """
+        rootkeys demo
+        rootkeys demo --window 10s
+        """,
+    )
+    demo.add_argument(
+        "--window",
+        type=duration,
+        default=timedelta(seconds=3),
+        metavar="DURATION",
+        help="each key's observation window (default: 3s)",
+    )

@@ -13,7 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import botocore.exceptions
 from botocore.config import Config
@@ -50,7 +50,7 @@ T = TypeVar("T")
 
 BOTO_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 1},
-    connect_timeout=10,
+    connect_timeout=5,
     read_timeout=30,
     user_agent_extra="rootkeys",
 )
@@ -103,17 +103,22 @@ class RetryPolicy:
         max_total: the most time spent on one call, waits included.
         initial_backoff: the base of the exponential backoff.
         max_backoff: the longest single wait.
+        unreachable_attempts: the most attempts when the endpoint cannot be reached at
+            all (connection refused, DNS, connect timeout): a wrong endpoint or no network
+            is told after a short try, not after every backoff.
     """
 
     attempts: int = 8
     max_total: timedelta = timedelta(seconds=120)
     initial_backoff: timedelta = timedelta(milliseconds=250)
     max_backoff: timedelta = timedelta(seconds=20)
+    unreachable_attempts: int = 3
 
     def __post_init__(self) -> None:
-        attempts: object = self.attempts
-        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
-            raise InputError(f"attempts must be a whole number ≥ 1, got {attempts!r}")
+        for name in ("attempts", "unreachable_attempts"):
+            attempts: object = getattr(self, name)
+            if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+                raise InputError(f"{name} must be a whole number ≥ 1, got {attempts!r}")
         for name in ("max_total", "initial_backoff", "max_backoff"):
             value: object = getattr(self, name)
             if not isinstance(value, timedelta) or value < timedelta(0):
@@ -196,8 +201,11 @@ def call_with_retries(
 
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(is_retryable),
-        stop=tenacity.stop_after_attempt(policy.attempts)
-        | tenacity.stop_after_delay(policy.max_total.total_seconds()),
+        stop=tenacity.stop_any(
+            tenacity.stop_after_attempt(policy.attempts),
+            tenacity.stop_after_delay(policy.max_total.total_seconds()),
+            _unreachable_after(policy.unreachable_attempts),
+        ),
         wait=tenacity.wait_random_exponential(
             multiplier=policy.initial_backoff.total_seconds(),
             max=policy.max_backoff.total_seconds(),
@@ -210,6 +218,19 @@ def call_with_retries(
         return retrying(fn)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         raise translate(exc, operation) from exc
+
+
+def _unreachable_after(attempts: int) -> Any:
+    """A tenacity stop: an endpoint that cannot be reached gets ``attempts`` tries only."""
+    import tenacity
+
+    class Unreachable(tenacity.stop.stop_base):
+        def __call__(self, state: tenacity.RetryCallState) -> bool:
+            outcome = state.outcome
+            failed = outcome.exception() if outcome is not None and outcome.failed else None
+            return isinstance(failed, _CONNECTION_ERRORS) and state.attempt_number >= attempts
+
+    return Unreachable()
 
 
 def translate(exc: Exception, operation: str) -> AWSError:
@@ -239,8 +260,10 @@ def translate(exc: Exception, operation: str) -> AWSError:
             "no AWS credentials were found", code="NoCredentials", operation=operation
         )
     if isinstance(exc, _CONNECTION_ERRORS):
+        where = getattr(exc, "kwargs", {}).get("endpoint_url")
         return EndpointError(
-            f"could not reach AWS ({type(exc).__name__})",
+            f"could not reach AWS{' at ' + str(where) if where else ''}: check the network "
+            "and the endpoint (--endpoint-url, AWS_ENDPOINT_URL)",
             code=type(exc).__name__,
             operation=operation,
         )

@@ -1,0 +1,181 @@
+"""The command line's AWS CLI habits: options anywhere, environment variables, an endpoint,
+CSV, verify, help that teaches, quiet that is quiet, and a short answer when AWS is out
+of reach."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import rootkeys
+from rootkeys.cli import main
+from rootkeys.retry import RetryPolicy
+from rootkeys.testing import Sandbox, SandboxAccount
+from tests.test_cli import ACCOUNT, Pipe
+
+COMMANDS = ("plan", "remove", "status", "verify", "history", "resume", "rollback", "audit")
+
+
+@pytest.fixture
+def signed_in(
+    sandbox: Sandbox, account: SandboxAccount, monkeypatch: pytest.MonkeyPatch
+) -> SandboxAccount:
+    """The environment's credentials sign as the account's root user."""
+    for name, value in sandbox.root_credentials(account.account_id).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "stdin", Pipe())
+    return account
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_global_options_go_before_or_after_the_command(signed_in: SandboxAccount) -> None:
+    """`rootkeys --output json status` works as `rootkeys status --output json` does, and
+    the later of the two wins, as with the AWS CLI."""
+    before = run("--output", "json", "status")
+    after = run("status", "--output", "json")
+    assert before[0] == after[0] == 0
+    first, second = (json.loads(text)["result"] for text in (before[1], after[1]))
+    assert first["keys"] == second["keys"]
+    code, out, _ = run("--output", "json", "status", "--output", "csv")
+    assert code == 0
+    assert out.startswith("key,")
+
+
+def test_an_unknown_profile_before_the_command_is_an_input_error(
+    signed_in: SandboxAccount,
+) -> None:
+    code, _, err = run("--profile", "no-such-profile", "plan", "--no-evidence")
+    assert code == 2
+    assert "no AWS profile named 'no-such-profile'" in err
+
+
+def test_rootkeys_variables_stand_for_their_options(
+    sandbox: Sandbox, signed_in: SandboxAccount, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """ROOTKEYS_OUTPUT and ROOTKEYS_JOURNAL are read; a flag still wins over them."""
+    journal = tmp_path / "ops.db"
+    monkeypatch.setenv("ROOTKEYS_OUTPUT", "json")
+    monkeypatch.setenv("ROOTKEYS_JOURNAL", str(journal))
+    code, out, _ = run("remove", "--observe", "7d", "--no-wait", "--yes")
+    assert code == 0
+    assert json.loads(out)["command"] == "remove"
+    assert journal.exists()
+    code, out, _ = run("status", "--output", "table")
+    assert code == 0
+    assert out.startswith("Root keys of account")
+
+
+def test_a_bad_rootkeys_variable_is_named(
+    signed_in: SandboxAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROOTKEYS_OUTPUT", "xml")
+    code, _, err = run("status")
+    assert code == 2
+    assert "ROOTKEYS_OUTPUT='xml'" in err
+
+
+def test_rootkeys_account_id_refuses_other_credentials(
+    sandbox: Sandbox, signed_in: SandboxAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROOTKEYS_ACCOUNT_ID", "999999999999")
+    code, _, err = run("remove", "--observe", "0", "--yes")
+    assert code == 3
+    assert "999999999999" in err
+    assert sandbox.mutations(ACCOUNT) == ()
+
+
+def test_endpoint_url_sends_every_call_to_the_sandbox_server(
+    sandbox: Sandbox, account: SandboxAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--endpoint-url: the CLI reaches a served sandbox, as a real shell would."""
+    for name, value in sandbox.root_credentials(account.account_id).items():
+        monkeypatch.setenv(name, value)
+    with sandbox.serve() as url:
+        code, out, _ = run("--endpoint-url", url, "--output", "json", "status")
+    assert code == 0
+    assert json.loads(out)["result"]["account_id"] == ACCOUNT
+
+
+def test_csv_is_one_header_and_a_row_per_key(signed_in: SandboxAccount) -> None:
+    code, out, _ = run("status", "--output", "csv")
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0][0] == "key"
+    assert sorted(row[0] for row in rows[1:]) == sorted(signed_in.root_key_ids)
+
+
+def test_verify_exits_1_while_keys_remain_and_0_once_none_does(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    code, out, _ = run("verify")
+    assert code == 1
+    assert "root access keys remain" in out
+    assert run("remove", "--observe", "0", "--yes")[0] == 0
+    code, out, _ = run("verify", "--output", "json")
+    assert code == 0
+    assert json.loads(out)["result"] == {"account_id": ACCOUNT, "no_root_key_remains": True}
+
+
+def test_quiet_prints_only_the_result(signed_in: SandboxAccount) -> None:
+    """--quiet: no plan, no progress on stderr; the report alone on stdout."""
+    code, out, err = run("remove", "--observe", "0", "--yes", "--quiet")
+    assert code == 0
+    assert err == ""
+    assert "deleted" in out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_help_has_a_description_examples_and_exit_codes(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, _ = run(command, "--help")
+    shown = capsys.readouterr().out
+    assert code == 0
+    assert "examples:" in shown
+    assert f"rootkeys {command}" in shown.split("examples:")[1]
+    assert "exit codes:" in shown
+    assert "(default:" in shown
+    assert max(len(line) for line in shown.splitlines()) <= 100
+
+
+def test_an_unreachable_endpoint_is_one_line_after_a_short_try(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing listens on the port: one error line, well under the default's 25 s."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x" * 40)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    started = time.monotonic()
+    code, _, err = run("--endpoint-url", "http://127.0.0.1:9", "status")
+    assert code == 3
+    assert time.monotonic() - started < 8
+    assert err.count("\n") == 1
+    assert "could not reach AWS at http://127.0.0.1:9" in err
+
+
+def test_unreachable_attempts_must_be_positive() -> None:
+    with pytest.raises(rootkeys.errors.InputError, match="unreachable_attempts"):
+        RetryPolicy(unreachable_attempts=0)
+
+
+def test_python_dash_m_rootkeys_takes_global_options_first() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rootkeys", "--output", "json", "plan", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "examples:" in done.stdout

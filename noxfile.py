@@ -51,7 +51,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """The documentation site (MkDocs), built strictly: any warning fails."""
-    session.install("-e", ".[docs]")
+    session.install("-e", ".[docs,sandbox]")  # docs/cli.md runs the CLI on the sandbox
     session.run(
         "mkdocs", "build", "--strict", "--site-dir", "build/site", env={"NO_MKDOCS_2_WARNING": "1"}
     )

@@ -179,3 +179,20 @@ def test_python_dash_m_rootkeys_takes_global_options_first() -> None:
     )
     assert done.returncode == 0
     assert "examples:" in done.stdout
+
+
+def test_org_csv_names_each_rows_account(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """audit --output csv: one header; every row starts with its member account."""
+    org = sandbox.create_organization(members=2, root_keys=1)
+    credentials = sandbox.management_session().get_credentials()
+    assert credentials is not None
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    code, out, _ = run("audit", "--output", "csv")
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0][0] == "account"
+    members = set(org.member_account_ids)
+    assert {row[0] for row in rows[1:]} == members
+    assert len(rows) == 1 + len(members)

@@ -141,6 +141,11 @@ def _check_inputs(context: Context) -> None:
         Settings.of(chosen, context.option("check_interval"))
     if context.option("regions") is not None:
         validate_regions(args.regions)
+    if context.command == "remove":
+        from rootkeys.checks import HttpHealthCheck
+
+        for url in args.check_url:
+            HttpHealthCheck(url)  # a malformed URL is refused here, before any AWS call
 
 
 def _demo(context: Context) -> int:

@@ -38,10 +38,12 @@ ENVIRONMENT = {
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> argparse.Namespace:
     """Fill options not given as flags from ``ROOTKEYS_*``; refuse a bad value by name."""
+    args.from_environment = set()
     for variable, option in ENVIRONMENT.items():
         value = environ.get(variable, "").strip()
         if value and hasattr(args, option) and getattr(args, option) is None:
             setattr(args, option, value)
+            args.from_environment.add(option)
     if args.output is None:
         args.output = "table"
     elif args.output not in OUTPUTS:
@@ -60,6 +62,7 @@ class Context:
     err: TextIO
     _session: boto3.Session | None = field(default=None, repr=False)
     _progress: Any = field(default=None, repr=False)
+    _checks: list[rootkeys.Check] | None = field(default=None, repr=False)
 
     @property
     def command(self) -> str:
@@ -129,8 +132,26 @@ class Context:
         )
 
     def checks(self) -> list[rootkeys.Check]:
-        """The checks the config file and the flags ask for (none for reads)."""
-        return []
+        """The checks the flags ask for, built once (none for commands that run none)."""
+        if self._checks is None:
+            self._checks = _checks(self) if self.command == "remove" else []
+        return self._checks
+
+
+def _checks(context: Context) -> list[rootkeys.Check]:
+    from rootkeys.checks import CloudWatchAlarmCheck, HttpHealthCheck
+
+    args = context.args
+    built: list[rootkeys.Check] = [HttpHealthCheck(url) for url in args.check_url]
+    if args.alarm:
+        built.append(CloudWatchAlarmCheck(context.session(), names=args.alarm))
+    built.extend(
+        CloudWatchAlarmCheck(context.session(), prefix=prefix, name=f"alarms {prefix}*")
+        for prefix in args.alarm_prefix
+    )
+    if args.check_command:
+        raise InputError("--check-command needs the config support of this release")
+    return built
 
 
 def _session(args: argparse.Namespace) -> boto3.Session:

@@ -110,16 +110,17 @@ def resumed_table(entries: Sequence[dict[str, Any]], remove: str) -> Table:
 
 
 def held_note(context: Context) -> str:
-    """What to repeat on a printed resume command, if this one was not the default."""
+    """What to repeat on a printed resume command: the flags (not variables) this had."""
+    inherited = context.option("from_environment", set())
     same = [
         flag
-        for flag, value in (
-            ("--profile", context.args.profile),
-            ("--endpoint-url", context.args.endpoint_url),
-            ("--journal", context.args.journal),
-            ("--account-id", context.option("account_id")),
+        for flag, option in (
+            ("--profile", "profile"),
+            ("--endpoint-url", "endpoint_url"),
+            ("--journal", "journal"),
+            ("--account-id", "account_id"),
         )
-        if value
+        if context.option(option) and option not in inherited
     ]
     return f"(with the same {', '.join(same)} as this command)" if same else ""
 

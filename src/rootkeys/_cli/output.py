@@ -34,9 +34,12 @@ def emit(context: Context, result: Any, table: Table | None = None) -> None:
         }
         print(json.dumps(document, indent=2, sort_keys=True), file=out)
         return
-    tables = [table] if table is not None else [_table(item) for item in _items(result)]
+    items = _items(result)
+    tables = [table] if table is not None else [_table(item) for item in items]
     if args.output == "csv":
-        _csv(out, tables)
+        several = table is None and isinstance(result, list)
+        accounts = [getattr(item, "account_id", None) for item in items] if several else []
+        _csv(out, tables, accounts)
         return
     for each in tables:
         print(_text(each, wide=args.wide), file=out)
@@ -71,16 +74,24 @@ def _text(table: Table, *, wide: bool) -> str:
         return str(text())
 
 
-def _csv(out: Any, tables: Sequence[Table]) -> None:
-    """One header (the first table's), then every table's rows: data, no titles."""
+def _csv(out: Any, tables: Sequence[Table], accounts: Sequence[str | None]) -> None:
+    """One header, then every table's rows: data, no titles.
+
+    Tables of several accounts (``--org``) get an ``account`` column first, so every row
+    says whose it is.
+    """
     writer = csv.writer(out, lineterminator="\n")
-    header: tuple[str, ...] | None = None
-    for table in tables:
-        if header is None:
-            header = tuple(table.header)
-            writer.writerow(header)
+    named = bool(accounts) and any(accounts)
+    header_written = False
+    for index, table in enumerate(tables):
+        account = str(accounts[index] or "") if named else None
+        if not header_written and table.rows:
+            writer.writerow((["account"] if named else []) + list(table.header))
+            header_written = True
         for row in table.rows:
-            writer.writerow([str(cell) for cell in row])
+            writer.writerow(([account] if named else []) + [str(cell) for cell in row])
+    if not header_written and tables:
+        writer.writerow((["account"] if named else []) + list(tables[0].header))
 
 
 def _jsonable(result: Any) -> Any:

@@ -460,3 +460,20 @@ def test_a_rollback_that_failed_is_finished_by_the_next_run(
     assert all("finishing a rollback" in k.reason for k in report.keys)
     assert set(statuses(sandbox, account.account_id).values()) == {KeyStatus.ACTIVE}
     assert not [c for c in sandbox.calls if c.operation == "DeleteAccessKey"]
+
+
+def test_a_healthy_observing_pass_tells_hooks_no_failed_verification(
+    fresh, clock: FakeClock
+) -> None:
+    """Keys left in their window are expected: no NOT_VERIFIED alarm while observing;
+    VERIFIED once the last pass has deleted them."""
+    events: list[rootkeys.Event] = []
+    fresh(hooks=[events.append]).remove_all(WEEK, wait=False)
+    kinds = {e.kind for e in events}
+    assert rootkeys.EventKind.NOT_VERIFIED not in kinds
+    assert rootkeys.EventKind.VERIFIED not in kinds
+    clock.advance(WEEK + DAY)
+    events.clear()
+    report = fresh(hooks=[events.append]).remove_all(WEEK, wait=False)
+    assert report.outcome is RunOutcome.DONE
+    assert events[-1].kind is rootkeys.EventKind.VERIFIED

@@ -355,10 +355,12 @@ class AccountPass:
         else:
             outcome = RunOutcome.DONE if present is False else RunOutcome.INCOMPLETE
         shown = "unknown" if present is None else str(int(present))
-        self._emit(
-            EventKind.VERIFIED if present is False else EventKind.NOT_VERIFIED,
-            message=f"pass {outcome.value}; AccountAccessKeysPresent={shown}",
-        )
+        if present is False or outcome in (RunOutcome.DONE, RunOutcome.INCOMPLETE):
+            # keys left while observing, held or blocked are expected: nothing to alarm on
+            self._emit(
+                EventKind.VERIFIED if present is False else EventKind.NOT_VERIFIED,
+                message=f"pass {outcome.value}; AccountAccessKeysPresent={shown}",
+            )
         windows = [run.decision.window for run in runs if run.decision.window is not None]
         return RemovalReport(
             run_id=self.run_id,

@@ -196,3 +196,27 @@ def test_org_csv_names_each_rows_account(sandbox: Sandbox, monkeypatch: pytest.M
     members = set(org.member_account_ids)
     assert {row[0] for row in rows[1:]} == members
     assert len(rows) == 1 + len(members)
+
+
+def test_org_remove_with_every_key_held_changes_nothing_and_says_how_to_go_on(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for one account: no question, no change, exit 1, and the way to move on."""
+    from datetime import timedelta
+
+    org = sandbox.create_organization(members=1, root_keys=1)
+    held = rootkeys.Organization(sandbox.management_session(), checks=[lambda key: False])
+    held.remove_all(timedelta(days=7), wait=False)
+    credentials = sandbox.management_session().get_credentials()
+    assert credentials is not None
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(sys, "stdin", Pipe())
+    before = len(sandbox.mutations())
+    code, out, err = run("remove", "--org", "--observe", "7d", "--yes")
+    assert code == 1
+    assert out == ""
+    assert "nothing rootkeys may remove now" in err
+    assert f"rootkeys resume --org --accounts {org.member_account_ids[0]}" in err
+    assert len(sandbox.mutations()) == before

@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
@@ -54,8 +53,6 @@ JSON_SCHEMA_VERSION = 1
 
 T = TypeVar("T")
 
-_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-
 
 def parse_duration(text: str) -> timedelta:
     """``7d``, ``12h``, ``1d12h``, ``30m``, ``45s``, ``2w`` or ``0`` as a `timedelta`.
@@ -63,16 +60,12 @@ def parse_duration(text: str) -> timedelta:
     Raises:
         argparse.ArgumentTypeError: anything else (negative durations included).
     """
-    cleaned = text.strip().lower()
-    if cleaned == "0":
-        return timedelta(0)
-    found = _DURATION.fullmatch(cleaned)
-    if not cleaned or found is None:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration: use forms like 7d, 12h, 1d12h, 30m, 45s or 0"
-        )
-    weeks, days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    from rootkeys._clock import parse_duration as parse
+
+    try:
+        return parse(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _ids(text: str) -> list[str]:

@@ -111,6 +111,7 @@ SECRET_ENVIRONMENT = (
     "AWS_CREDENTIAL_EXPIRATION",
 )
 """The credential variables a command check never inherits (they may be root's)."""
+_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 _REASON_LENGTH = 200
 
@@ -229,7 +230,7 @@ class CommandCheck:
         if len(last) > _REASON_LENGTH:
             last = last[: _REASON_LENGTH - 1] + "…"
         text = f"{what}: {last}" if last else what
-        for name in SECRET_ENVIRONMENT:  # the very values, should the program know them
+        for name in _SECRETS:  # the very values, should the program know them
             value = os.environ.get(name)
             if value and len(value) >= 8:
                 text = text.replace(value, "[redacted]")

@@ -181,6 +181,12 @@ ERRORS = [
     ("observe and policy", 'observe = "1d"\n\npolicy = true\n', 3, "give either observe"),
     ("policy a string", 'policy = "yes"\n', 1, "write policy = true, or a"),
     (
+        "bad method",
+        '[[checks.http]]\nurl = "https://a.example"\nmethod = "get it"\n',
+        3,
+        r"checks\.http\[0\]\.method: must be an HTTP method",
+    ),
+    (
         "unknown policy key",
         '[policy]\nnever = "2h"\npatience = "1d"\n',
         3,
@@ -247,6 +253,20 @@ def test_the_docs_example_loads_and_means_what_it_says(tmp_path: Path) -> None:
     assert isinstance(command, CommandCheck)
     assert (command.argv, command.timeout) == (("./healthcheck.sh", "--env", "prod"), 30.0)
     assert command.cwd == str(tmp_path)  # next to the file
+
+
+def test_headers_and_env_stay_out_of_reprs(tmp_path: Path) -> None:
+    """An HTTP header or a command's variable may be a token: never in the config's repr."""
+    text = (
+        '[[checks.http]]\nurl = "https://a.example"\n'
+        'headers = { Authorization = "Bearer s3cr3t" }\n'
+        '[[checks.command]]\nrun = "./c.sh"\nenv = { API_TOKEN = "t0k3n" }\n'
+    )
+    config = load_config(_write(tmp_path, text))
+    assert config.check_settings.http[0].headers == {"Authorization": "Bearer s3cr3t"}
+    shown = repr(config) + str(config) + repr(config.checks())
+    assert "s3cr3t" not in shown
+    assert "t0k3n" not in shown
 
 
 def test_observe_alone_is_one_window() -> None:

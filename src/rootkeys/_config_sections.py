@@ -91,8 +91,15 @@ class HttpCheckConfig(BaseModel):
     )
     timeout: Duration = timedelta(seconds=5)
     method: str = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)  # may hold a token
     name: str | None = None
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, method: str) -> str:
+        if not method.isalpha() or not method.isupper():
+            raise ValueError(f"must be an HTTP method such as GET or HEAD, got {method!r}")
+        return method
 
     @field_validator("url")
     @classmethod
@@ -152,7 +159,7 @@ class CommandCheckConfig(BaseModel):
     run: Annotated[list[str], BeforeValidator(_argv)]
     timeout: Duration = timedelta(seconds=30)
     cwd: str | None = None
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=dict, repr=False)  # may hold a token
     name: str | None = None
 
     @field_validator("run")
@@ -201,6 +208,7 @@ class WindowConfig(BaseModel):
 
 
 def policy_value(value: object) -> object:
+    """``policy = true`` as the default table, ``false`` as none; other values as given."""
     if isinstance(value, bool):
         return {} if value else None
     if not isinstance(value, dict | PolicyConfig):

@@ -16,8 +16,10 @@ START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def _no_ambient_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    """No test may read the developer's AWS config or credentials, or their journal."""
+    """No test may read the developer's AWS config or credentials, journal or config file."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("ROOTKEYS_CONFIG", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     for name in (

@@ -104,6 +104,12 @@ class Env:
         finally:
             os.environ.update(saved)
 
+    def config(self, text: str) -> Any:
+        """Load ``text`` as a config file."""
+        path = self.tmp / "config.toml"
+        path.write_text(text)
+        return rootkeys.load_config(path)
+
     def mixed(self) -> Any:
         session = self.sandbox.root_session(self.account.account_id)
         return rootkeys.RootKeyManager(session, iam_client=session.client("iam"))
@@ -223,6 +229,72 @@ CASES: list[Case] = [
         False,
     ),
     ("retry attempts zero", lambda e: rootkeys.RetryPolicy(attempts=0), IN, "attempts", False),
+    # -- windows per account and key, the config file, command checks ---------------------------
+    (
+        "policy bad account id",
+        lambda e: e.manager().plan(rootkeys.RemovalPolicy(fixed=HOUR, accounts={"12": HOUR})),
+        IN,
+        "'12' is not an AWS account id",
+        False,
+    ),
+    (
+        "policy bad key id",
+        lambda e: e.manager().remove_all(rootkeys.RemovalPolicy(keys={"AKIA1": HOUR})),
+        IN,
+        "access key id",
+        False,
+    ),
+    (
+        "org policy huge account window",
+        lambda e: e.organization().remove_all(
+            rootkeys.RemovalPolicy(accounts={e.org.member_account_ids[0]: timedelta(days=400)})
+        ),
+        IN,
+        "at most 366",
+        False,
+    ),
+    (
+        "config missing",
+        lambda e: rootkeys.load_config(e.tmp / "nope.toml"),
+        rootkeys.errors.ConfigError,
+        "nope.toml: no such file",
+        False,
+    ),
+    (
+        "config not toml",
+        lambda e: e.config('observe = "1d"\nobserve 2d\n'),
+        rootkeys.errors.ConfigError,
+        "config.toml, line 2: not valid TOML",
+        False,
+    ),
+    (
+        "config unknown key",
+        lambda e: e.config('observe = "1d"\n[[checks.http]]\nurl = "https://a"\ncode = 200\n'),
+        rootkeys.errors.ConfigError,
+        r"config.toml, line 4: checks.http\[0\].code: unknown key",
+        False,
+    ),
+    (
+        "config bad window",
+        lambda e: e.config('observe = "-1d"\n'),
+        rootkeys.errors.ConfigError,
+        "line 1: observe: '-1d' is not a duration",
+        False,
+    ),
+    (
+        "config flag bad url",
+        lambda e: rootkeys.config.Config().extended(http=["app.example.com"]),
+        IN,
+        "must start with http",
+        False,
+    ),
+    (
+        "command check no program",
+        lambda e: rootkeys.checks.CommandCheck([]),
+        IN,
+        "must name a program",
+        False,
+    ),
     # -- the journal ---------------------------------------------------------------------------
     (
         "journal corrupt",

@@ -17,6 +17,7 @@ import pytest
 import rootkeys
 import rootkeys.checks
 import rootkeys.clock
+import rootkeys.config
 import rootkeys.errors
 import rootkeys.journal
 import rootkeys.lifecycle
@@ -32,6 +33,7 @@ PUBLIC_MODULES = [
     rootkeys,
     rootkeys.checks,
     rootkeys.clock,
+    rootkeys.config,
     rootkeys.errors,
     rootkeys.journal,
     rootkeys.lifecycle,

@@ -12,6 +12,7 @@ Deactivate each key, observe whether anything breaks, and only then delete it::
 
 The top level holds what most programs use. Secondary names live in public submodules:
 `rootkeys.errors` (the exception tree), `rootkeys.checks` (the built-in checks),
+`rootkeys.config` (the config file `load_config` reads),
 `rootkeys.reports` (evidence, outcomes and the rest of the reports), `rootkeys.journal`,
 `rootkeys.lifecycle` (key states, statuses, moves), `rootkeys.retry`, `rootkeys.clock`.
 `rootkeys.testing` holds a sandbox (on moto) to try it, and your hooks, without AWS.
@@ -24,11 +25,13 @@ import typing as _typing
 if _typing.TYPE_CHECKING:
     from rootkeys import checks as checks
     from rootkeys import clock as clock
+    from rootkeys import config as config
     from rootkeys import errors as errors
     from rootkeys import journal as journal
     from rootkeys import lifecycle as lifecycle
     from rootkeys import reports as reports
     from rootkeys import retry as retry
+    from rootkeys._config import load_config
     from rootkeys._decide import Next
     from rootkeys._errors import InputError, NotRootError, RootKeysError
     from rootkeys._findings import RemovalPolicy
@@ -62,6 +65,7 @@ _logging.getLogger("rootkeys").addHandler(_logging.NullHandler())
 # name is first asked for (PEP 562), so `import rootkeys` costs almost nothing, and a
 # single-account tool never loads the organization, checks or evidence machinery.
 _MODULES: dict[str, tuple[str, ...]] = {
+    "_config": ("load_config",),
     "_decide": ("Next",),
     "_errors": (
         "InputError",
@@ -103,7 +107,9 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "_retry": ("RetryPolicy",),
 }
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
-_SUBMODULES = frozenset({"checks", "clock", "errors", "journal", "lifecycle", "reports", "retry"})
+_SUBMODULES = frozenset(
+    {"checks", "clock", "config", "errors", "journal", "lifecycle", "reports", "retry"}
+)
 
 
 if not _typing.TYPE_CHECKING:  # hidden from type checkers, so a misspelt name is still an error
@@ -161,4 +167,5 @@ __all__ = [
     "RunOutcome",
     "StepResult",
     "__version__",
+    "load_config",
 ]

@@ -1,4 +1,4 @@
-"""Built-in checks for the observation window: alarms, an HTTP health check, drift.
+"""Built-in checks for the observation window: alarms, an HTTP health check, a command, drift.
 
 Each is a class whose instances are `Check` callables: pass them to
 ``RootKeyManager(checks=[...])``. During a run each receives an `ObservedKey` (an
@@ -10,6 +10,10 @@ the whole window, across staged runs too. Each fails safe: a check that cannot t
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -22,16 +26,16 @@ from rootkeys._errors import InputError
 from rootkeys._models import AccessKey, KeyStatus, ObservedKey
 from rootkeys._observe import CheckResult
 from rootkeys._public import rehome
-from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries
+from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries, redact
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
     from mypy_boto3_cloudwatch.client import CloudWatchClient
 
     from rootkeys._iam import IamGateway
 
-__all__ = ["CloudWatchAlarmCheck", "DriftCheck", "HttpHealthCheck"]
+__all__ = ["CloudWatchAlarmCheck", "CommandCheck", "DriftCheck", "HttpHealthCheck"]
 
 T = TypeVar("T")
 
@@ -97,6 +101,151 @@ class HttpHealthCheck:
             return CheckResult(True, f"{self.url} answered {status}")
         wanted = ", ".join(map(str, sorted(self.expected)))
         return CheckResult(False, f"{self.url} answered {status}, expected {wanted}")
+
+
+SECRET_ENVIRONMENT = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+)
+"""The credential variables a command check never inherits (they may be root's)."""
+_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+_REASON_LENGTH = 200
+
+
+class CommandCheck:
+    """Runs a program; healthy when it exits 0 (any program: a script, ``curl -f``, a test).
+
+    The program is run directly, never through a shell: ``run`` is its argument list,
+    or one string split as a shell would split it (``shlex``), without expanding
+    anything. It gets no standard input, and its output (standard output and error
+    together) is read; on failure the reason is its last line, shortened and with
+    anything shaped like a secret removed. Not found, not executable, a non-zero exit,
+    or no exit within ``timeout`` (the program and its children are then killed) are
+    failures: a check that cannot tell says the key is not safe to delete.
+
+    Its environment is the caller's, without the AWS credential variables
+    (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ...: they
+    may be the root user's), plus ``env`` and, for the key observed,
+    ``ROOTKEYS_ACCOUNT_ID``, ``ROOTKEYS_KEY_ID``, ``ROOTKEYS_KEY_STATE`` and, during a
+    run, ``ROOTKEYS_WINDOW_STARTED_AT`` (ISO 8601, UTC). A program that needs AWS uses
+    its own credentials (a profile of its own, say).
+
+    Args:
+        run: the program and its arguments, or one string to split.
+        timeout: how long the program may run.
+        cwd: the directory to run it in (default: the current one); a relative program
+            path (``./check.sh``) is found there.
+        env: extra environment variables.
+        name: the name in events and reports (default: ``command`` and the command line).
+    """
+
+    def __init__(
+        self,
+        run: Sequence[str] | str,
+        *,
+        timeout: timedelta | float = 30.0,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        name: str | None = None,
+    ) -> None:
+        given: object = run
+        if isinstance(given, str):
+            try:
+                argv = shlex.split(given)
+            except ValueError as exc:
+                raise InputError(f"cannot split the command {given!r}: {exc}") from None
+        elif isinstance(given, list | tuple) and all(isinstance(a, str) for a in given):
+            argv = list(given)
+        else:
+            raise InputError("run must be a command line or a list of strings")
+        if not argv or not argv[0]:
+            raise InputError("run must name a program")
+        seconds: object = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
+            raise InputError(f"timeout must be positive, got {timeout!r}")
+        extra: list[tuple[object, object]] = list((env or {}).items())
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra):
+            raise InputError("env must map names to strings")
+        self.argv = tuple(argv)
+        self.timeout = float(seconds)
+        self.cwd = None if cwd is None else os.fspath(cwd)
+        self._env = {str(k): str(v) for k, v in extra}
+        self.name = name or redact(f"command {shlex.join(argv)}")
+
+    def __repr__(self) -> str:
+        return f"CommandCheck({redact(shlex.join(self.argv))!r}, timeout={self.timeout:g})"
+
+    def environment(self, key: AccessKey) -> dict[str, str]:
+        """The program's environment when it checks ``key``."""
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENVIRONMENT}
+        env.update(self._env)
+        env["ROOTKEYS_KEY_ID"] = key.key_id
+        env["ROOTKEYS_KEY_STATE"] = key.state.value
+        if isinstance(key, ObservedKey):
+            env["ROOTKEYS_ACCOUNT_ID"] = key.account_id
+            env["ROOTKEYS_WINDOW_STARTED_AT"] = key.window_started_at.isoformat()
+        return env
+
+    def __call__(self, key: AccessKey, /) -> CheckResult:
+        """Run the program once; healthy when it exits 0 in time."""
+        program = self.argv[0]
+        try:
+            process = subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
+                env=self.environment(key),
+                start_new_session=True,  # its own process group: a timeout kills its children
+            )
+        except OSError as exc:
+            return CheckResult(False, self._said(f"{program} could not be run: {exc.strerror}"))
+        with process:
+            try:
+                output, _ = process.communicate(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                _kill(process)
+                try:  # a child that left its process group may still hold the output open
+                    output, _ = process.communicate(timeout=5)
+                except subprocess.TimeoutExpired:  # pragma: no cover - such a child
+                    output = b""
+                said = f"{program} did not finish within {self.timeout:g}s (killed)"
+                return CheckResult(False, self._said(said, output))
+        if process.returncode == 0:
+            return CheckResult(True, self._said(f"{program} exited 0", output))
+        code = process.returncode
+        how = f"was killed by signal {-code}" if code < 0 else f"exited {code}"
+        return CheckResult(False, self._said(f"{program} {how}", output))
+
+    @staticmethod
+    def _said(what: str, output: bytes = b"") -> str:
+        """``what``, and the program's last line of output: short and without secrets."""
+        lines = [ln.strip() for ln in output.decode(errors="replace").splitlines() if ln.strip()]
+        last = lines[-1] if lines else ""
+        if len(last) > _REASON_LENGTH:
+            last = last[: _REASON_LENGTH - 1] + "…"
+        text = f"{what}: {last}" if last else what
+        for name in _SECRETS:  # the very values, should the program know them
+            value = os.environ.get(name)
+            if value and len(value) >= 8:
+                text = text.replace(value, "[redacted]")
+        return redact(text)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill the process and the children it started (its process group, on POSIX)."""
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            process.kill()
+    except ProcessLookupError:  # pragma: no cover - it ended just now
+        pass
 
 
 class CloudWatchAlarmCheck:

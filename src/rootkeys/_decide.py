@@ -5,6 +5,8 @@ each key's state in AWS now, the window a run would give each key, and the time,
 says what happens next to every key and why. `plan()`, `status()`, every pass of a run
 (one account or a member account) and the CLI ask it; nothing else decides. Which moves
 are legal at all is `rootkeys._lifecycle.TRANSITIONS`; the run asks it before each one.
+`Settings` says which window a run asks for each key (one for all, a policy's by risk,
+or one set for a key or its account).
 
 It is pure: no AWS call, no journal write, no clock.
 """
@@ -16,15 +18,20 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from rootkeys._findings import RemovalPolicy
+from rootkeys._lifecycle import resolve_windows
 from rootkeys._models import KeyState
 from rootkeys._public import rehome
 from rootkeys._reconcile import KeyMemory
 from rootkeys._render import span
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
-__all__ = ["AccountRules", "Decision", "Next", "Requested", "decide"]
+    from rootkeys._findings import KeyEvidence, Risk
+    from rootkeys._models import AccessKey
+
+__all__ = ["AccountRules", "Decision", "Next", "Requested", "Settings", "decide"]
 
 
 class Next(StrEnum):
@@ -71,6 +78,78 @@ class Requested:
     window: timedelta
     reason: str
     lengthens: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a removal asks of every key: its window (one, or by policy), the check interval.
+
+    ``window``: the window every key gets (one ``observe_for``, or a policy's ``fixed``
+    one); ``policy``: the `RemovalPolicy` that gives each key its own, if one does.
+    `requested` turns them into the window a run asks `decide` to give each key.
+    """
+
+    window: timedelta | None
+    policy: RemovalPolicy | None
+    interval: timedelta
+
+    @classmethod
+    def of(cls, observe_for: object, check_interval: object | None = None) -> Settings:
+        """Validated settings (`InputError` before any AWS call)."""
+        window, policy, interval = resolve_windows(observe_for, check_interval)
+        return cls(window, policy, interval)
+
+    @property
+    def longest(self) -> timedelta:
+        """The longest window any key may get."""
+        if self.policy is not None:
+            return max(self.policy.windows)
+        return self.window or timedelta(0)
+
+    @property
+    def needs_evidence(self) -> bool:
+        """Whether a key's window may depend on the evidence of its use."""
+        return self.policy is not None and self.policy.by_risk
+
+    def chosen(self, key_id: str, account_id: str) -> tuple[timedelta, str] | None:
+        """The window set for the key whatever its risk, and why; None: by its risk."""
+        if self.policy is None:
+            return self.window or timedelta(0), ""
+        return self.policy.chosen(key_id, account_id)
+
+    def requested(
+        self,
+        keys: Sequence[AccessKey],
+        memory: Mapping[str, KeyMemory],
+        evidence: Mapping[str, KeyEvidence],
+        now: datetime,
+        account_id: str,
+    ) -> tuple[dict[str, Requested], dict[str, Risk]]:
+        """The window a run gives each key of ``account_id`` now, and each key's risk.
+
+        A window set for a key (one window for every key, or a policy's window for the
+        key, its account, or every key) lengthens a shorter remembered one. A policy
+        sets a window by risk once, when the key's window starts: a key whose window is
+        remembered keeps it.
+        """
+        requested: dict[str, Requested] = {}
+        risks: dict[str, Risk] = {}
+        for key in keys:
+            chosen = self.chosen(key.key_id, account_id)
+            if chosen is not None:
+                window, why = chosen
+                requested[key.key_id] = Requested(window, f"{why}: {span(window)}" if why else "")
+                continue
+            known = memory.get(key.key_id)
+            if self.policy is None or (known is not None and known.window is not None):
+                continue
+            risk, why = self.policy.classify(key, evidence.get(key.key_id), now)
+            window = self.policy.window(risk)
+            risks[key.key_id] = risk
+            requested[key.key_id] = Requested(
+                window, f"{risk.value} ({why}): {span(window)}", lengthens=False
+            )
+        return requested, risks
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,24 +18,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from rootkeys._decide import AccountRules, Decision, Next, Requested, decide
+from rootkeys._decide import AccountRules, Decision, Next, Settings, decide
 from rootkeys._errors import KeyNotFoundError
-from rootkeys._findings import RemovalPolicy
-from rootkeys._lifecycle import resolve_windows
 from rootkeys._models import AccessKey, KeyState, Step, StepResult, StepStatus
 from rootkeys._observe import EventKind
 from rootkeys._pass import AccountPass
 from rootkeys._reconcile import KeyMemory, reconcile, replay
 from rootkeys._records import RecordKind
-from rootkeys._render import span
 from rootkeys._reports import PlannedKey, RemovalReport
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
+    from datetime import datetime
 
     from rootkeys._change import KeyGateway, Stepper
     from rootkeys._clock import Clock
@@ -90,69 +86,6 @@ class Account(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What a removal asks of every key: one window or a policy, and the check interval."""
-
-    window: timedelta | None
-    policy: RemovalPolicy | None
-    interval: timedelta
-
-    @classmethod
-    def of(cls, observe_for: object, check_interval: object | None = None) -> Settings:
-        """Validated settings (`InputError` before any AWS call)."""
-        window, policy, interval = resolve_windows(observe_for, check_interval)
-        return cls(window, policy, interval)
-
-    @property
-    def longest(self) -> timedelta:
-        """The longest window any key may get."""
-        if self.policy is not None:
-            return max(self.policy.window(risk) for risk in _risks())
-        return self.window or timedelta(0)
-
-    @property
-    def needs_evidence(self) -> bool:
-        """Whether each key's window depends on the evidence of its use."""
-        return self.policy is not None
-
-    def requested(
-        self,
-        keys: Sequence[AccessKey],
-        memory: Mapping[str, KeyMemory],
-        evidence: Mapping[str, KeyEvidence],
-        now: datetime,
-    ) -> tuple[dict[str, Requested], dict[str, Risk]]:
-        """The window a run gives each key now, and each key's risk (with a policy).
-
-        A policy sets a key's window once, when its window starts: a key whose window is
-        remembered keeps it. One explicit window applies to every key, and lengthens a
-        shorter remembered one.
-        """
-        if self.policy is None:
-            window = self.window or timedelta(0)
-            return {k.key_id: Requested(window, "") for k in keys}, {}
-        requested: dict[str, Requested] = {}
-        risks: dict[str, Risk] = {}
-        for key in keys:
-            known = memory.get(key.key_id)
-            if known is not None and known.window is not None:
-                continue
-            risk, why = self.policy.classify(key, evidence.get(key.key_id), now)
-            window = self.policy.window(risk)
-            risks[key.key_id] = risk
-            requested[key.key_id] = Requested(
-                window, f"{risk.value} ({why}): {span(window)}", lengthens=False
-            )
-        return requested, risks
-
-
-def _risks() -> tuple[Risk, ...]:
-    from rootkeys._findings import Risk
-
-    return tuple(Risk)
-
-
 # -- reading: plans and statuses ---------------------------------------------------------------
 
 
@@ -186,7 +119,9 @@ def read_plan(
     states = {k.key_id: k.state for k in keys}
     memory = remembered(journal, account.account_id, states, at)
     rules = account.rules(states)
-    requested, risks = settings.requested(keys, memory, found, at) if settings else ({}, {})
+    requested, risks = (
+        settings.requested(keys, memory, found, at, account.account_id) if settings else ({}, {})
+    )
     decisions = decide(
         states,
         memory,
@@ -295,9 +230,14 @@ def run_pass(
     ) as memory:
         keys = gateway.list_keys(last_used=settings.needs_evidence)
         now = clock.now()
-        undecided = [k for k in keys if not _window_known(memory.get(k.key_id))]
-        found = evidence(undecided) if evidence is not None and settings.needs_evidence else {}
-        requested, _ = settings.requested(keys, memory, found, now)
+        undecided = [
+            k
+            for k in keys
+            if not _window_known(memory.get(k.key_id))
+            and settings.chosen(k.key_id, account.account_id) is None
+        ]
+        found = evidence(undecided) if evidence is not None and undecided else {}
+        requested, _ = settings.requested(keys, memory, found, now, account.account_id)
         states = {k.key_id: k.state for k in keys}
         rules = account.rules(states)
         decisions = decide(

@@ -4,6 +4,7 @@ Every exception that crosses the public API derives from one base::
 
     RootKeysError
     ├── InputError                 bad input, raised before any AWS call (also a ValueError)
+    │   └── ConfigError            a config file that cannot be used (names the file and line)
     ├── NotRootError               the caller is not the root user of the intended account
     │   └── AccountMismatchError   root, but of another account than the one named
     ├── IllegalTransitionError     the lifecycle refuses this step (e.g. delete an Active key)
@@ -33,6 +34,7 @@ __all__ = [
     "AWSError",
     "AccessDeniedError",
     "AccountMismatchError",
+    "ConfigError",
     "EndpointError",
     "IllegalTransitionError",
     "InputError",
@@ -60,6 +62,26 @@ class InputError(RootKeysError, ValueError):
 
     Always raised before any AWS call is made.
     """
+
+
+class ConfigError(InputError):
+    """A config file that cannot be used: missing, not TOML, or not what rootkeys expects.
+
+    The message names the file and, when known, the line (``config.toml, line 7:
+    checks.http[0].expected_status: ...``).
+
+    Attributes:
+        path: the file.
+        line: the line the problem is on (1-based), or None (a missing file).
+        detail: what is wrong, without the file and line.
+    """
+
+    def __init__(self, path: object, line: int | None, detail: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.detail = detail
+        where = f"{self.path}, line {line}" if line is not None else self.path
+        super().__init__(f"{where}: {detail}")
 
 
 class NotRootError(RootKeysError):

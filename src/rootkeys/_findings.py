@@ -7,6 +7,7 @@ length of its observation window.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -132,11 +133,17 @@ class Risk(StrEnum):
 
 
 class RemovalPolicy(BaseModel):
-    """Maps each key's risk to its observation window. Every value can be overridden.
+    """Gives each key its observation window: by its risk, or as set for it.
 
-    The defaults follow the seed's advice: the more recently a key was used, the longer
-    whatever uses it gets to break while the key is unusable. A weekly job needs more
-    than a week; a key never used needs little.
+    Every value can be overridden. The defaults follow the seed's advice: the more
+    recently a key was used, the longer whatever uses it gets to break while the key is
+    unusable. A weekly job needs more than a week; a key never used needs little.
+
+    A window set for a key (``keys``), else for its account (``accounts``), else for
+    every key (``fixed``) needs no evidence, and, like one ``observe_for`` window,
+    lengthens a shorter window the key already has (never shortens it). A window chosen
+    by risk is set once, when the key's window starts. Account and key ids are checked
+    when the policy is used (`InputError` before any AWS call).
     """
 
     model_config = _FROZEN
@@ -150,6 +157,13 @@ class RemovalPolicy(BaseModel):
     never: timedelta = timedelta(hours=1)
     """Window for a key IAM and CloudTrail have never seen used."""
     recent_within: timedelta = timedelta(days=1)
+    fixed: timedelta | None = None
+    """One window for every key not set otherwise, whatever its risk (no evidence is
+    gathered); None: by risk."""
+    accounts: Mapping[str, timedelta] = Field(default_factory=dict)
+    """A window for every key of these accounts (12-digit account id: window)."""
+    keys: Mapping[str, timedelta] = Field(default_factory=dict)
+    """A window for these keys (access key id: window); wins over ``accounts``."""
 
     def window(self, risk: Risk) -> timedelta:
         """The window this policy gives a key of ``risk``."""
@@ -159,6 +173,27 @@ class RemovalPolicy(BaseModel):
             Risk.DORMANT: self.dormant,
             Risk.NEVER: self.never,
         }[risk]
+
+    def chosen(self, key_id: str, account_id: str) -> tuple[timedelta, str] | None:
+        """The window set for this key whatever its risk, and why; None: by its risk."""
+        if key_id in self.keys:
+            return self.keys[key_id], "set for this key"
+        if account_id in self.accounts:
+            return self.accounts[account_id], f"set for account {account_id}"
+        if self.fixed is not None:
+            return self.fixed, ""
+        return None
+
+    @property
+    def by_risk(self) -> bool:
+        """Whether some key may get its window from its risk (and so needs evidence)."""
+        return self.fixed is None
+
+    @property
+    def windows(self) -> tuple[timedelta, ...]:
+        """Every window this policy may give a key."""
+        base = (self.fixed,) if self.fixed is not None else tuple(self.window(r) for r in Risk)
+        return (*base, *self.accounts.values(), *self.keys.values())
 
     def classify(
         self, key: AccessKey, evidence: KeyEvidence | None, now: datetime

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from rootkeys._errors import IllegalTransitionError, InputError
 from rootkeys._findings import RemovalPolicy, Risk
-from rootkeys._models import Action, KeyState
+from rootkeys._models import Action, KeyState, validate_account_id, validate_key_id
 from rootkeys._render import span
 
 if TYPE_CHECKING:
@@ -124,13 +124,22 @@ def validate_window(
 def resolve_windows(
     observe_for: object, check_interval: object | None
 ) -> tuple[timedelta | None, RemovalPolicy | None, timedelta]:
-    """One window for every key, or a policy (each of its windows checked); the interval."""
+    """One window for every key, or a policy (each of its windows and ids checked).
+
+    Returns the window every key gets (a policy's ``fixed`` one, if any), the policy,
+    and the check interval (by default from the longest window a key may get).
+    """
     if isinstance(observe_for, RemovalPolicy):
-        windows = [observe_for.window(risk) for risk in Risk]
-        for window in windows:
+        for risk in Risk:
+            validate_window(observe_for.window(risk), None)
+        for account_id in observe_for.accounts:
+            validate_account_id(account_id)
+        for key_id in observe_for.keys:
+            validate_key_id(key_id)
+        for window in observe_for.windows:
             validate_window(window, None)
-        _, interval = validate_window(max(windows), check_interval)
-        return None, observe_for, interval
+        _, interval = validate_window(max(observe_for.windows), check_interval)
+        return observe_for.fixed, observe_for, interval
     window, interval = validate_window(observe_for, check_interval)
     return window, None, interval
 

@@ -1,8 +1,8 @@
 """Where each public name lives: the module its reprs, tracebacks and docs show.
 
 Names are defined in private modules and exported from `rootkeys` or one of its public
-submodules (`rootkeys.errors`, `.checks`, `.reports`, `.journal`, `.lifecycle`, `.retry`,
-`.clock`). Each private module calls `rehome` last, so an object shows its public home
+submodules (`rootkeys.errors`, `.checks`, `.config`, `.reports`, `.journal`, `.lifecycle`,
+`.retry`, `.clock`). Each private module calls `rehome` last, so an object shows its public home
 (``rootkeys.Plan``, ``rootkeys.errors.ThrottledError``) however it was reached.
 """
 
@@ -19,14 +19,20 @@ HOMES: dict[str, str] = {
     "AccountOutcome": "rootkeys",
     "AccountRemoval": "rootkeys",
     "Action": "rootkeys.lifecycle",
+    "AlarmCheckConfig": "rootkeys.config",
     "AuditStatus": "rootkeys.reports",
     "CallerIdentity": "rootkeys.lifecycle",
     "Check": "rootkeys",
     "CheckFailure": "rootkeys.reports",
     "CheckResult": "rootkeys",
+    "ChecksConfig": "rootkeys.config",
     "Clock": "rootkeys.clock",
     "CloudTrailEvidence": "rootkeys.reports",
     "CloudWatchAlarmCheck": "rootkeys.checks",
+    "CommandCheck": "rootkeys.checks",
+    "CommandCheckConfig": "rootkeys.config",
+    "Config": "rootkeys.config",
+    "ConfigError": "rootkeys.errors",
     "Count": "rootkeys.reports",
     "CredentialReportRow": "rootkeys.reports",
     "DriftCheck": "rootkeys.checks",
@@ -34,6 +40,7 @@ HOMES: dict[str, str] = {
     "Event": "rootkeys",
     "EventKind": "rootkeys",
     "Hook": "rootkeys",
+    "HttpCheckConfig": "rootkeys.config",
     "HttpHealthCheck": "rootkeys.checks",
     "IllegalTransitionError": "rootkeys.errors",
     "InputError": "rootkeys",
@@ -59,6 +66,7 @@ HOMES: dict[str, str] = {
     "OrganizationSetupError": "rootkeys.errors",
     "Plan": "rootkeys",
     "PlannedKey": "rootkeys",
+    "PolicyConfig": "rootkeys.config",
     "Preflight": "rootkeys.reports",
     "ProtectedKeyError": "rootkeys.errors",
     "QuarantineBlockedError": "rootkeys.errors",
@@ -79,7 +87,11 @@ HOMES: dict[str, str] = {
     "StepStatus": "rootkeys.reports",
     "SystemClock": "rootkeys.clock",
     "ThrottledError": "rootkeys.errors",
+    "WindowConfig": "rootkeys.config",
+    "default_config_path": "rootkeys.config",
     "default_journal_path": "rootkeys.journal",
+    "load_config": "rootkeys",
+    "parse_duration": "rootkeys.clock",
 }
 """Each public class or function and its public module."""
 

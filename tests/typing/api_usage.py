@@ -106,3 +106,24 @@ def misspelt() -> None:
     # error (strict mode would flag this ignore as unused if it were not).
     version: str = rootkeys.__version__
     print(version, rootkeys.RootKeyManagr)  # type: ignore[attr-defined]
+
+
+def from_config(profile: str, path: str | None = None) -> rootkeys.RemovalReport | None:
+    try:
+        config: rootkeys.config.Config = rootkeys.load_config(path)
+    except rootkeys.errors.ConfigError as exc:
+        print(exc.path, exc.line, exc.detail)
+        return None
+    config = config.extended(http=["https://app.example.com/health"], observe=timedelta(days=7))
+    session = boto3.Session(profile_name=profile)
+    checks: list[rootkeys.Check] = config.checks(session, region="eu-west-1")
+    checks.append(rootkeys.checks.CommandCheck(["./healthcheck.sh"], timeout=timedelta(seconds=9)))
+    window = config.observe_for()
+    if window is None:
+        return None
+    policy = rootkeys.RemovalPolicy(
+        fixed=timedelta(days=1), keys={"AKIAIOSFODNN7EXAMPLE": timedelta(days=30)}
+    )
+    print(policy.windows, rootkeys.clock.parse_duration("1d12h"))
+    manager = rootkeys.RootKeyManager(session, checks=checks)
+    return manager.remove_all(window, config.check_interval, wait=False)

@@ -16,6 +16,7 @@ import pytest
 
 import rootkeys
 from rootkeys.cli import main
+from rootkeys.lifecycle import KeyStatus
 from rootkeys.retry import RetryPolicy
 from rootkeys.testing import Sandbox, SandboxAccount
 from tests.test_cli import ACCOUNT, Pipe
@@ -220,3 +221,42 @@ def test_org_remove_with_every_key_held_changes_nothing_and_says_how_to_go_on(
     assert "nothing rootkeys may remove now" in err
     assert f"rootkeys resume --org --accounts {org.member_account_ids[0]}" in err
     assert len(sandbox.mutations()) == before
+
+
+def test_remove_takes_its_window_and_checks_from_the_config_file(
+    sandbox: Sandbox, signed_in: SandboxAccount, tmp_path: Path
+) -> None:
+    """Only a config file: its window and its command check drive the run; a failing
+    check rolls the run back (exit 1)."""
+    config = tmp_path / "rootkeys.toml"
+    config.write_text('observe = "7d"\n\n[[checks.command]]\nrun = ["false"]\ntimeout = "5s"\n')
+    code, out, err = run("--config", str(config), "remove", "--no-wait", "--yes")
+    assert code == 1
+    assert "rolled back" in out
+    assert "rootkeys resume" in err
+    assert {k.status for k in sandbox.root_keys(ACCOUNT)} == {KeyStatus.ACTIVE}
+
+
+def test_rootkeys_config_names_the_file_and_flags_add_checks(
+    sandbox: Sandbox, signed_in: SandboxAccount, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "rootkeys.toml"
+    config.write_text('observe = "7d"\n')
+    monkeypatch.setenv("ROOTKEYS_CONFIG", str(config))
+    code, out, _ = run("remove", "--no-wait", "--yes", "--check-command", "true")
+    assert code == 0
+    assert "observing" in out
+    assert "7d" in out
+
+
+def test_a_bad_config_file_is_exit_2_naming_its_line_before_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No credentials at all: the config's mistake is what is reported, with its line."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "rootkeys.toml"
+    config.write_text('observe = "7d"\n\n[[checks.http]]\nurl = "ftp://nope"\n')
+    code, _, err = run("remove", "--config", str(config), "--yes")
+    assert code == 2
+    assert "line 4" in err

@@ -138,14 +138,9 @@ def _check_inputs(context: Context) -> None:
             "in the config file"
         )
     if chosen is not None:
-        Settings.of(chosen, context.option("check_interval"))
+        Settings.of(chosen, context.check_interval() if hasattr(args, "policy") else None)
     if context.option("regions") is not None:
         validate_regions(args.regions)
-    if context.command == "remove":
-        from rootkeys.checks import HttpHealthCheck
-
-        for url in args.check_url:
-            HttpHealthCheck(url)  # a malformed URL is refused here, before any AWS call
 
 
 def _demo(context: Context) -> int:

@@ -22,8 +22,11 @@ from rootkeys._errors import InputError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+    from datetime import timedelta
 
     import boto3  # noqa: TC004 (a field annotation, never evaluated)
+
+    from rootkeys._config import Config  # noqa: TC004 (a field annotation, never evaluated)
 
 __all__ = ["ENVIRONMENT", "Context"]
 
@@ -63,6 +66,7 @@ class Context:
     _session: boto3.Session | None = field(default=None, repr=False)
     _progress: Any = field(default=None, repr=False)
     _checks: list[rootkeys.Check] | None = field(default=None, repr=False)
+    _config: Config | None = field(default=None, repr=False)
 
     @property
     def command(self) -> str:
@@ -131,27 +135,43 @@ class Context:
             checks=self.checks(),
         )
 
+    def config(self) -> Config:
+        """The config file, with what the flags add to it or replace.
+
+        ``--config``, else ``ROOTKEYS_CONFIG``, else the default file; loaded once,
+        before any credential is needed.
+        """
+        if self._config is None:
+            from rootkeys._config import load_config
+
+            args = self.args
+            self._config = load_config(args.config).extended(
+                http=self.option("check_url", ()),
+                alarms=self.option("alarm", ()),
+                alarm_prefixes=self.option("alarm_prefix", ()),
+                commands=self.option("check_command", ()),
+                observe=self.option("observe"),
+                policy=bool(self.option("policy", False)),
+                check_interval=self.option("check_interval"),
+            )
+        return self._config
+
+    def window(self) -> timedelta | rootkeys.RemovalPolicy | None:
+        """The window a run gives keys: the flags', else the config file's (None: none)."""
+        return self.config().observe_for()
+
+    def check_interval(self) -> timedelta | None:
+        """The time between rounds of checks: the flag's, else the config file's."""
+        return self.config().check_interval
+
     def checks(self) -> list[rootkeys.Check]:
-        """The checks the flags ask for, built once (none for commands that run none)."""
+        """The config file's checks and the flags', built once (none for the reads)."""
         if self._checks is None:
-            self._checks = _checks(self) if self.command == "remove" else []
+            wanted = self.command == "remove"
+            self._checks = (
+                self.config().checks(self.session(), region=self.args.region) if wanted else []
+            )
         return self._checks
-
-
-def _checks(context: Context) -> list[rootkeys.Check]:
-    from rootkeys.checks import CloudWatchAlarmCheck, HttpHealthCheck
-
-    args = context.args
-    built: list[rootkeys.Check] = [HttpHealthCheck(url) for url in args.check_url]
-    if args.alarm:
-        built.append(CloudWatchAlarmCheck(context.session(), names=args.alarm))
-    built.extend(
-        CloudWatchAlarmCheck(context.session(), prefix=prefix, name=f"alarms {prefix}*")
-        for prefix in args.alarm_prefix
-    )
-    if args.check_command:
-        raise InputError("--check-command needs the config support of this release")
-    return built
 
 
 def _session(args: argparse.Namespace) -> boto3.Session:

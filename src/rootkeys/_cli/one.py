@@ -35,9 +35,7 @@ EXIT_AWS = 3
 
 def window(context: Context) -> Any:
     """``--policy``, ``--observe``, else the config file's window (None if none)."""
-    if context.option("policy", False):
-        return rootkeys.RemovalPolicy()
-    return context.option("observe")
+    return context.window()
 
 
 def removal_code(observing: bool, finished: bool, context: Context) -> int:
@@ -172,7 +170,7 @@ def _remove(context: Context) -> int:
     chosen = window(context)
     with context.progress():
         manager = context.manager()
-        plan = manager.plan(chosen, evidence=bool(context.option("policy")))
+        plan = manager.plan(chosen, evidence=isinstance(chosen, rootkeys.RemovalPolicy))
         context.say(plan.table())
         waiting = plan.waiting
         moving = [k for k in plan.keys if k.next.removes or k.next is rootkeys.Next.ROLL_BACK]
@@ -185,7 +183,7 @@ def _remove(context: Context) -> int:
         if plan.removable and not confirm(context, asking):
             print("nothing changed", file=context.err)
             return EXIT_NOT_DONE
-        report = manager.remove_all(chosen, context.args.check_interval, wait=context.args.wait)
+        report = manager.remove_all(chosen, context.check_interval(), wait=context.args.wait)
     emit(context, report)
     if report.outcome in (rootkeys.RunOutcome.ROLLED_BACK, rootkeys.RunOutcome.ON_HOLD):
         _tell_resume(

@@ -12,11 +12,14 @@ from __future__ import annotations
 import argparse
 import re
 import textwrap
-from datetime import timedelta
 from typing import TYPE_CHECKING
+
+from rootkeys._clock import parse_duration
+from rootkeys._errors import InputError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import timedelta
 
 __all__ = [
     "DURATION_OPTIONS",
@@ -45,7 +48,6 @@ exit codes:
   3  AWS or permission error
 """
 _NEGATIVE = re.compile(r"-\d")
-_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
 def duration(text: str) -> timedelta:
@@ -54,18 +56,12 @@ def duration(text: str) -> timedelta:
     Raises:
         argparse.ArgumentTypeError: anything else, negative durations included.
     """
-    cleaned = text.strip().lower()
-    if cleaned.startswith("-"):
+    if text.strip().startswith("-"):
         raise argparse.ArgumentTypeError(f"{text!r}: a duration cannot be negative")
-    if cleaned == "0":
-        return timedelta(0)
-    found = _DURATION.fullmatch(cleaned)
-    if not cleaned or found is None:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration: use forms like 7d, 12h, 1d12h, 30m, 45s or 0"
-        )
-    weeks, days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return parse_duration(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def joined_negatives(argv: Sequence[str]) -> list[str]:

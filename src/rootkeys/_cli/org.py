@@ -147,7 +147,7 @@ def _remove(context: Context) -> int:
             return EXIT_NOT_DONE
         report = organization.remove_all(
             chosen,
-            args.check_interval,
+            context.check_interval(),
             wait=args.wait,
             account_ids=args.accounts,
             ou=args.ou,

@@ -201,6 +201,34 @@ def test_plain_progress_says_what_failed_and_what_was_rolled_back(
     assert max(len(line) for line in lines) <= 100
 
 
+def test_plain_progress_of_an_organization_is_per_account(
+    sandbox: Sandbox, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Each member: its rounds, its key quarantined and deleted, and how it ended; no noise."""
+    org = sandbox.create_organization(members=2, root_keys=1)
+    journal = rootkeys.Journal(tmp_path / "journal.sqlite3")
+    err = io.StringIO()
+    with TerminalProgress(err, live=False) as progress:
+        organization(sandbox, clock, journal, hooks=[progress], workers=2).remove_all(
+            timedelta(hours=1), timedelta(minutes=30)
+        )
+    lines = err.getvalue().splitlines()
+    for member in org.member_account_ids:
+        mine = [line.split(" ", 2)[2] for line in lines if line.split()[1] == member]
+        assert [line.split(":")[0] for line in mine if line.startswith("round")] == [
+            "round 1",
+            "round 2",
+            "round 3",
+        ]
+        assert len([line for line in mine if "quarantined; its window ends" in line]) == 1
+        assert len([line for line in mine if line.endswith(" deleted")]) == 1
+        assert [line for line in mine if line.startswith("account: ")] == [
+            "account: done: 1 key(s) deleted; AccountAccessKeysPresent is 0"
+        ]
+    assert len(lines) == 12
+    assert max(len(line) for line in lines) <= 100
+
+
 def test_plain_progress_never_prints_a_secret(
     sandbox: Sandbox, account: SandboxAccount, make_manager: MakeManager
 ) -> None:

@@ -217,9 +217,9 @@ class ProgressModel:
         if kind is EventKind.WAITING:
             self._waiting([account], event)
             return []
-        if kind is EventKind.ACCOUNT_FINISHED:  # each pass over a member account
+        if kind is EventKind.ACCOUNT_FINISHED:  # each pass; said when it ends otherwise
             outcome = event.message.partition(":")[0]
-            changed = outcome != account.finished.partition(":")[0]
+            changed = outcome != account.finished.partition(":")[0] and outcome != "observing"
             account.finished = event.message
             text = f"account: {redact(event.message)}"
             return [Notice(event.at, account.account_id, text)] if changed else []
@@ -296,7 +296,7 @@ class ProgressModel:
             checks = f"{done.passed} check" + ("" if done.passed == 1 else "s")
             what += f", {checks} passed ({', '.join(done.names)})"
         else:
-            what += " (no checks of yours)"
+            what += " (no checks configured)"
         if done.until is not None and done.until > at:
             when = f"{short(done.until - at)} left"
         else:

@@ -29,11 +29,12 @@ LAYERS: dict[str, int] = {
     "rootkeys._cli.context": 9,
     "rootkeys._cli.parser": 9,
     "rootkeys._cli.options": 9,
-    "rootkeys._cli.lines": 9,
     "rootkeys._manager": 8,
     "rootkeys._org": 8,
     "rootkeys._config": 8,
     "rootkeys._config_sections": 8,
+    "rootkeys._terminal": 9,
+    "rootkeys._notebook": 8,
     # the driver: passes over 1..N accounts, waiting between them
     "rootkeys._driver": 7,
     "rootkeys._member_runs": 7,
@@ -48,6 +49,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._reports": 5,
     "rootkeys._orgreports": 5,
     "rootkeys._observe": 5,
+    "rootkeys._progress": 5,
     # the adapters: AWS for one account, member accounts, the management account
     "rootkeys._management": 4,
     "rootkeys._member_keys": 4,

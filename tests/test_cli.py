@@ -526,34 +526,6 @@ def test_console_script_is_declared() -> None:
     assert 'rootkeys = "rootkeys.cli:main_exit"' in text
 
 
-def test_progress_shows_time_left_checks_run_and_steps() -> None:
-    """During a long window: one line per tick with checks run and time left."""
-    from datetime import UTC, datetime
-
-    from rootkeys._cli.lines import Lines
-
-    err = io.StringIO()
-    progress = Lines(err)
-    start = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-    kind = rootkeys.EventKind
-
-    def event(what: rootkeys.EventKind, minutes: int, **fields: object) -> rootkeys.Event:
-        at = start + timedelta(minutes=minutes)
-        return rootkeys.Event(kind=what, account_id=ACCOUNT, at=at, **fields)  # type: ignore[arg-type]
-
-    progress(event(kind.DEACTIVATED, 0, key_id="AKIAAAAAAAAAAAAAAAAA", message="now Inactive"))
-    progress(event(kind.OBSERVING, 0, until=start + timedelta(hours=2)))
-    for check in ("health", "alarms"):
-        progress(event(kind.CHECK_PASSED, 6, check=check))
-    progress(event(kind.CHECK_PASSED, 96, check="health"))
-    lines = err.getvalue().splitlines()
-    assert "deactivated AKIAAAAAAAAAAAAAAAAA: now Inactive" in lines[0]
-    assert [line for line in lines if "checks passing" in line] == [
-        f"[12:06:00] {ACCOUNT} checks passing (1 run); 1h54m left in the window",
-        f"[13:36:00] {ACCOUNT} checks passing (3 run); 24m left in the window",
-    ]
-
-
 @pytest.mark.parametrize(
     ("command", "model"),
     [

@@ -11,7 +11,8 @@ NOTEBOOK = Path(__file__).parent.parent / "docs" / "examples" / "remove-root-key
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # jupyter_client's own
 def test_notebook_executes_and_shows_tables(tmp_path: Path) -> None:
-    """Every cell runs without error; the plan and the report render as HTML tables."""
+    """Every cell runs without error; the plan, the run's progress and the report render as
+    HTML tables, the progress as one display updated in place to its end."""
     import nbclient
     import nbformat
 
@@ -25,7 +26,11 @@ def test_notebook_executes_and_shows_tables(tmp_path: Path) -> None:
     client.execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    shown = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    progress = [h for h in shown if "rootkeys-progress" in h]
+    assert len(progress) == 1  # one display for the run, updated in place
+    assert progress[0].count(">done</td>") == 2  # as it stood when the run ended
+    html = [h for h in shown if h not in progress]
     assert len(html) == 2  # the plan and the report
     assert "<table" in html[0]
     assert "deactivate, observe 1h, delete" in html[0]

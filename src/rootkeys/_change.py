@@ -105,8 +105,12 @@ class Stepper:
         record: list[Step],
         *,
         run_id: str,
+        window: timedelta | None = None,
     ) -> Step:
         """Take ``key_id`` from ``current`` to ``target``; the finished step is returned.
+
+        ``window``: for a change that makes the key unusable, the window that starts when
+        the change is seen; its end is the event's ``until``.
 
         The lifecycle decides first (`IllegalTransitionError` before any AWS call). A
         key already in ``target`` gives an "already done" step and no AWS write. The
@@ -164,7 +168,7 @@ class Stepper:
         if seen:
             detail = "already deleted" if done is StepStatus.ALREADY_DONE else ""
             detail = detail or f"now {target.value}, seen in IAM"
-            return self._finish(record, key_id, done, detail, None, intent, run_id)
+            return self._finish(record, key_id, done, detail, None, intent, run_id, window)
         detail = (
             f"IAM did not show {key_id} as {target.value} within {self._timeout}; "
             "the change is not assumed"
@@ -189,6 +193,7 @@ class Stepper:
         code: str | None,
         intent: int | None,
         run_id: str,
+        window: timedelta | None = None,
     ) -> Step:
         step = record[-1].model_copy(
             update={
@@ -212,13 +217,16 @@ class Stepper:
             detail=step.detail,
             intent_seq=intent,
         )
+        until = None
         if status is StepStatus.FAILED:
             kind, message = EventKind.STEP_FAILED, f"{step.action.value} failed: {step.detail}"
         elif status is StepStatus.UNVERIFIED:
             kind, message = EventKind.STEP_UNVERIFIED, step.detail
         else:
             kind, message = _EVENT[step.action], step.detail
-        self._emit(kind, key_id=key_id, message=message, error_code=code)
+            if window is not None and step.action.makes_unusable and step.finished_at:
+                until = step.finished_at + window  # the window starts when the change shows
+        self._emit(kind, key_id=key_id, message=message, error_code=code, until=until)
         return step
 
     def await_state(self, key_id: str, target: KeyState) -> bool:

@@ -42,6 +42,7 @@ def drive(
     due: Callable[[R], datetime | None],
     again: Callable[[R], A],
     immediate: Callable[[A], R | None] | None = None,
+    on_wait: Callable[[datetime, int], None] | None = None,
 ) -> Iterator[R]:
     """Pass over every account; results as they come.
 
@@ -49,6 +50,8 @@ def drive(
     window ends) is held back, and its account (``again``) is passed over again one check
     interval later, or when its first window ends if sooner, until none observes. No lock
     is held while waiting: another process may pass over the account meanwhile.
+    ``on_wait`` is told once per wait, before it, when the next pass starts and how many
+    accounts it is for (the entry classes tell the hooks: ``EventKind.WAITING``).
     """
     batch: Iterable[A] = accounts
     while True:
@@ -64,6 +67,8 @@ def drive(
         soonest = min((d for r in observing if (d := due(r)) is not None), default=now)
         pause = min(interval, max(soonest - now, timedelta(0)))
         log.info("%d account(s) observing; next pass in %s", len(observing), pause)
+        if on_wait is not None:
+            on_wait(now + pause, len(observing))
         clock.sleep(pause.total_seconds())
         batch = [again(r) for r in observing]
 

@@ -49,6 +49,7 @@ from rootkeys._models import (
     validate_account_id,
     validate_key_id,
 )
+from rootkeys._notebook import notebook_progress, validate_progress
 from rootkeys._observe import Check, Emitter, Hook, callables
 from rootkeys._preflight import check_preflight
 from rootkeys._public import rehome
@@ -373,6 +374,7 @@ class RootKeyManager:
         wait: bool = True,
         regions: Sequence[str] | None = None,
         evidence_budget: timedelta = timedelta(minutes=2),
+        progress: bool = True,
     ) -> RemovalReport:
         """Deactivate, observe, then delete every root access key that may be removed.
 
@@ -401,6 +403,9 @@ class RootKeyManager:
             regions: with a policy, where to look for CloudTrail evidence (default: the
                 account's enabled regions).
             evidence_budget: with a policy, the most time evidence gathering may take.
+            progress: in a Jupyter notebook, show where each key stands in a table
+                updated in place as the run goes (``False``: show nothing). Outside a
+                notebook it changes nothing: the library prints nothing.
 
         An interrupt (Ctrl-C, a killed kernel) never deletes anything: the keys stay as
         the journal says (unusable, their windows running). Call `remove_all` again to
@@ -410,6 +415,7 @@ class RootKeyManager:
         wanted = None if regions is None else validate_regions(regions)
         if not isinstance(wait, bool):
             raise InputError(f"wait must be True or False, not {wait!r}")
+        shown = validate_progress(progress)
         if not wait and self._journal.in_memory:
             raise InputError(
                 "wait=False needs a journal to remember windows between runs; "
@@ -438,16 +444,18 @@ class RootKeyManager:
             return latest
 
         try:
-            for _ in drive(
-                [identity.account_id],
-                one,
-                wait=wait,
-                interval=settings.interval,
-                clock=self._clock,
-                due=next_due,
-                again=lambda report: report.account_id,
-            ):
-                pass
+            with notebook_progress(shown) as view, self._emit.also(view):
+                for _ in drive(
+                    [identity.account_id],
+                    one,
+                    wait=wait,
+                    interval=settings.interval,
+                    clock=self._clock,
+                    due=next_due,
+                    again=lambda report: report.account_id,
+                    on_wait=self._emit.waiting,
+                ):
+                    pass
         except KeyboardInterrupt:
             log.warning(
                 "interrupted: nothing is deleted or undone by an interrupt; the keys stay as "

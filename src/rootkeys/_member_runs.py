@@ -9,6 +9,7 @@ the SCP rootkeys attached is detached (or kept as a guardrail).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -41,8 +42,8 @@ from rootkeys._quarantine import MAX_SCPS_PER_TARGET
 from rootkeys._reports import Plan, RemovalStatus, RunOutcome
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
-    from datetime import timedelta
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from datetime import datetime, timedelta
 
     from rootkeys._clock import Clock
     from rootkeys._journal import Journal
@@ -113,6 +114,20 @@ class MemberRunner:
         self._checks = tuple(checks)
         self._clock = clock
         self._timeout = consistency_timeout
+
+    @contextlib.contextmanager
+    def also(self, hook: Hook | None) -> Iterator[None]:
+        """Tell ``hook`` too, in every account, for the duration of the block."""
+        before = self._hooks
+        self._hooks = before if hook is None else (*before, hook)
+        try:
+            yield
+        finally:
+            self._hooks = before
+
+    def waiting(self, until: datetime, accounts: int) -> None:
+        """Tell the hooks the run sleeps until its next pass (no account: it is the run's)."""
+        Emitter(self._hooks, self._clock).waiting(until, accounts)
 
     def _member(self, account_id: str) -> tuple[MemberAccount, Emitter, Stepper]:
         emit = Emitter(self._hooks, self._clock)

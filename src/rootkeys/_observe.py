@@ -13,12 +13,14 @@ Two extension points, both plain callables:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rootkeys._decide import Next
 from rootkeys._errors import InputError
 from rootkeys._models import AccessKey, KeyState
 from rootkeys._public import rehome
@@ -46,26 +48,44 @@ log = logging.getLogger("rootkeys")
 
 
 class EventKind(StrEnum):
-    """Every kind of step a hook is told about."""
+    """Every kind of step a hook is told about (docs/hooks-and-checks.md has the table)."""
 
     KEY_FOUND = "key found"
+    """A pass found a key (``next``: what it does to it; ``until``: its window's end)."""
     BLOCKED = "blocked"
+    """A pass leaves a key alone: protected, blocked or on hold (``next`` says which)."""
     DEACTIVATED = "deactivated"
+    """A key was made Inactive (``until``: when its window ends)."""
     QUARANTINED = "quarantined"
+    """A member account's key was quarantined by the SCP (``until``: its window's end)."""
     OBSERVING = "observing"
     """A pass runs the checks over the unusable keys (``until``: when the last window ends)."""
     CHECK_PASSED = "check passed"
+    """One of your checks passed for a key (``check``: its name)."""
     CHECK_FAILED = "check failed"
+    """A check failed for a key (``check``: its name, or ``key still unusable``)."""
     KEY_GONE = "key gone"
+    """A key under observation was deleted by someone else."""
     RECONCILED = "reconciled"
+    """The journal was brought in line with what AWS shows (a record written)."""
     RETRYING = "retrying"
+    """An AWS call is retried (``operation``, ``attempt``, ``error_code``)."""
     REACTIVATED = "reactivated"
+    """A rollback made a key Active again."""
     RELEASED = "released"
+    """A rollback released a member account's key from the quarantine SCP."""
     DELETED = "deleted"
+    """A key was deleted."""
     STEP_UNVERIFIED = "step unverified"
+    """A change was made but IAM did not show it in time; it is not assumed."""
     STEP_FAILED = "step failed"
+    """A change to a key failed (``error_code``: the AWS error code, if any)."""
     VERIFIED = "verified"
+    """A pass ended and ``AccountAccessKeysPresent`` is 0."""
     NOT_VERIFIED = "not verified"
+    """A pass ended and ``AccountAccessKeysPresent`` is not 0 (or unknown)."""
+    WAITING = "waiting"
+    """A blocking run sleeps until its next pass (``until``: when that pass starts)."""
     ACCOUNT_FINISHED = "account finished"
     """An organization removal's pass over one member account is over (its outcome)."""
 
@@ -84,7 +104,10 @@ class Event:
         operation: the AWS operation, for retry and failure events.
         attempt: the attempt that failed, for retry events.
         error_code: the AWS error code, for retry and failure events.
-        until: when the observation windows end, for ``OBSERVING``.
+        until: for ``KEY_FOUND``, ``DEACTIVATED`` and ``QUARANTINED``, when the key's
+            window ends (the journal's time, in staged runs too); for ``OBSERVING``, when
+            the last window of the pass ends; for ``WAITING``, when the next pass starts.
+        next: what happens next to the key, for ``KEY_FOUND`` and ``BLOCKED``.
     """
 
     kind: EventKind
@@ -97,6 +120,7 @@ class Event:
     attempt: int | None = None
     error_code: str | None = None
     until: datetime | None = None
+    next: Next | None = None
 
     def __str__(self) -> str:
         key = f" {self.key_id}" if self.key_id else ""
@@ -185,6 +209,28 @@ class Emitter:
                 )
                 log.warning("hook %s", text)
                 self.errors.append(text)
+
+    @contextmanager
+    def also(self, hook: Hook | None) -> Iterator[None]:
+        """Tell ``hook`` too, for the duration of the block (None: no one more)."""
+        if hook is None:
+            yield
+            return
+        before = self._hooks
+        self._hooks = (*before, hook)
+        try:
+            yield
+        finally:
+            self._hooks = before
+
+    def waiting(self, until: datetime, accounts: int) -> None:
+        """Tell the hooks that the run sleeps until its next pass (a driver callback)."""
+        who = f"{accounts} accounts" if accounts > 1 else "1 account"
+        self(
+            EventKind.WAITING,
+            until=until,
+            message=f"{who} observing; next pass at {until:%Y-%m-%d %H:%M:%S} UTC",
+        )
 
     def retrying(self, notice: RetryNotice) -> None:
         """Tell the hooks that a call is about to be retried (a `RetryPolicy` callback)."""

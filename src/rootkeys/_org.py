@@ -33,6 +33,7 @@ from rootkeys._models import (
     validate_key_id,
     validate_ou,
 )
+from rootkeys._notebook import notebook_progress, validate_progress
 from rootkeys._observe import callables
 from rootkeys._orgreports import (
     AccountAudit,
@@ -245,11 +246,15 @@ class Organization:
         account_ids: Iterable[str] | None = None,
         ou: str | None = None,
         keep_quarantine: bool = False,
+        progress: bool = True,
     ) -> OrganizationReport:
         """Remove the root keys of every selected member account, safely; one report.
 
         Collects `removals` (see there for the whole story) into an `OrganizationReport`.
+        ``progress``: in a Jupyter notebook, a table of every key, updated in place as the
+        run goes (``False``: none); elsewhere it changes nothing.
         """
+        shown = validate_progress(progress)
         results = self.removals(
             observe_for,
             check_interval,
@@ -259,7 +264,8 @@ class Organization:
             keep_quarantine=keep_quarantine,
         )
         started = self._clock.now()
-        accounts = tuple(results)
+        with notebook_progress(shown) as view, self._runner.also(view):
+            accounts = tuple(results)
         return OrganizationReport(
             started_at=started, finished_at=self._clock.now(), accounts=accounts
         )
@@ -344,6 +350,7 @@ class Organization:
             due=lambda r: r.observing_until,
             again=lambda r: {"Id": r.account_id, "Name": r.name, "Status": "ACTIVE"},
             immediate=lambda account: self._unreachable(account, management),
+            on_wait=self._runner.waiting,
         )
 
     def _unreachable(self, account: dict[str, str], management: str) -> AccountRemoval | None:

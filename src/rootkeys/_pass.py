@@ -121,8 +121,16 @@ class AccountPass:
             if k.key_id in decisions
         }
         for run in runs.values():
-            message = f"{run.key.state.value}; next: {run.decision.next.value}"
-            self._emit(EventKind.KEY_FOUND, key_id=run.key.key_id, message=message)
+            d = run.decision
+            message = f"{run.key.state.value}; next: {d.next.value}"
+            until = d.until if d.next in (Next.OBSERVE, Next.DELETE) else None
+            self._emit(
+                EventKind.KEY_FOUND,
+                key_id=run.key.key_id,
+                message=message,
+                next=d.next,
+                until=until,
+            )
         observed: list[_Key] = []
         for run in runs.values():
             self._step(run, observed)
@@ -140,7 +148,7 @@ class AccountPass:
             message = f"{d.next.value}: {d.reason}"
             if d.resume:
                 message += f" (to resume: {d.resume})"
-            self._emit(EventKind.BLOCKED, key_id=run.key.key_id, message=message)
+            self._emit(EventKind.BLOCKED, key_id=run.key.key_id, message=message, next=d.next)
         elif d.next is Next.ROLL_BACK:
             self._finish_rollback(run)
         elif d.next is Next.MAKE_UNUSABLE:
@@ -153,7 +161,12 @@ class AccountPass:
     def _make_unusable(self, run: _Key, observed: list[_Key]) -> None:
         try:
             step = self._stepper.change(
-                run.key.key_id, KeyState.ACTIVE, self._unusable, run.steps, run_id=self.run_id
+                run.key.key_id,
+                KeyState.ACTIVE,
+                self._unusable,
+                run.steps,
+                run_id=self.run_id,
+                window=run.decision.window,
             )
         except RootKeysError as exc:
             what = "quarantine" if self._unusable is KeyState.QUARANTINED else "deactivation"

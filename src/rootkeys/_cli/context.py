@@ -102,10 +102,7 @@ class Context:
         if self.args.quiet:
             yield
             return
-        try:
-            from rootkeys._terminal import TerminalProgress  # type: ignore[import-not-found]
-        except ImportError:  # until the live view lands: event lines
-            from rootkeys._cli.lines import Lines as TerminalProgress
+        from rootkeys._terminal import TerminalProgress
 
         with TerminalProgress(self.err, live=self.err.isatty()) as progress:
             self._progress = progress

@@ -152,7 +152,7 @@ def rolled_back(results: Sequence[rootkeys.StepResult]) -> int:
 
 
 def _rollback(context: Context, manager: rootkeys.RootKeyManager) -> int:
-    context.say(manager.status().table())
+    context.say(manager.status().table(wide=context.args.wide))
     which = context.args.key_id or "every root key"
     asking = (
         f"Roll back: make {which} that rootkeys made unusable Active again, and hold it "
@@ -168,21 +168,21 @@ def _rollback(context: Context, manager: rootkeys.RootKeyManager) -> int:
 
 def _remove(context: Context) -> int:
     chosen = window(context)
-    with context.progress():
+    plan = context.manager().plan(chosen, evidence=isinstance(chosen, rootkeys.RemovalPolicy))
+    context.say(plan.table(wide=context.args.wide))
+    waiting = plan.waiting
+    moving = [k for k in plan.keys if k.next.removes or k.next is rootkeys.Next.ROLL_BACK]
+    if waiting and not moving:
+        _tell_waiting(context, waiting)
+        return EXIT_NOT_DONE
+    asking = f"Remove {len(plan.removable)} root key(s)?"
+    if waiting:
+        asking += f" ({len(waiting)} on hold or blocked stay as they are: see the plan.)"
+    if plan.removable and not confirm(context, asking):
+        print("nothing changed", file=context.err)
+        return EXIT_NOT_DONE
+    with context.progress():  # after the question: a live view would garble the prompt
         manager = context.manager()
-        plan = manager.plan(chosen, evidence=isinstance(chosen, rootkeys.RemovalPolicy))
-        context.say(plan.table())
-        waiting = plan.waiting
-        moving = [k for k in plan.keys if k.next.removes or k.next is rootkeys.Next.ROLL_BACK]
-        if waiting and not moving:
-            _tell_waiting(context, waiting)
-            return EXIT_NOT_DONE
-        asking = f"Remove {len(plan.removable)} root key(s)?"
-        if waiting:
-            asking += f" ({len(waiting)} on hold or blocked stay as they are: see the plan.)"
-        if plan.removable and not confirm(context, asking):
-            print("nothing changed", file=context.err)
-            return EXIT_NOT_DONE
         report = manager.remove_all(chosen, context.check_interval(), wait=context.args.wait)
     emit(context, report)
     if report.outcome in (rootkeys.RunOutcome.ROLLED_BACK, rootkeys.RunOutcome.ON_HOLD):

@@ -96,7 +96,7 @@ def _verify(context: Context, organization: rootkeys.Organization) -> int:
 def _rollback(context: Context, organization: rootkeys.Organization) -> int:
     accounts = context.args.accounts
     for status in organization.status(account_ids=accounts):
-        context.say(status.table())
+        context.say(status.table(wide=context.args.wide))
     asking = (
         f"Roll back {len(accounts)} member account(s): detach the quarantine SCP, and "
         "hold their keys until `rootkeys resume --org`?"
@@ -114,38 +114,30 @@ def _rollback(context: Context, organization: rootkeys.Organization) -> int:
 def _remove(context: Context) -> int:
     args = context.args
     chosen = window(context)
-    with context.progress():
-        organization = context.organization()
-        plans = list(organization.plan(chosen, account_ids=args.accounts, ou=args.ou))
-        for plan in plans:
-            context.say(plan.table())
-        moving = [
-            p
-            for p in plans
-            if any(k.next.removes or k.next is rootkeys.Next.ROLL_BACK for k in p.keys)
-        ]
-        waiting = [k for p in plans for k in p.waiting]
-        if not moving:
-            if waiting:
-                print(
-                    f"nothing rootkeys may remove now: {len(waiting)} root key(s) wait for a "
-                    "person; `rootkeys plan --org` says how each moves on",
-                    file=context.err,
-                )
-                return EXIT_NOT_DONE
+    plans = list(context.organization().plan(chosen, account_ids=args.accounts, ou=args.ou))
+    for plan in plans:
+        context.say(plan.table(wide=args.wide))
+    moving = [p for p in plans if any(_moves(k) for k in p.keys)]
+    waiting = [k for p in plans for k in p.waiting]
+    if not moving:
+        if waiting:
             print(
-                "nothing to remove: no member account holds a root key rootkeys may remove",
+                f"nothing rootkeys may remove now: {len(waiting)} root key(s) wait for a "
+                "person; each plan above names the command that resumes its account",
                 file=context.err,
             )
-            return EXIT_DONE
-        asking = (
-            f"Remove the root keys of {len(moving)} member account(s) "
-            "(Active keys quarantined by SCP first)?"
-        )
-        if not confirm(context, asking):
-            print("nothing changed", file=context.err)
             return EXIT_NOT_DONE
-        report = organization.remove_all(
+        context.say("nothing to remove: no member account holds a root key to remove")
+        return EXIT_DONE
+    asking = (
+        f"Remove the root keys of {len(moving)} member account(s) "
+        "(Active keys quarantined by SCP first)?"
+    )
+    if not confirm(context, asking):
+        print("nothing changed", file=context.err)
+        return EXIT_NOT_DONE
+    with context.progress():  # after the question: a live view would garble the prompt
+        report = context.organization().remove_all(
             chosen,
             context.check_interval(),
             wait=args.wait,

@@ -8,6 +8,7 @@ regions, a legacy evidence record whose detail is JSON.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -111,8 +112,14 @@ def _build(sandbox: Sandbox, clock: FakeClock, tmp: Path) -> dict[str, list[Tabu
         "organization plan": org_plans,
         "organization report": [removal, removal.model_copy(update={"accounts": many})],
         "account removal": list(removal.accounts),
-        "organization status": list(organization.status()),
+        "organization status": [*organization.status(), *_later(clock, organization)],
     }
+
+
+def _later(clock: FakeClock, organization: rootkeys.Organization) -> list[Tabular]:
+    """The organization's statuses once the windows are over (its keys to be deleted)."""
+    clock.advance(timedelta(days=8))
+    return list(organization.status())
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +231,17 @@ def test_history_is_in_words_never_json(tables: dict[str, list[Tabular]]) -> Non
         " ".join(compact.split())
     )
     assert "event names: ListBuckets (9)" in history.table(wide=True)
+
+
+def test_durations_show_as_typed(tables: dict[str, list[Tabular]]) -> None:
+    """No table, compact or wide, shows a duration as Python does (``7 days, 0:00:00``)."""
+    texts = [t.table(wide=w) for items in tables.values() for t in items for w in (False, True)]
+    assert any("deleted if every check passes" in t for t in texts)
+    python_duration = re.compile(r"\d+ days?, |(?<!\d{4}-\d\d-\d\d )\b\d+:\d\d:\d\d")
+    assert python_duration.search("observe 7 days, 0:00:00")
+    assert python_duration.search("within 1:00:00")
+    assert not python_duration.search("at 2026-11-27 12:00:00Z")
+    assert [t for t in texts if python_duration.search(t)] == []
 
 
 def test_times_are_compact_and_utc() -> None:

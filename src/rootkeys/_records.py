@@ -115,8 +115,8 @@ def summary(record: JournalRecord, *, wide: bool = False) -> str:
         length = span(record.window)
         why = detail.removesuffix(f": {length}")
         return f"window {length}" + (f" ({why})" if why else "")
-    elif record.to_state:
-        what = record.to_state.value
+    elif record.to_state:  # a sighting: what was seen, then the state it was seen in
+        return ": ".join(part for part in (detail, record.to_state.value) if part)
     return ": ".join(part for part in (what, detail) if part)
 
 

@@ -15,6 +15,7 @@ from rootkeys._lifecycle import decide
 from rootkeys._models import AccessKey, Action, KeyState, Step, StepStatus
 from rootkeys._observe import Emitter, EventKind
 from rootkeys._records import RecordKind
+from rootkeys._render import span
 from rootkeys._retry import redact
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ class Stepper:
             detail = detail or f"now {target.value}, seen in IAM"
             return self._finish(record, key_id, done, detail, None, intent, run_id, window)
         detail = (
-            f"IAM did not show {key_id} as {target.value} within {self._timeout}; "
+            f"IAM did not show {key_id} as {target.value} within {span(self._timeout)}; "
             "the change is not assumed"
         )
         return self._finish(record, key_id, StepStatus.UNVERIFIED, detail, None, intent, run_id)

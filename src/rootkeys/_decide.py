@@ -23,7 +23,7 @@ from rootkeys._lifecycle import resolve_windows
 from rootkeys._models import KeyState
 from rootkeys._public import rehome
 from rootkeys._reconcile import KeyMemory
-from rootkeys._render import span
+from rootkeys._render import span, stamp
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -285,9 +285,9 @@ def _one(
         return Decision(key_id, state, Next.OBSERVE, reason, None, "", start, None)
     until = start + window
     if until > now:
-        reason = f"{state.value} since {start:%Y-%m-%d %H:%M} UTC; checks run until the window ends"
+        reason = f"{state.value} since {stamp(start)}; checks run until the window ends"
         return Decision(key_id, state, Next.OBSERVE, reason, window, why, start, until)
-    reason = f"{state.value} for its whole window ({window}): deleted if every check passes"
+    reason = f"{state.value} for its whole window ({span(window)}): deleted if every check passes"
     return Decision(key_id, state, Next.DELETE, reason, window, why, start, until)
 
 

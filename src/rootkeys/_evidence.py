@@ -138,7 +138,10 @@ class EvidenceGatherer:
             f"{r}: {why}" for r, (_, _, why) in zip(regions, results, strict=True) if why
         )
         if failed and len(failed) == len(regions):
-            return None, "; ".join(failed)
+            by_reason: dict[str, list[str]] = {}
+            for region, (_, _, why) in zip(regions, results, strict=True):
+                by_reason.setdefault(why or "", []).append(region)
+            return None, "; ".join(f"{', '.join(rs)}: {why}" for why, rs in by_reason.items())
         return _summarise(tuple(regions), since, events, complete, failed), None
 
     def _region(

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rootkeys._models import AccessKey, AccessKeyId, LastUsed
 from rootkeys._public import rehome
-from rootkeys._render import Table, Tabular
+from rootkeys._render import Table, Tabular, span, stamp
 
 __all__ = [
     "CloudTrailEvidence",
@@ -72,7 +72,7 @@ class KeyEvidence(Tabular, BaseModel):
     cloudtrail: CloudTrailEvidence | None = None
     unavailable: str | None = Field(default=None, description="Why there is no CloudTrail part.")
 
-    def _table(self) -> Table:
+    def _table(self, wide: bool = False) -> Table:
         trail = self.cloudtrail
         rows: list[tuple[str, str]] = [("IAM last used", self.summary().split(";")[0])]
         if trail is None:
@@ -90,7 +90,7 @@ class KeyEvidence(Tabular, BaseModel):
                 if counts:
                     rows.append((label, ", ".join(f"{c.value} ({c.count})" for c in counts)))
             rows.append(("regions searched", ", ".join(trail.regions)))
-            rows += [("not searched", r) for r in trail.unavailable_regions]
+            rows += [("not searched", r) for r in _not_searched(trail.unavailable_regions, wide)]
         return Table(f"Evidence for {self.key_id}", ("", ""), rows)
 
     def summary(self) -> str:
@@ -209,7 +209,8 @@ class RemovalPolicy(BaseModel):
         ago = now - last
         source = "CloudTrail" if trail and trail.last_seen == last else "IAM"
         if ago <= self.recent_within:
-            return Risk.RECENT, f"last used {when(last)} ({source}), within {self.recent_within}"
+            within = span(self.recent_within)
+            return Risk.RECENT, f"last used {when(last)} ({source}), within {within}"
         if ago <= timedelta(days=90):
             return Risk.ACTIVE, f"last used {when(last)} ({source}), within 90 days"
         return Risk.DORMANT, f"last used {when(last)} ({source}), over 90 days ago"
@@ -243,8 +244,30 @@ class CredentialReportRow(BaseModel):
         return sum(k.active for k in self.keys)
 
 
+_SHORT = 160
+
+
+def _not_searched(unavailable: tuple[str, ...], wide: bool) -> list[str]:
+    """Each region not searched, with why; compact: regions with one reason share a row.
+
+    A region's entry is ``"<region>: <reason>"``; compact rows cut a reason at 160
+    characters (an endpoint may answer with a whole page).
+    """
+    if wide:
+        return list(unavailable)
+    by_reason: dict[str, list[str]] = {}
+    for entry in unavailable:
+        region, _, reason = entry.partition(": ")
+        by_reason.setdefault(" ".join(reason.split()), []).append(region)
+    return [
+        ", ".join(regions)
+        + (f": {reason[:_SHORT]}…" if len(reason) > _SHORT else f": {reason}" if reason else "")
+        for reason, regions in by_reason.items()
+    ]
+
+
 def when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+    return stamp(at)
 
 
 rehome(globals())

@@ -61,9 +61,11 @@ class EventKind(StrEnum):
     OBSERVING = "observing"
     """A pass runs the checks over the unusable keys (``until``: when the last window ends)."""
     CHECK_PASSED = "check passed"
-    """One of your checks passed for a key (``check``: its name)."""
+    """One of your checks passed for one key (``check`` names it): one of `checks_run`."""
     CHECK_FAILED = "check failed"
-    """A check failed for a key (``check``: its name, or ``key still unusable``)."""
+    """One of your checks failed for one key, and the round ends; or rootkeys' own reading
+    found a key usable again or could not read it (``check`` is ``"key still unusable"``,
+    not one of your checks, not counted in `RemovalReport.checks_run`)."""
     KEY_GONE = "key gone"
     """A key under observation was deleted by someone else."""
     RECONCILED = "reconciled"
@@ -83,7 +85,8 @@ class EventKind(StrEnum):
     VERIFIED = "verified"
     """A pass ended and ``AccountAccessKeysPresent`` is 0."""
     NOT_VERIFIED = "not verified"
-    """A pass ended and ``AccountAccessKeysPresent`` is not 0 (or unknown)."""
+    """A pass that should have left no key ended with ``AccountAccessKeysPresent`` not 0
+    (or unknown). Not sent while keys are observing, on hold or blocked: they remain."""
     WAITING = "waiting"
     """A blocking run sleeps until its next pass (``until``: when that pass starts)."""
     ACCOUNT_FINISHED = "account finished"
@@ -179,6 +182,7 @@ class Observation:
     started_at: datetime
     ended_at: datetime
     checks_run: int
+    """Calls of the caller's checks (one check, one key), passed or failed."""
     failure: CheckFailure | None = None
     gone: tuple[str, ...] = ()
 
@@ -289,8 +293,8 @@ def _tick(
         states = read_states()
     except Exception as exc:  # an unreadable state cannot prove the key unusable
         key_id = watched[0].key_id
-        return _fail(STILL_UNUSABLE, key_id, f"could not read key status: {exc}", clock, emit), 1
-    runs = 1
+        return _fail(STILL_UNUSABLE, key_id, f"could not read key status: {exc}", clock, emit), 0
+    runs = 0  # calls of the caller's checks; the state read above is rootkeys' own
     for key in list(watched):
         state = states.get(key.key_id)
         if state is None:

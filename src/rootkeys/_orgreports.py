@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rootkeys._models import AccessKey, AccountId
 from rootkeys._public import rehome
-from rootkeys._render import Table, Tabular
+from rootkeys._render import Table, Tabular, clip, stamp
 from rootkeys._reports import KeyOutcome, RemovalReport
 
 __all__ = [
@@ -47,16 +47,12 @@ class AccountAudit(Tabular, BaseModel):
     )
     reason: str = ""
 
-    def _table(self) -> Table:
-        rows = [
-            (k.key_id, k.status.value, f"{k.last_used.at:%Y-%m-%d}" if k.last_used else "never")
-            for k in self.keys
-        ]
+    def _table(self, wide: bool = False) -> Table:
+        rows = [(k.key_id, k.status.value, _last_used(k, wide)) for k in self.keys]
         title = f"Account {self.account_id} {self.name}: {self.status.value}".replace("  ", " ")
         after = [self.reason] if self.reason else []
-        return Table(
-            title, ("key", "status", "last used"), rows, after=after, empty="no root access keys"
-        )
+        empty = "no root access keys" if self.status is AuditStatus.AUDITED else ""
+        return Table(title, ("key", "status", "last used"), rows, after=after, empty=empty)
 
 
 class AccountOutcome(StrEnum):
@@ -104,11 +100,11 @@ class AccountRemoval(Tabular, BaseModel):
     )
     passes: int = Field(default=0, description="How many passes this run made over it.")
 
-    def _table(self) -> Table:
+    def _table(self, wide: bool = False) -> Table:
         if self.report is not None:
-            return self.report._table()
+            return self.report._table(wide)
         title = f"Account {self.account_id} {self.name}: {self.outcome.value}".replace("  ", " ")
-        return Table(title, ("reason",), [(self.reason,)], empty="")
+        return Table(title, (), (), after=[self.reason] if self.reason else [], empty="")
 
 
 class OrganizationReport(Tabular, BaseModel):
@@ -132,26 +128,43 @@ class OrganizationReport(Tabular, BaseModel):
             found[account.outcome] = found.get(account.outcome, 0) + 1
         return found
 
-    def _table(self) -> Table:
-        rows = [
-            (
-                a.account_id,
-                a.name,
-                a.outcome.value,
-                str(len(a.report.deleted)) if a.report else "",
-                a.quarantine.value,
-                a.reason,
-            )
-            for a in sorted(self.accounts, key=lambda a: a.account_id)
-        ]
+    def _table(self, wide: bool = False) -> Table:
+        ordered = sorted(self.accounts, key=lambda a: a.account_id)
+        rows: list[tuple[str, ...]]
+        if wide:
+            header: tuple[str, ...] = (
+                "account", "name", "outcome", "deleted", "quarantine", "reason"
+            )  # fmt: skip
+            rows = [
+                (
+                    a.account_id,
+                    a.name,
+                    a.outcome.value,
+                    str(len(a.report.deleted)) if a.report else "",
+                    a.quarantine.value,
+                    a.reason,
+                )
+                for a in ordered
+            ]
+        else:  # the reason says how many keys were deleted
+            header = ("account", "name", "outcome", "quarantine", "reason")
+            rows = [
+                (a.account_id, clip(a.name, 20), a.outcome.value, a.quarantine.value, a.reason)
+                for a in ordered
+            ]
         summary = ", ".join(f"{n} {o.value}" for o, n in self.counts.items())
         return Table(
-            f"Organization removal {self.started_at:%Y-%m-%d %H:%M} UTC: "
-            + (summary or "no accounts"),
-            ("account", "name", "outcome", "deleted", "quarantine", "reason"),
+            f"Organization removal {stamp(self.started_at)}: " + (summary or "no accounts"),
+            header,
             rows,
             empty="no accounts selected",
         )
+
+
+def _last_used(key: AccessKey, wide: bool) -> str:
+    if key.last_used is None:
+        return "never"
+    return stamp(key.last_used.at) if wide else f"{key.last_used.at:%Y-%m-%d}"
 
 
 def account_result(
@@ -162,7 +175,8 @@ def account_result(
     if report.check_failure is not None:
         reason = f"check {report.check_failure.check!r} failed: {report.check_failure.reason}"
     elif outcome is AccountOutcome.OBSERVING and until is not None:
-        reason = f"keys unusable, checks passing; observing until {until:%Y-%m-%d %H:%M} UTC"
+        passing = "checks passing" if report.checks_run else "no checks ran"
+        reason = f"keys unusable, {passing}; observing until {stamp(until)}"
     elif outcome is AccountOutcome.DONE:
         reason = f"{len(report.deleted)} key(s) deleted; AccountAccessKeysPresent is 0"
     elif outcome is AccountOutcome.NOTHING_TO_DO:

@@ -20,9 +20,10 @@ from rootkeys._change import state_of
 from rootkeys._decide import Decision, Next
 from rootkeys._errors import IllegalTransitionError, RootKeysError
 from rootkeys._models import AccessKey, KeyState, ObservedKey, Step, StepStatus
-from rootkeys._observe import EventKind, Observation, check_once
+from rootkeys._observe import EventKind, Observation, check_name, check_once
 from rootkeys._reconcile import KeyMemory
 from rootkeys._records import RecordKind
+from rootkeys._render import stamp
 from rootkeys._reports import KeyOutcome, KeyReport, RemovalReport, RunOutcome
 
 if TYPE_CHECKING:
@@ -240,7 +241,7 @@ class AccountPass:
             by_id[key_id].end(KeyOutcome.DELETED, KeyState.DELETED, reason)
             self._record(key_id, RecordKind.GONE, to_state=KeyState.DELETED, detail=reason)
         if observation.passed:
-            self._advance(observed, observation)
+            self._advance(observed)
         else:
             self._roll_back(observed, observation)
         return observation
@@ -255,7 +256,7 @@ class AccountPass:
             update={"status": state.iam_status, "quarantined": state is KeyState.QUARANTINED}
         )
 
-    def _advance(self, observed: list[_Key], observation: Observation) -> None:
+    def _advance(self, observed: list[_Key]) -> None:
         """After clean checks: delete each key whose window is over; the rest observe on."""
         pending = [run for run in observed if run.outcome is None]
         states: Mapping[str, KeyState] = {}
@@ -265,17 +266,16 @@ class AccountPass:
             self._record(
                 run.key.key_id,
                 RecordKind.CHECKS_PASSED,
-                detail=f"{_checks(observation.checks_run)} passed",
+                detail=self._passed(),
             )
             if not run.decision.deletes_now:
-                until = f" until {run.until:%Y-%m-%d %H:%M} UTC" if run.until else ""
-                run.end(
-                    KeyOutcome.OBSERVING, run.state, f"unusable, checks passing; observing{until}"
-                )
+                until = f" until {stamp(run.until)}" if run.until else ""
+                passing = "checks passing" if self._checks else "no checks configured"
+                run.end(KeyOutcome.OBSERVING, run.state, f"unusable, {passing}; observing{until}")
                 continue
-            self._delete(run, state_of(states, run.key.key_id), observation)
+            self._delete(run, state_of(states, run.key.key_id))
 
-    def _delete(self, run: _Key, current: KeyState, observation: Observation) -> None:
+    def _delete(self, run: _Key, current: KeyState) -> None:
         key_id = run.key.key_id
         try:
             step = self._stepper.change(
@@ -292,8 +292,17 @@ class AccountPass:
         elif current is KeyState.DELETED:
             run.end(KeyOutcome.DELETED, KeyState.DELETED, "deleted outside rootkeys")
         else:
-            reason = f"unusable for the whole window ({_checks(observation.checks_run)} passed)"
+            reason = "unusable for the whole window, " + (
+                "every check passing" if self._checks else "no checks configured"
+            )
             run.end(KeyOutcome.DELETED, KeyState.DELETED, reason)
+
+    def _passed(self) -> str:
+        """A checks-passed record's detail: which of the caller's checks passed for a key."""
+        names = list(dict.fromkeys(check_name(c) for c in self._checks))
+        if not names:
+            return "still unusable; no checks configured"
+        return f"{len(names)} check{'' if len(names) == 1 else 's'} passed: {', '.join(names)}"
 
     def _roll_back(self, observed: list[_Key], observation: Observation) -> None:
         """After a failed check: make usable again every key rootkeys made unusable.
@@ -395,7 +404,3 @@ _UNTOUCHED = {
     Next.ON_HOLD: KeyOutcome.ON_HOLD,
     Next.BLOCKED: KeyOutcome.BLOCKED,
 }
-
-
-def _checks(count: int) -> str:
-    return f"{count} check" + ("" if count == 1 else "s")

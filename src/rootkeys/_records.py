@@ -7,16 +7,18 @@ long it is, checks passed or failed, a hold lifted. Never a secret.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from rootkeys._findings import KeyEvidence
 from rootkeys._models import AccessKeyId, AccountId, Action, KeyState, StepStatus
 from rootkeys._public import rehome
-from rootkeys._render import Table, Tabular
+from rootkeys._render import Table, Tabular, ago, clip, span, stamp
 
-__all__ = ["JournalRecord", "KeyHistory", "RecordKind"]
+__all__ = ["JournalRecord", "KeyHistory", "RecordKind", "summary"]
 
 
 class RecordKind(StrEnum):
@@ -78,33 +80,87 @@ class KeyHistory(Tabular, BaseModel):
     key_id: AccessKeyId
     records: tuple[JournalRecord, ...]
 
-    def _table(self) -> Table:
-        rows = [
-            (f"{r.at:%Y-%m-%d %H:%M:%S}", r.kind.value, _what(r), r.run_id, r.detail)
-            for r in self.records
-        ]
-        return Table(
-            f"History of {self.key_id} in account {self.account_id}",
-            ("at (UTC)", "record", "what", "run", "detail"),
-            rows,
-            empty="no records",
-        )
+    def _table(self, wide: bool = False) -> Table:
+        title = f"History of {self.key_id} in account {self.account_id}"
+        rows: list[tuple[str, ...]]
+        if wide:
+            rows = [
+                (f"{r.at:%Y-%m-%d %H:%M:%S}Z", r.kind.value, r.run_id, summary(r, wide=True))
+                for r in self.records
+            ]
+            return Table(title, ("at", "record", "run", "what"), rows, empty="no records")
+        rows = [(stamp(r.at), r.kind.value, summary(r)) for r in self.records]
+        return Table(title, ("at", "record", "what"), rows, empty="no records")
 
 
-def _what(record: JournalRecord) -> str:
-    if record.kind is RecordKind.INTENT and record.action:
-        from_, to = record.from_state, record.to_state
-        return (
-            f"{record.action.value} ({from_.value if from_ else '?'} → {to.value if to else '?'})"
-        )
-    if record.kind is RecordKind.OUTCOME and record.status:
+def summary(record: JournalRecord, *, wide: bool = False) -> str:
+    """What a record says, for people: its fields and detail in a phrase, never raw JSON.
+
+    ``wide`` keeps everything (a legacy evidence record's every finding); compact cuts
+    an evidence record to its last use and an odd detail to 500 characters.
+    """
+    action = record.action.value if record.action else ""
+    if record.kind is RecordKind.EVIDENCE:
+        return _evidence(record, wide)
+    detail = record.detail if wide else clip(record.detail, 500)
+    if _is_json(detail):
+        detail = "structured detail (see table(wide=True) or JSON)" if not wide else detail
+    what = ""
+    if record.kind is RecordKind.INTENT and action:
+        what = f"{action} ({_state(record.from_state)} → {_state(record.to_state)})"
+    elif record.kind is RecordKind.OUTCOME and record.status:
         code = f" [{record.error_code}]" if record.error_code else ""
-        return f"{record.action.value if record.action else ''}: {record.status.value}{code}"
-    if record.kind is RecordKind.WINDOW and record.window is not None:
-        return str(record.window)
-    if record.to_state:
-        return record.to_state.value
-    return ""
+        what = f"{action} {record.status.value}{code}".strip()
+    elif record.kind is RecordKind.WINDOW and record.window is not None:
+        length = span(record.window)
+        why = detail.removesuffix(f": {length}")
+        return f"window {length}" + (f" ({why})" if why else "")
+    elif record.to_state:  # a sighting: what was seen, then the state it was seen in
+        return ": ".join(part for part in (detail, record.to_state.value) if part)
+    return ": ".join(part for part in (what, detail) if part)
+
+
+def _state(state: KeyState | None) -> str:
+    return state.value if state else "?"
+
+
+def _is_json(text: str) -> bool:
+    if not text.startswith(("{", "[")):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _evidence(record: JournalRecord, wide: bool) -> str:
+    """A legacy evidence record (its detail is a `KeyEvidence` as JSON), in words."""
+    try:
+        found = KeyEvidence.model_validate_json(record.detail)
+    except ValueError:
+        return "evidence recorded (unreadable)"
+    if wide:
+        table = found._table(wide=True)
+        return "; ".join(f"{label}: {value}" for label, value in table.rows)
+    used = found.last_used
+    iam = "IAM: never used"
+    if used is not None:
+        where = ", ".join(p for p in (used.service, used.region) if p)
+        iam = f"IAM: last used {ago(used.at, record.at)} ({where})"
+    trail = found.cloudtrail
+    if trail is None:
+        cloudtrail = f"CloudTrail unavailable: {clip(found.unavailable or '', 80)}"
+    elif not trail.events or trail.last_seen is None:
+        cloudtrail = f"CloudTrail: no events in {len(trail.regions)} region(s)"
+    else:
+        more = "" if trail.complete else "+"
+        cloudtrail = (
+            f"CloudTrail: {trail.events}{more} events, last {ago(trail.last_seen, record.at)}"
+        )
+        if trail.source_ips:
+            cloudtrail += f" from {trail.source_ips[0].value}"
+    return f"{cloudtrail}; {iam}"
 
 
 rehome(globals())

@@ -23,7 +23,7 @@ from rootkeys._findings import (
 )
 from rootkeys._models import AccessKey, AccessKeyId, AccountId, KeyState, KeyStatus, Step
 from rootkeys._public import rehome
-from rootkeys._render import Table, Tabular, span
+from rootkeys._render import Table, Tabular, clip, span, stamp
 
 __all__ = [
     "CheckFailure",
@@ -126,19 +126,11 @@ class Plan(Tabular, BaseModel):
         """
         return tuple(k for k in self.keys if k.next.needs_a_person)
 
-    def _table(self) -> Table:
-        rows = [
-            (
-                k.key_id,
-                k.state.value,
-                when(k.key.last_used.at) if k.key and k.key.last_used else "never",
-                k.risk.value if k.risk else "",
-                span(k.window) if k.window is not None else "",
-                k.next.value,
-                k.steps if k.next.removes else k.reason,
-            )
-            for k in self.keys
-        ]
+    def _table(self, wide: bool = False) -> Table:
+        rows = [_plan_row(k, wide) for k in self.keys]
+        header: tuple[str, ...] = ("key", "state", "last used", "next", "what / why")
+        if wide:
+            header = ("key", "state", "last used", "risk", "window", "next", "what / why")
         title = f"Plan for account {self.account_id}" + (
             f" (caller {self.caller_arn})" if self.caller_arn else ""
         )
@@ -148,7 +140,12 @@ class Plan(Tabular, BaseModel):
         if self.preflight:
             before += [f"WARNING: {w}" for w in self.preflight.warnings]
             before += [f"(not checked: {u})" for u in self.preflight.unavailable]
-        after = [f"evidence {k.key_id}: {k.evidence.summary()}" for k in self.keys if k.evidence]
+        limit = None if wide else 240
+        after = [
+            f"evidence {k.key_id}: {clip(k.evidence.summary(), limit)}"
+            for k in self.keys
+            if k.evidence
+        ]
         after += [f"window {k.key_id}: {k.window_reason}" for k in self.keys if k.window_reason]
         after += [f"to resume {k.key_id}: {k.resume}" for k in self.keys if k.resume]
         if self.credential_report is not None:
@@ -166,12 +163,30 @@ class Plan(Tabular, BaseModel):
 
         return Table(
             title,
-            ("key", "state", "last used", "risk", "window", "next", "what / why"),
+            header,
             rows,
             before,
             after,
             self.note or "the root user has no access keys: nothing to do",
         )
+
+
+def _plan_row(k: PlannedKey, wide: bool) -> tuple[str, ...]:
+    """A plan's row: compact (the window shows in the steps), or every column (``wide``)."""
+    used = k.key.last_used if k.key else None
+    what = k.steps if k.next.removes else k.reason
+    if not wide:
+        return (
+            k.key_id,
+            k.state.value,
+            f"{used.at:%Y-%m-%d}" if used else "never",
+            k.next.value,
+            what,
+        )
+    window = span(k.window) if k.window is not None else ""
+    risk = k.risk.value if k.risk else ""
+    last = when(used.at) if used else "never"
+    return (k.key_id, k.state.value, last, risk, window, k.next.value, what)
 
 
 class RemovalStatus(Tabular, BaseModel):
@@ -184,24 +199,31 @@ class RemovalStatus(Tabular, BaseModel):
     keys: tuple[PlannedKey, ...]
     note: str = Field(default="", description="Why an account has no status (organizations).")
 
-    def _table(self) -> Table:
-        rows = [
-            (
-                k.key_id,
-                k.state.value,
-                k.next.value,
-                f"{k.since:%Y-%m-%d %H:%M}" if k.since else "",
-                f"{k.until:%Y-%m-%d %H:%M}" if k.until else "",
-                k.reason if k.resume is None else f"{k.reason} (to resume: {k.resume})",
-            )
-            for k in self.keys
-        ]
+    def _table(self, wide: bool = False) -> Table:
+        rows: list[tuple[str, ...]]
+        if wide:
+            header: tuple[str, ...] = ("key", "state", "next", "since", "until", "why")
+            rows = [
+                (k.key_id, k.state.value, k.next.value, _at(k.since), _at(k.until), k.reason)
+                for k in self.keys
+            ]
+        else:
+            header = ("key", "state", "next", "until", "why")
+            rows = [
+                (k.key_id, k.state.value, k.next.value, stamp(k.until) if k.until else "", k.reason)
+                for k in self.keys
+            ]
         return Table(
-            f"Root keys of account {self.account_id} at {self.at:%Y-%m-%d %H:%M} UTC",
-            ("key", "state", "next", "since (UTC)", "until (UTC)", "why"),
+            f"Root keys of account {self.account_id} at {stamp(self.at)}",
+            header,
             rows,
+            after=[f"to resume {k.key_id}: {k.resume}" for k in self.keys if k.resume],
             empty=self.note or "no root access keys, and none in the journal",
         )
+
+
+def _at(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M:%S}Z" if at else ""
 
 
 _UNTOUCHED = (Next.PROTECTED, Next.ON_HOLD, Next.BLOCKED)
@@ -285,7 +307,13 @@ class RemovalReport(Tabular, BaseModel):
     outcome: RunOutcome
     keys: tuple[KeyReport, ...]
     check_failure: CheckFailure | None = None
-    checks_run: int = 0
+    checks_run: int = Field(
+        default=0,
+        description="How many times the run called your checks: one call of one check for "
+        "one key is one run, passed or failed, over every pass. Each is one `CHECK_PASSED` "
+        "or `CHECK_FAILED` event. rootkeys' own reading that the keys are still unusable, "
+        "before each round, is not counted (it is no check of yours).",
+    )
     keys_present: bool | None = Field(
         default=None,
         description="AccountAccessKeysPresent after the run; None if it was not read.",
@@ -311,7 +339,7 @@ class RemovalReport(Tabular, BaseModel):
         untouched = (KeyOutcome.PROTECTED, KeyOutcome.ON_HOLD, KeyOutcome.BLOCKED)
         return tuple(k.key_id for k in self.keys if k.outcome in untouched)
 
-    def _table(self) -> Table:
+    def _table(self, wide: bool = False) -> Table:
         title = (
             f"Run {self.run_id} in account {self.account_id}: {self.outcome.value} "
             f"({self.checks_run} check{'' if self.checks_run == 1 else 's'} run, "

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,3 +28,50 @@ def test_docs_have_examples() -> None:
 def test_doc_example_runs(code: str, capsys: pytest.CaptureFixture[str]) -> None:
     """The example runs to the end; its own asserts say what it promises."""
     exec(compile(code, "<docs example>", "exec"), {"__name__": "docs_example"})  # noqa: S102
+
+
+ROOT = DOCS.parent
+README = ROOT / "README.md"
+FENCED_BASH = re.compile(r"```bash\n(.*?)```", re.DOTALL)
+GATE = "python3 -m venv .venv && .venv/bin/pip install -q nox && .venv/bin/nox"
+
+
+def _install_line() -> str:
+    """The README's command that installs the library from a clone (the block after the two)."""
+    blocks = FENCED_BASH.findall(README.read_text())
+    assert blocks[0].splitlines() == [f"{GATE} -s demo", GATE]  # CI runs the second verbatim
+    return blocks[1].strip()
+
+
+def test_readme_installs_the_library_from_a_clone() -> None:
+    """Right after its two commands, the README installs rootkeys itself: a valid pip line."""
+    import tomllib
+
+    from pip._internal.commands import create_command  # pip's own parser: a valid line
+
+    install, _, _ = _install_line().partition(" && ")
+    program, command, *arguments = shlex.split(install)
+    assert (program, command) == (".venv/bin/pip", "install")
+    options, rest = create_command("install").parse_args(arguments)
+    assert rest == []
+    [editable] = options.editables
+    spec = re.fullmatch(r"(.+)\[([\w,-]+)\]", editable)  # a project folder and its extras
+    assert spec is not None, editable
+    project, extras = spec.groups()
+    pyproject = tomllib.loads((ROOT / project / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "rootkeys"
+    known = pyproject["project"]["optional-dependencies"]
+    assert "sandbox" in extras.split(",")  # rootkeys.testing, which the docs' examples use
+    assert set(extras.split(",")) <= set(known)
+
+
+def test_readme_install_line_ends_with_a_working_cli(tmp_path: Path) -> None:
+    """`python -m rootkeys --help`, as the README's install line runs it, answers."""
+    _, _, check = _install_line().partition(" && ")
+    program, *arguments = shlex.split(check)
+    assert program == ".venv/bin/python"
+    done = subprocess.run(
+        [sys.executable, *arguments], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: rootkeys")

@@ -75,3 +75,35 @@ def test_readme_install_line_ends_with_a_working_cli(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: rootkeys")
+
+
+FAQ = DOCS / "faq.md"
+SCANNER_LAG = "rootkeys-says-the-keys-are-gone-but-my-scanner-still-flags-them"
+
+
+def test_faq_explains_why_scanners_still_flag_deleted_keys() -> None:
+    """The FAQ warns of the 4-hour credential report and IAM.4's Config lag, with the fixes."""
+    text = FAQ.read_text()
+    heading = "### rootkeys says the keys are gone but my scanner still flags them\n"
+    assert heading in text
+    section = text.split(heading, 1)[1]
+    for needed in (
+        "reused for up to 4 hours",  # the credential report
+        "Prowler",
+        "Cloud Custodian",
+        "report_max_age",
+        "IAM.4",
+        "iam-root-access-key-check",
+        "within 12 hours",
+        "aws iam generate-credential-report",
+        "aws configservice start-config-rules-evaluation",
+        "AccountAccessKeysPresent",
+    ):
+        assert needed in section, needed
+    assert "```python" in section  # the lag, shown on the sandbox (and run above)
+
+
+@pytest.mark.parametrize("page", ["single-account.md", "evidence.md", "organizations.md"])
+def test_pages_about_verify_point_to_the_scanner_lag(page: str) -> None:
+    """Where the docs say how to confirm the keys are gone, they link the scanner-lag answer."""
+    assert f"faq.md#{SCANNER_LAG}" in (DOCS / page).read_text()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -107,3 +111,62 @@ def test_faq_explains_why_scanners_still_flag_deleted_keys() -> None:
 def test_pages_about_verify_point_to_the_scanner_lag(page: str) -> None:
     """Where the docs say how to confirm the keys are gone, they link the scanner-lag answer."""
     assert f"faq.md#{SCANNER_LAG}" in (DOCS / page).read_text()
+
+
+MKDOCS = (ROOT / "mkdocs.yml").read_text()
+
+
+def test_docs_site_executes_the_notebook_at_every_build() -> None:
+    """The notebook is a page of the site, run at build time: never cached, errors fail it."""
+    nav = re.search(r"^nav:\n((?:  .*\n)+)", MKDOCS, re.MULTILINE)
+    assert nav is not None
+    assert ": examples/remove-root-keys.ipynb\n" in nav.group(1)
+    plugin = MKDOCS.split("- mkdocs-jupyter:", 1)[1].split("\n  - ", 1)[0]
+    for setting in ("execute: true", "allow_errors: false", "cache: false"):
+        assert setting in plugin, setting
+    assert "- docs/hooks/notebooks.py" in MKDOCS  # kernel imports this checkout; outputs shown
+
+
+def test_docs_extra_brings_what_the_notebook_needs() -> None:
+    """`nox -s docs` installs the docs extra: the plugin, a kernel and the sandbox."""
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    docs = " ".join(extras["optional-dependencies"]["docs"])
+    for package in ("mkdocs-jupyter", "ipykernel", "rootkeys[sandbox]"):
+        assert package in docs, package
+    assert 'session.install("-e", ".[docs]")' in (ROOT / "noxfile.py").read_text()
+
+
+def _hooks() -> Any:
+    """docs/hooks/notebooks.py, loaded as mkdocs loads it (it needs mkdocs: the docs extra)."""
+    pytest.importorskip("mkdocs")
+    spec = importlib.util.spec_from_file_location("notebook_hooks", DOCS / "hooks" / "notebooks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_docs_build_fails_on_a_notebook_page_without_outputs() -> None:
+    """A notebook rendered without cell outputs (not executed) fails the docs build."""
+    from mkdocs.exceptions import PluginError
+
+    hooks = _hooks()
+    notebook = SimpleNamespace(file=SimpleNamespace(src_uri="examples/x.ipynb"))
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="faq.md"))
+    with pytest.raises(PluginError, match="without outputs"):
+        hooks.on_post_page("<div class='jp-Cell'>code only</div>", notebook, None)
+    ran = f"<div class='{hooks.OUTPUT_MARK}'>2 keys deleted</div>"
+    assert hooks.on_post_page(ran, notebook, None) == ran
+    assert hooks.on_post_page("<p>no outputs here</p>", page, None) == "<p>no outputs here</p>"
+
+
+def test_docs_notebook_kernel_imports_this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel, started in the notebook's folder, finds this checkout's src first."""
+    hooks = _hooks()
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("PYTHONPATH", "src")  # relative: would not survive the kernel's cd
+    hooks.on_config(SimpleNamespace(config_file_path=str(ROOT / "mkdocs.yml")))
+    assert os.environ["PYTHONPATH"].split(os.pathsep) == [str((ROOT / "src").resolve())]

@@ -290,7 +290,13 @@ class RootKeyManager:
         return self._evidence.enabled_regions()
 
     def verify(self) -> bool:
-        """Whether no root access key remains (listed keys and ``AccountAccessKeysPresent``)."""
+        """Whether no root access key remains (listed keys and ``AccountAccessKeysPresent``).
+
+        Both change as soon as the keys are deleted. Scanners that read the IAM credential
+        report (Prowler, Cloud Custodian) may flag deleted keys for 4 hours or more, since
+        AWS reuses a report for 4 hours, and Security Hub IAM.4 follows at AWS Config's next
+        periodic evaluation: the FAQ in the docs says how to clear them sooner.
+        """
         self._require_root()
         return not self._gateway.key_statuses() and not self._gateway.keys_present()
 

@@ -11,7 +11,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from rootkeys._errors import InputError
-from rootkeys._render import Table, Tabular
+from rootkeys._render import WIDTH, Table, Tabular
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -67,11 +67,7 @@ def _table(item: Any) -> Table:
 
 
 def _text(table: Table, *, wide: bool) -> str:
-    text: Any = table.text  # ``wide`` arrives with the fitted tables
-    try:
-        return str(text(wide=wide))
-    except TypeError:  # a table that has one width only
-        return str(text())
+    return table.text(None if wide else WIDTH)
 
 
 def _csv(out: Any, tables: Sequence[Table], accounts: Sequence[str | None]) -> None:

@@ -1,6 +1,6 @@
 """A real session of the ``rootkeys`` command on the sandbox, for docs/cli.md.
 
-The docs build (``docs_hooks/cli_output.py``) runs `transcript` and puts each step's
+The docs build (``docs/hooks/cli_output.py``) runs `transcript` and puts each step's
 real output where docs/cli.md has a ``<!-- rootkeys-cli: NAME -->`` marker, so the page
 cannot drift from the command; tests/test_cli_docs.py runs it too and checks every
 output fits 100 columns and every marker names a step.

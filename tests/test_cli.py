@@ -204,7 +204,7 @@ def test_remove_with_every_key_held_says_how_to_resume_and_changes_nothing(
     assert code == 1
     assert "nothing rootkeys may remove now: 2 root key(s) wait for a person" in err
     for key_id in signed_in.root_key_ids:
-        assert f"to resume: rootkeys resume {key_id}, or" in err
+        assert f"to resume {key_id}: rootkeys resume {key_id}" in err
     assert out == ""
     assert sandbox.mutations(ACCOUNT) == made
 

@@ -57,3 +57,12 @@ def test_a_healthy_staged_run_exits_0(steps: dict[str, Step]) -> None:
     staged = steps["remove-staged"]
     assert staged.code == 0
     assert "observing" in staged.out
+
+
+def test_every_step_fits_100_columns(steps: dict[str, Step]) -> None:
+    """Tables, progress and advice alike (CSV is data, not a table: its rows are whole)."""
+    for step in steps.values():
+        if "csv" in step.argv:
+            continue
+        wide = [line for line in step.shown().splitlines() if len(line) > 100]
+        assert not wide, (step.name, wide)

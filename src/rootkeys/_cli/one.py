@@ -198,17 +198,21 @@ def _remove(context: Context) -> int:
 
 
 def _tell_waiting(context: Context, waiting: Sequence[rootkeys.PlannedKey]) -> None:
+    """Every key waits for a person: say so, and the command that moves each on."""
     err = context.err
     print(
-        f"nothing rootkeys may remove now: {len(waiting)} root key(s) wait for a person",
+        f"nothing rootkeys may remove now: {len(waiting)} root key(s) wait for a person "
+        "(the plan says why)",
         file=err,
     )
+    note = held_note(context)
     for key in waiting:
-        print(f"  {key.key_id} ({key.next.value}): {key.reason}", file=err)
-        if key.resume:
-            print(f"    to resume: {key.resume}", file=err)
-    if note := held_note(context):
-        print(f"  {note}", file=err)
+        if key.next is rootkeys.Next.ON_HOLD:
+            print(
+                f"  to resume {key.key_id}: rootkeys resume {key.key_id} {note}".rstrip(), file=err
+            )
+        else:
+            print(f"  {key.key_id}: {key.next.value}", file=err)
 
 
 def _tell_resume(context: Context, key_ids: Sequence[str]) -> None:

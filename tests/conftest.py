@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 import pytest
 
 import rootkeys
-from rootkeys.testing import FakeClock, Sandbox, SandboxAccount
+from rootkeys.testing import FakeClock, Sandbox, SandboxAccount, SandboxOrganization
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -98,3 +100,41 @@ def manager(make_manager: MakeManager) -> rootkeys.RootKeyManager:
 def statuses(sandbox: Sandbox, account_id: str) -> dict[str, rootkeys.lifecycle.KeyStatus]:
     """The root keys' true statuses."""
     return {k.key_id: k.status for k in sandbox.root_keys(account_id)}
+
+
+class Pipe(io.StringIO):
+    """A stdin with no terminal behind it (cron, CI)."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def sign_in(monkeypatch: pytest.MonkeyPatch, session: Any) -> None:
+    """The environment's credentials become ``session``'s; stdin is a pipe (no terminal)."""
+    frozen = session.get_credentials().get_frozen_credentials()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", frozen.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", frozen.secret_key)
+    if frozen.token:
+        monkeypatch.setenv("AWS_SESSION_TOKEN", frozen.token)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(sys, "stdin", Pipe())
+
+
+@pytest.fixture
+def signed_in(
+    sandbox: Sandbox, account: SandboxAccount, monkeypatch: pytest.MonkeyPatch
+) -> SandboxAccount:
+    """The environment's credentials sign as the account's root user (CloudShell-like)."""
+    for name, value in sandbox.root_credentials(account.account_id).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "stdin", Pipe())
+    return account
+
+
+@pytest.fixture
+def org_signed_in(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> SandboxOrganization:
+    """An organization of two members (a root key each); the environment signs as its
+    management account."""
+    org = sandbox.create_organization(members=2, root_keys=1)
+    sign_in(monkeypatch, sandbox.management_session())
+    return org

@@ -16,6 +16,7 @@ import rootkeys
 from rootkeys.cli import main, parse_duration
 from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import Sandbox, SandboxAccount, SandboxOrganization
+from tests.conftest import Pipe
 from tests.orgtools import quarantined
 
 ACCOUNT = "111122223333"
@@ -26,38 +27,6 @@ class Terminal(io.StringIO):
 
     def isatty(self) -> bool:
         return True
-
-
-class Pipe(io.StringIO):
-    """A stdin with no terminal behind it (cron, CI)."""
-
-    def isatty(self) -> bool:
-        return False
-
-
-@pytest.fixture
-def signed_in(
-    sandbox: Sandbox, account: SandboxAccount, monkeypatch: pytest.MonkeyPatch
-) -> SandboxAccount:
-    """The environment's credentials sign as the account's root user (CloudShell-like)."""
-    for name, value in sandbox.root_credentials(account.account_id).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(sys, "stdin", Pipe())
-    return account
-
-
-@pytest.fixture
-def org_signed_in(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> SandboxOrganization:
-    """An organization of two members (a root key each); the environment signs as its
-    management account."""
-    org = sandbox.create_organization(members=2, root_keys=1)
-    credentials = sandbox.management_session().get_credentials()
-    assert credentials is not None
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setattr(sys, "stdin", Pipe())
-    return org
 
 
 def _hold_every_key(sandbox: Sandbox, account_id: str) -> None:

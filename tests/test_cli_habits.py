@@ -19,20 +19,10 @@ from rootkeys.cli import main
 from rootkeys.lifecycle import KeyStatus
 from rootkeys.retry import RetryPolicy
 from rootkeys.testing import Sandbox, SandboxAccount
-from tests.test_cli import ACCOUNT, Pipe
+from tests.conftest import sign_in
+from tests.test_cli import ACCOUNT
 
 COMMANDS = ("plan", "remove", "status", "verify", "history", "resume", "rollback", "audit")
-
-
-@pytest.fixture
-def signed_in(
-    sandbox: Sandbox, account: SandboxAccount, monkeypatch: pytest.MonkeyPatch
-) -> SandboxAccount:
-    """The environment's credentials sign as the account's root user."""
-    for name, value in sandbox.root_credentials(account.account_id).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(sys, "stdin", Pipe())
-    return account
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -185,11 +175,7 @@ def test_python_dash_m_rootkeys_takes_global_options_first() -> None:
 def test_org_csv_names_each_rows_account(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     """audit --output csv: one header; every row starts with its member account."""
     org = sandbox.create_organization(members=2, root_keys=1)
-    credentials = sandbox.management_session().get_credentials()
-    assert credentials is not None
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    sign_in(monkeypatch, sandbox.management_session())
     code, out, _ = run("audit", "--output", "csv")
     assert code == 0
     rows = list(csv.reader(io.StringIO(out)))
@@ -208,12 +194,7 @@ def test_org_remove_with_every_key_held_changes_nothing_and_says_how_to_go_on(
     org = sandbox.create_organization(members=1, root_keys=1)
     held = rootkeys.Organization(sandbox.management_session(), checks=[lambda key: False])
     held.remove_all(timedelta(days=7), wait=False)
-    credentials = sandbox.management_session().get_credentials()
-    assert credentials is not None
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setattr(sys, "stdin", Pipe())
+    sign_in(monkeypatch, sandbox.management_session())
     before = len(sandbox.mutations())
     code, out, err = run("remove", "--org", "--observe", "7d", "--yes")
     assert code == 1

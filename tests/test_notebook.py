@@ -10,10 +10,17 @@ NOTEBOOK = Path(__file__).parent.parent / "docs" / "examples" / "remove-root-key
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # jupyter_client's own
-def test_notebook_executes_and_shows_tables(tmp_path: Path) -> None:
-    """Every cell runs without error; the plan and the report render as HTML tables."""
+def test_notebook_executes_and_shows_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every cell runs without error; the plan and the report render as HTML tables; the
+    kernel writes no journal in the user's state directory (the sandbox keeps its own)."""
     import nbclient
     import nbformat
+
+    state = tmp_path / "state"  # XDG_STATE_HOME, which the kernel inherits
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.delenv("ROOTKEYS_JOURNAL", raising=False)
 
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = nbclient.NotebookClient(
@@ -32,6 +39,7 @@ def test_notebook_executes_and_shows_tables(tmp_path: Path) -> None:
     assert "done" in html[1]
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "2 keys deleted" in printed
+    assert not (state / "rootkeys").exists()
 
 
 def test_notebook_is_stored_without_outputs() -> None:

@@ -16,7 +16,8 @@ START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def _no_ambient_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    """No test may read the developer's AWS config or credentials, or their journal."""
+    """No test may read the developer's AWS config or credentials, or their journal
+    (``ROOTKEYS_JOURNAL`` included)."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
@@ -27,6 +28,7 @@ def _no_ambient_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
         "AWS_ENDPOINT_URL",
+        "ROOTKEYS_JOURNAL",
     ):
         monkeypatch.delenv(name, raising=False)
 

@@ -18,7 +18,8 @@ START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def _no_ambient_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    """No test may read the developer's AWS config or credentials, journal or config file."""
+    """No test may read the developer's AWS config or credentials, their journal
+    (``ROOTKEYS_JOURNAL`` included) or their config file."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("ROOTKEYS_CONFIG", raising=False)
@@ -31,6 +32,7 @@ def _no_ambient_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
         "AWS_ENDPOINT_URL",
+        "ROOTKEYS_JOURNAL",
     ):
         monkeypatch.delenv(name, raising=False)
 

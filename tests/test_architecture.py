@@ -57,6 +57,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._quarantine": 4,
     "rootkeys._iam": 4,
     "rootkeys._evidence": 4,
+    "rootkeys._credential_report": 4,
     "rootkeys._preflight": 4,
     # the journal: storage, its records, what they remember of each key
     "rootkeys._reconcile": 3,
@@ -78,8 +79,6 @@ PUBLIC = {"errors", "checks", "config", "reports", "journal", "lifecycle", "retr
 LONG: dict[str, str] = {
     "rootkeys._manager": "the public face of one account: 14 documented public methods "
     "(half of it docstrings); every decision and pass is the engine's",
-    "rootkeys.testing._sandbox": "the sandbox's public face (accounts, organizations, "
-    "sessions, faults on demand); the dispatcher, faults and call log are split out",
 }
 MAX_LINES = 450
 

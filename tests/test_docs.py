@@ -29,9 +29,21 @@ def test_docs_have_examples() -> None:
 
 
 @pytest.mark.parametrize("code", EXAMPLES)
-def test_doc_example_runs(code: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """The example runs to the end; its own asserts say what it promises."""
+def test_doc_example_runs(
+    code: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The example runs to the end; its own asserts say what it promises. It writes no
+    journal in the user's home: sandbox runs keep the sandbox's own."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.delenv("ROOTKEYS_JOURNAL", raising=False)
     exec(compile(code, "<docs example>", "exec"), {"__name__": "docs_example"})  # noqa: S102
+    assert [p for p in home.rglob("*") if "rootkeys" in p.name] == []
 
 
 ROOT = DOCS.parent

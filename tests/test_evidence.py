@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import botocore.config
 import botocore.exceptions
@@ -185,12 +185,94 @@ def test_default_regions_are_the_accounts_enabled_ones(
     account: SandboxAccount,
     make_manager: MakeManager,
 ) -> None:
-    """With no regions given, evidence covers every region EC2 DescribeRegions lists."""
+    """With no regions given, evidence covers every region EC2 DescribeRegions lists in
+    the account's partition."""
     ec2 = sandbox.admin_session(account.account_id).client("ec2")
-    enabled = sorted(r["RegionName"] for r in ec2.describe_regions()["Regions"])
+    listed = [r["RegionName"] for r in ec2.describe_regions()["Regions"]]
+    enabled = sorted(r for r in listed if not r.startswith(("cn-", "us-gov-")))
     trail = _evidence(make_manager().plan(), account.root_key_ids[0]).cloudtrail
     assert trail is not None
     assert list(trail.regions) == enabled
+
+
+def test_a_commercial_account_is_never_searched_in_other_partitions(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """An endpoint listing China and GovCloud regions too (moto does) does not make a
+    commercial account's plan search, or list, a cn-* or us-gov-* region."""
+    ec2 = sandbox.admin_session(account.account_id).client("ec2")
+    listed = {r["RegionName"] for r in ec2.describe_regions()["Regions"]}
+    assert {"cn-north-1", "us-gov-west-1"} <= listed  # what the endpoint offers
+    manager = make_manager()
+    plan = manager.plan()
+    trail = _evidence(plan, account.root_key_ids[0]).cloudtrail
+    assert trail is not None
+    assert "us-east-1" in trail.regions
+    foreign = [r for r in trail.regions if r.startswith(("cn-", "us-gov-"))]
+    assert foreign == []
+    assert not [c for c in sandbox.calls if (c.region or "").startswith(("cn-", "us-gov-"))]
+    assert set(manager.enabled_regions()) == set(trail.regions)
+
+
+def test_a_govcloud_account_is_searched_in_govcloud_only() -> None:
+    """In aws-us-gov the default regions are GovCloud's, none of the commercial ones."""
+    clock = FakeClock(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+    with Sandbox(clock=clock, region="us-gov-west-1") as sandbox:
+        account = sandbox.create_account(root_keys=1)
+        manager = rootkeys.RootKeyManager(
+            sandbox.root_session(account.account_id), clock=clock, journal=False
+        )
+        trail = _evidence(manager.plan(preflight=False), account.root_key_ids[0]).cloudtrail
+    assert trail is not None
+    assert trail.regions
+    assert all(r.startswith("us-gov-") for r in trail.regions)
+
+
+_ERROR_PAGE = (
+    "<!DOCTYPE HTML><html><head><title>Error response</title></head><body>"
+    + "<p>Error code: 400</p>" * 100
+    + "</body></html>"
+)
+
+
+def test_a_region_error_is_summarised_not_pasted(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """An endpoint answering a whole HTML page in every region: the evidence says why in
+    one short line (its code and first words, the regions grouped), never the page."""
+    sandbox.inject_error("BadRequest", operation="LookupEvents", times=None, message=_ERROR_PAGE)
+    plan = make_manager().plan(regions=THREE)
+    for planned in plan.keys:
+        assert planned.evidence is not None
+        why = planned.evidence.unavailable
+        assert why is not None
+        assert len(why) < 200
+        assert "<" not in why
+        assert "BadRequest" in why
+        assert "in 3 regions" in why
+    assert "<p>" not in plan.table()
+
+
+def test_one_region_error_is_bounded_too(
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    make_manager: MakeManager,
+) -> None:
+    """A page from one region only: that region is named with a short reason."""
+    key = account.root_key_ids[0]
+    sandbox.inject_error(
+        "BadRequest", operation="LookupEvents", times=None, message=_ERROR_PAGE, region="eu-west-1"
+    )
+    trail = _evidence(make_manager().plan(regions=["us-east-1", "eu-west-1"]), key).cloudtrail
+    assert trail is not None
+    (missing,) = trail.unavailable_regions
+    assert missing.startswith("eu-west-1: BadRequest")
+    assert len(missing) < 150
+    assert "<" not in missing
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
         path = [str(ROOT / "src"), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
         env.setenv("PYTHONPATH", os.pathsep.join(p for p in path if p))
         env.setenv("XDG_STATE_HOME", str(state))  # where a default journal would go
+        env.delenv("ROOTKEYS_JOURNAL", raising=False)
         notebook = nbformat.read(NOTEBOOK, as_version=4)
         client = nbclient.NotebookClient(
             notebook,

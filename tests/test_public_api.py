@@ -153,10 +153,16 @@ def test_injected_clients_work_like_a_session(
     assert [p.key.key_id for p in plan.blocked] == [own]
 
 
-def test_demo_runs_and_tells_the_story() -> None:
-    """The README's first command: the demo deletes after a clean window, rolls back on failure."""
+def test_demo_runs_and_tells_the_story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's first command: the demo deletes after a clean window, rolls back on
+    failure, and writes no journal in the user's home."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.delenv("ROOTKEYS_JOURNAL", raising=False)
     out = io.StringIO()
     assert demo.main(out, window=timedelta(milliseconds=300)) == 0
+    assert not home.exists()
     text = out.getvalue()
     for phrase in (
         "The plan",

@@ -10,8 +10,6 @@ unavailable: <reason>", never an exception.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import logging
 import re
@@ -22,14 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rootkeys._errors import AccessDeniedError, InputError, RootKeysError
-from rootkeys._findings import (
-    CloudTrailEvidence,
-    Count,
-    CredentialReportRow,
-    KeyEvidence,
-    ReportKey,
-)
+import botocore.exceptions
+
+from rootkeys._errors import AccessDeniedError, AWSError, InputError, RootKeysError
+from rootkeys._findings import CloudTrailEvidence, Count, KeyEvidence
 from rootkeys._retry import BOTO_CONFIG, RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
@@ -38,7 +32,6 @@ if TYPE_CHECKING:
     from boto3.session import Session
 
     from rootkeys._clock import Clock
-    from rootkeys._iam import IamGateway
     from rootkeys._models import AccessKey
 
 __all__ = [
@@ -48,7 +41,7 @@ __all__ = [
     "EvidenceGatherer",
     "EvidenceSource",
     "Pacer",
-    "root_report_row",
+    "reason",
     "validate_regions",
 ]
 
@@ -134,15 +127,11 @@ class EvidenceGatherer:
             results = list(pool.map(lambda r: self._region(key_id, r, since, deadline), regions))
         events = [e for found, _, _ in results for e in found]
         complete = all(done for _, done, _ in results)
-        failed = tuple(
-            f"{r}: {why}" for r, (_, _, why) in zip(regions, results, strict=True) if why
-        )
+        failed = [(r, why) for r, (_, _, why) in zip(regions, results, strict=True) if why]
         if failed and len(failed) == len(regions):
-            by_reason: dict[str, list[str]] = {}
-            for region, (_, _, why) in zip(regions, results, strict=True):
-                by_reason.setdefault(why or "", []).append(region)
-            return None, "; ".join(f"{', '.join(rs)}: {why}" for why, rs in by_reason.items())
-        return _summarise(tuple(regions), since, events, complete, failed), None
+            return None, _failures(failed)
+        unavailable = tuple(f"{r}: {why}" for r, why in failed)
+        return _summarise(tuple(regions), since, events, complete, unavailable), None
 
     def _region(
         self, key_id: str, region: str, since: datetime, deadline: datetime
@@ -173,11 +162,49 @@ class EvidenceGatherer:
             except AccessDeniedError as exc:
                 return found, True, f"not allowed ({exc.code})"
             except RootKeysError as exc:
-                return found, False, f"{type(exc).__name__}: {exc}"
+                return found, False, reason(exc)
             found.extend(page.get("Events", []))
             token = page.get("NextToken")
             if not token:
                 return found, True, None
+
+
+REASON_LENGTH = 120
+"""The longest reason kept for one region's failure (an error page is not a reason)."""
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def reason(exc: BaseException) -> str:
+    """A short, one-line reason for an error: its code and the start of its message.
+
+    An endpoint that is not AWS may answer with a whole HTML page; only its first words
+    are kept, without markup, so a plan's table stays readable.
+    """
+    text = str(exc)
+    code = ""
+    if isinstance(exc, AWSError):  # "<operation>: <message> (code <code>, request id <id>)"
+        code = exc.code
+        text = text.removeprefix(f"{exc.operation}: " if exc.operation else "")
+        text = text[: text.rfind(" (code ")] if " (code " in text else text
+    text = " ".join(_TAGS.sub(" ", text).split())
+    if code and not text.startswith(code):
+        text = f"{code}: {text}"
+    if len(text) > REASON_LENGTH:
+        text = text[: REASON_LENGTH - 1].rstrip() + "…"
+    return text or type(exc).__name__
+
+
+def _failures(failed: Sequence[tuple[str, str]]) -> str:
+    """Regions that failed, grouped by reason: ``reason (in 30 regions: a, b, c, ...)``."""
+    by_reason: dict[str, list[str]] = {}
+    for region, why in failed:
+        by_reason.setdefault(why, []).append(region)
+    parts = []
+    for why, regions in by_reason.items():
+        shown = ", ".join(regions[:3]) + (", ..." if len(regions) > 3 else "")
+        where = f"in {len(regions)} regions: {shown}" if len(regions) > 1 else regions[0]
+        parts.append(f"{why} ({where})")
+    return "; ".join(parts)
 
 
 def _summarise(
@@ -221,74 +248,6 @@ def _top(counter: Counter[str]) -> tuple[Count, ...]:
     return tuple(Count(value=v, count=n) for v, n in counter.most_common(TOP))
 
 
-REPORT_POLL = timedelta(seconds=2)
-
-
-def root_report_row(
-    gateway: IamGateway, clock: Clock, budget: timedelta
-) -> tuple[CredentialReportRow | None, str | None]:
-    """The credential report's ``<root_account>`` row, or why there is none.
-
-    Reads the current report; only when there is none, or it expired, asks AWS to make
-    one (AWS makes one at most every 4 hours, so this never forces a new one early),
-    then waits for it within ``budget``.
-    """
-    deadline = clock.now() + budget
-    generated = False
-    while True:
-        try:
-            made, text = gateway.credential_report()
-            return _root_row(made, text), None
-        except AccessDeniedError as exc:
-            return None, f"not allowed ({exc.code})"
-        except RootKeysError as exc:
-            code = getattr(exc, "code", "")
-            if code in ("ReportNotPresent", "ReportExpired") and not generated:
-                try:
-                    gateway.generate_credential_report()
-                except RootKeysError as failed:
-                    return None, f"could not generate one: {failed}"
-                generated = True
-                continue
-            if code in ("ReportInProgress", "ReportNotPresent") and clock.now() < deadline:
-                clock.sleep(REPORT_POLL.total_seconds())
-                continue
-            return None, f"{code or type(exc).__name__}: {exc}"
-
-
-def _root_row(made: datetime, text: str) -> CredentialReportRow | None:
-    for row in csv.DictReader(io.StringIO(text)):
-        if row.get("user") != "<root_account>":
-            continue
-        keys = []
-        for slot in (1, 2):
-            prefix = f"access_key_{slot}_"
-            keys.append(
-                ReportKey(
-                    slot=slot,
-                    active=row.get(prefix + "active") == "true",
-                    last_rotated=_date(row.get(prefix + "last_rotated")),
-                    last_used=_date(row.get(prefix + "last_used_date")),
-                    last_used_region=_text(row.get(prefix + "last_used_region")),
-                    last_used_service=_text(row.get(prefix + "last_used_service")),
-                )
-            )
-        return CredentialReportRow(
-            generated_at=made, mfa_active=row.get("mfa_active") == "true", keys=tuple(keys)
-        )
-    return None
-
-
-def _date(value: str | None) -> datetime | None:
-    if not value or value in ("N/A", "no_information", "not_supported"):
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _text(value: str | None) -> str | None:
-    return None if not value or value == "N/A" else value
-
-
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
 
 
@@ -327,8 +286,14 @@ class EvidenceSource:
         keys: Sequence[AccessKey],
         regions: tuple[str, ...] | None,
         budget: timedelta,
+        *,
+        partition: str | None = None,
     ) -> dict[str, KeyEvidence]:
-        """Each key's evidence: IAM's last use, and CloudTrail in ``regions``."""
+        """Each key's evidence: IAM's last use, and CloudTrail in ``regions``.
+
+        Without ``regions``: the account's enabled regions in ``partition`` (the
+        caller's, from its ARN).
+        """
         if self._session is None:
             reason = "no boto3.Session to make CloudTrail clients (the manager got ready clients)"
             return {
@@ -341,7 +306,7 @@ class EvidenceSource:
             policy=self._policy,
             pacers=lambda region: self._pacer(account_id, region),
         )
-        searched = regions or self.enabled_regions()
+        searched = regions or self.enabled_regions(partition)
         found = {}
         for key in keys:
             trail, why = gatherer.cloudtrail(key.key_id, searched, budget)
@@ -350,8 +315,13 @@ class EvidenceSource:
             )
         return found
 
-    def enabled_regions(self) -> tuple[str, ...]:
-        """The account's enabled regions (EC2 ``DescribeRegions``); on error, the session's."""
+    def enabled_regions(self, partition: str | None = None) -> tuple[str, ...]:
+        """The account's enabled regions (EC2 ``DescribeRegions``); on error, the session's.
+
+        Only those of ``partition`` (default: the session region's): an account lives in
+        one partition, so a commercial account is never searched in ``cn-*`` or
+        ``us-gov-*`` regions, whatever an endpoint lists.
+        """
         fallback = (self._region,)
         if self._session is None:
             return fallback
@@ -366,7 +336,11 @@ class EvidenceSource:
         except RootKeysError as exc:
             log.warning("cannot list the enabled regions (%s); searching %s only", exc, fallback)
             return fallback
-        return tuple(sorted(r["RegionName"] for r in answer.get("Regions", []))) or fallback
+        listed = {str(r["RegionName"]) for r in answer.get("Regions", [])}
+        wanted = partition or _partition_of(self._session, self._region)
+        return tuple(sorted(r for r in listed if _partition_of(self._session, r) == wanted)) or (
+            fallback
+        )
 
     def _client(self, region: str) -> Any:
         assert self._session is not None
@@ -384,3 +358,11 @@ class EvidenceSource:
                 pacer = Pacer(LOOKUP_LIMIT, LOOKUP_PER, self._clock)
                 self._pacers[(account_id, region)] = pacer
             return pacer
+
+
+def _partition_of(session: Session, region: str) -> str | None:
+    """The partition a region belongs to (botocore's endpoint data), None if unknown."""
+    try:
+        return str(session.get_partition_for_region(region))
+    except botocore.exceptions.UnknownRegionError:
+        return None

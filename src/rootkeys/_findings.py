@@ -237,6 +237,11 @@ class CredentialReportRow(BaseModel):
     generated_at: datetime
     mfa_active: bool
     keys: tuple[ReportKey, ...]
+    password_last_used: datetime | None = Field(
+        default=None,
+        description="When the root user last signed in with its password; None when the "
+        "report says no_information (never, or before IAM tracked it).",
+    )
 
     @property
     def active_keys(self) -> int:

@@ -67,12 +67,34 @@ _MIGRATIONS: dict[int, str] = {
 }
 
 
-def default_journal_path() -> Path:
-    """The per-user journal: ``$XDG_STATE_HOME/rootkeys/journal.sqlite3`` and its kin.
+JOURNAL_VARIABLE = "ROOTKEYS_JOURNAL"
+"""The environment variable naming the journal used when none is given."""
 
-    ``~/.local/state`` on Linux when ``XDG_STATE_HOME`` is unset,
-    ``~/Library/Application Support`` on macOS, ``%LOCALAPPDATA%`` on Windows.
+_sandbox_journal: Path | None = None
+"""While a `rootkeys.testing.Sandbox` is active, its own journal (see `default_journal_path`)."""
+
+
+def default_journal_path() -> Path:
+    """The journal used when none is given.
+
+    The first of:
+
+    1. while a `rootkeys.testing.Sandbox` is active, the sandbox's own journal (in a
+       temporary directory that lives as long as the sandbox), so that trying rootkeys
+       on made-up accounts never writes them into a real journal;
+    2. ``$ROOTKEYS_JOURNAL``, when set;
+    3. the per-user journal: ``$XDG_STATE_HOME/rootkeys/journal.sqlite3``
+       (``~/.local/state`` on Linux when ``XDG_STATE_HOME`` is unset),
+       ``~/Library/Application Support/rootkeys/`` on macOS, ``%LOCALAPPDATA%`` on
+       Windows.
     """
+    if _sandbox_journal is not None:
+        return _sandbox_journal
+    named = os.environ.get(JOURNAL_VARIABLE)
+    return Path(named) if named else _per_user_path()
+
+
+def _per_user_path() -> Path:
     if sys.platform == "win32":  # pragma: no cover - not exercised on Linux CI
         base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
     elif sys.platform == "darwin":  # pragma: no cover - not exercised on Linux CI
@@ -82,14 +104,26 @@ def default_journal_path() -> Path:
     return base / "rootkeys" / "journal.sqlite3"
 
 
+def set_sandbox_journal(path: Path | None) -> Path | None:
+    """Make ``path`` the default journal (None: no more); return the one it replaces.
+
+    Called by `rootkeys.testing.Sandbox` as it starts and stops.
+    """
+    global _sandbox_journal
+    previous, _sandbox_journal = _sandbox_journal, path
+    return previous
+
+
 class Journal:
     """A rootkeys journal file, opened (created if new, checked, migrated if old).
 
     Args:
         path: the journal file; its directory must exist (the default one is made).
-            Default: `default_journal_path`. ``":memory:"``: a journal that lives only as
-            long as this object (what a manager made with ``journal=False`` uses, so a
-            blocking run still remembers its windows between passes).
+            Default: `default_journal_path` (the per-user journal, ``$ROOTKEYS_JOURNAL``,
+            or inside a `rootkeys.testing.Sandbox` the sandbox's own). ``":memory:"``: a
+            journal that lives only as long as this object (what a manager made with
+            ``journal=False`` uses, so a blocking run still remembers its windows between
+            passes).
         lock_timeout: how long `lock` waits for another process before giving up.
 
     Raises:
@@ -106,8 +140,9 @@ class Journal:
     ) -> None:
         if path is None:
             path = default_journal_path()
-            with contextlib.suppress(OSError):
-                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if path == _per_user_path():
+                with contextlib.suppress(OSError):
+                    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not isinstance(path, str | os.PathLike):
             raise JournalError(f"journal must be a path, not {type(path).__name__}")
         timeout: object = lock_timeout

@@ -18,6 +18,7 @@ from boto3.session import Session
 
 from rootkeys._change import Stepper, state_of
 from rootkeys._clock import Clock, clock_or_default
+from rootkeys._credential_report import root_report_row
 from rootkeys._decide import AccountRules
 from rootkeys._driver import combine, drive, next_due
 from rootkeys._engine import (
@@ -37,7 +38,7 @@ from rootkeys._errors import (
     NotRootError,
     ProtectedKeyError,
 )
-from rootkeys._evidence import EvidenceSource, root_report_row, validate_regions
+from rootkeys._evidence import EvidenceSource, validate_regions
 from rootkeys._iam import DEFAULT_REGION, IamGateway
 from rootkeys._journal import Journal, open_journal
 from rootkeys._lifecycle import validate_consistency_timeout
@@ -94,7 +95,9 @@ class RootKeyManager:
             a change that does not show in time is reported as unverified.
         clock: where time comes from (tests pass a fake one).
         journal: where to record every change: a `Journal`, or a path to one. By
-            default the per-user journal (`default_journal_path`). ``False``: no journal,
+            default `default_journal_path`: the per-user journal (``$ROOTKEYS_JOURNAL``
+            when set), or inside a `rootkeys.testing.Sandbox` the sandbox's own, so
+            sandbox runs never touch a real journal. ``False``: no journal,
             so no staged runs (``wait=False``), no `history`, and nothing survives the
             process.
         boto_config: extra botocore settings for the clients built from ``session``
@@ -276,7 +279,10 @@ class RootKeyManager:
         self, regions: tuple[str, ...] | None, budget: timedelta
     ) -> Callable[[Sequence[AccessKey]], Mapping[str, KeyEvidence]]:
         def gather(keys: Sequence[AccessKey]) -> Mapping[str, KeyEvidence]:
-            return self._evidence.for_keys(self.account_id, keys, regions, budget)
+            partition = self.caller().arn.split(":")[1]
+            return self._evidence.for_keys(
+                self.account_id, keys, regions, budget, partition=partition
+            )
 
         return gather
 
@@ -286,7 +292,12 @@ class RootKeyManager:
     # -- evidence ---------------------------------------------------------------------------
 
     def enabled_regions(self) -> tuple[str, ...]:
-        """The account's enabled regions (EC2 ``DescribeRegions``); on error, the session's."""
+        """The account's enabled regions (EC2 ``DescribeRegions``); on error, the session's.
+
+        Only regions of the caller's partition (that of the session's region, the same
+        as in the caller's ARN): a commercial account's never include ``cn-*`` or
+        ``us-gov-*``.
+        """
         return self._evidence.enabled_regions()
 
     def verify(self) -> bool:

@@ -80,7 +80,9 @@ class Organization:
         checks: callables that judge, during each account's observation window, whether
             anything broke (called from worker threads, so they must be thread-safe).
         journal: where every account's progress is recorded: a `Journal`, a path, or by
-            default the per-user journal. ``False`` (no journal) allows only the audit.
+            default `default_journal_path` (the per-user journal; inside a
+            `rootkeys.testing.Sandbox`, the sandbox's own). ``False`` (no journal) allows
+            only the audit.
         consistency_timeout: how long to read IAM after a change until it shows.
 
     Raises:

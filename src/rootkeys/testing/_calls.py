@@ -43,6 +43,9 @@ class SandboxCall:
         fault: the injected fault, if one answered.
         at: when it arrived, on the sandbox's clock.
         region: the region the call was signed for.
+        served: whether it came over HTTP, to `Sandbox.serve`'s endpoint (from another
+            process, or a client given the endpoint's URL), rather than from a session
+            the sandbox intercepts in process.
     """
 
     service: str
@@ -55,6 +58,7 @@ class SandboxCall:
     fault: str | None = None
     at: datetime | None = None
     region: str | None = None
+    served: bool = False
 
     @property
     def mutating(self) -> bool:

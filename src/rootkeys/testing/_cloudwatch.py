@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import botocore.session
 from botocore.serialize import RpcV2CBORSerializer
@@ -20,9 +20,12 @@ from botocore.serialize import RpcV2CBORSerializer
 from rootkeys.testing import _http
 
 if TYPE_CHECKING:
+    import boto3
     from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-__all__ = ["alarm_history", "restamp"]
+    from rootkeys._clock import Clock
+
+__all__ = ["Alarms", "alarm_history", "restamp"]
 
 
 def _alarms(account_id: str, region: str) -> dict[str, Any]:
@@ -84,3 +87,44 @@ def alarm_history(request: AWSPreparedRequest, account_id: str, region: str) -> 
         item["Timestamp"] = item["Timestamp"].timestamp()
     headers = {"Content-Type": "application/x-amz-json-1.0"}
     return _http.respond_bytes(request, 200, json.dumps(output).encode(), headers)
+
+
+class Alarms:
+    """CloudWatch alarms of the sandbox's accounts (a base of `Sandbox`)."""
+
+    clock: Clock
+    region: str
+
+    if TYPE_CHECKING:
+
+        def admin_session(self, account_id: str) -> boto3.Session: ...
+
+    def create_alarm(self, account_id: str, name: str, *, region: str | None = None) -> None:
+        """Create a metric alarm (in state OK) in the account, as an app's team would."""
+        region = region or self.region
+        self.admin_session(account_id).client("cloudwatch", region_name=region).put_metric_alarm(
+            AlarmName=name,
+            MetricName="Errors",
+            Namespace="App",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        restamp(account_id, region, name, self.clock.now())
+
+    def set_alarm_state(
+        self,
+        account_id: str,
+        name: str,
+        state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"],
+        *,
+        reason: str = "set by the sandbox",
+        region: str | None = None,
+    ) -> None:
+        """Move an alarm to ``OK``, ``ALARM`` or ``INSUFFICIENT_DATA`` at the sandbox's now."""
+        region = region or self.region
+        client = self.admin_session(account_id).client("cloudwatch", region_name=region)
+        client.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
+        restamp(account_id, region, name, self.clock.now())

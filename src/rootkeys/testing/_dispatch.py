@@ -60,6 +60,8 @@ class Dispatcher(FaultInjection):
     _org: OrgState | None
     _task_sessions: dict[str, TaskSession]
     _ledger: Ledger
+    _served: set[str]
+    """The host:port of each endpoint `serve` runs (their requests are answered there)."""
 
     def _watch(self, account_id: str, by: str) -> None:
         """Bring the ledger up to date for one account (under the lock)."""
@@ -87,8 +89,10 @@ class Dispatcher(FaultInjection):
             raise ValueError(f"no account {account_id} in the sandbox") from None
 
     def _dispatch(
-        self, request: AWSPreparedRequest, event_name: str, **kwargs: Any
+        self, request: AWSPreparedRequest, event_name: str, served: bool = False, **kwargs: Any
     ) -> AWSResponse | None:
+        if not served and _http.netloc(request.url) in self._served:
+            return None  # addressed to the sandbox's own endpoint: that server answers it
         _, service, operation = event_name.split(".", 2)
         key_id = _http.signing_key_of(request)
         params = _http.params_of(request)
@@ -117,6 +121,7 @@ class Dispatcher(FaultInjection):
                         fault,
                         arrived,
                         region,
+                        served,
                     )
                 )
 

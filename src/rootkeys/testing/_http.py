@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 from botocore.awsrequest import AWSResponse
@@ -27,6 +27,7 @@ __all__ = [
     "error",
     "members",
     "members_of",
+    "netloc",
     "params_of",
     "region_of",
     "respond",
@@ -69,6 +70,11 @@ def region_of(request: AWSPreparedRequest) -> str | None:
     text = header.decode() if isinstance(header, bytes) else str(header or "")
     match = _SCOPE_REGION.search(text)
     return match["region"] if match else None
+
+
+def netloc(url: str) -> str:
+    """A URL's ``host:port``."""
+    return urlsplit(url).netloc
 
 
 def params_of(request: AWSPreparedRequest) -> dict[str, str]:
@@ -130,7 +136,15 @@ def answer(
 def error(
     request: AWSPreparedRequest, service: str, code: str, message: str, status: int
 ) -> AWSResponse:
-    """An error answer, in the request's protocol (JSON for CloudTrail, XML for IAM/STS)."""
+    """An error answer, in the request's protocol (JSON, CBOR, or XML for IAM/STS)."""
+    if "smithy-protocol" in request.headers:  # smithy RPC v2 CBOR
+        payload = _cbor_map({"__type": code, "message": message})
+        headers = {
+            "Content-Type": "application/cbor",
+            "smithy-protocol": "rpc-v2-cbor",
+            "x-amzn-RequestId": "sandbox",
+        }
+        return respond_bytes(request, status, payload, headers)
     if "X-Amz-Target" in request.headers:  # the JSON protocol
         payload = json.dumps({"__type": code, "message": message}).encode()
         headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "sandbox"}
@@ -142,6 +156,25 @@ def error(
         f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
     )
     return respond(request, status, body)
+
+
+def _cbor_map(fields: Mapping[str, str]) -> bytes:
+    """A CBOR map of text strings (RFC 8949): what an RPC v2 error body needs."""
+
+    def head(major: int, length: int) -> bytes:
+        if length < 24:
+            return bytes([major << 5 | length])
+        if length < 0x100:
+            return bytes([major << 5 | 24, length])
+        if length < 0x10000:
+            return bytes([major << 5 | 25]) + length.to_bytes(2, "big")
+        return bytes([major << 5 | 26]) + length.to_bytes(4, "big")
+
+    def text(value: str) -> bytes:
+        encoded = value.encode()
+        return head(3, len(encoded)) + encoded
+
+    return head(5, len(fields)) + b"".join(text(k) + text(v) for k, v in fields.items())
 
 
 def members_of(values: list[str]) -> str:

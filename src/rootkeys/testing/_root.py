@@ -34,6 +34,7 @@ __all__ = [
     "random_id",
     "random_secret",
     "refused_key",
+    "seed_administrator_access",
 ]
 
 MAX_ROOT_KEYS = 2
@@ -321,13 +322,18 @@ def add_root_row(user: RootUser, request: AWSPreparedRequest, response: AWSRespo
     snapshot, mfa = user.report_snapshot  # a report shows the account as it was when made
     lines = base64.b64decode(match.group(1)).decode().splitlines()
     header = lines[0].split(",")
-    row = dict.fromkeys(header, "N/A")
+    row = dict.fromkeys(header, "N/A")  # AWS's "not applicable" (no key, never used, ...)
     row.update(
         {
             "user": "<root_account>",
             "arn": user.arn,
             "user_creation_time": "2015-01-01T00:00:00+00:00",
+            # The root user's password columns, as AWS writes them (IAM User Guide,
+            # "Getting credential reports"): its use is a date or no_information (never
+            # N/A, which Prowler's iam_avoid_root_usage cannot read); the rest are not
+            # supported for root.
             "password_enabled": "not_supported",
+            "password_last_used": "no_information",
             "password_last_changed": "not_supported",
             "password_next_rotation": "not_supported",
             "mfa_active": str(mfa).lower(),
@@ -354,3 +360,32 @@ def add_root_row(user: RootUser, request: AWSPreparedRequest, response: AWSRespo
         f"<GeneratedTime>{_http.timestamp(user.report_generated_at)}</GeneratedTime>", text
     )
     return _http.respond(request, response.status_code, text)
+
+
+def seed_administrator_access(account_id: str, region: str) -> None:
+    """Give moto's account the AWS managed policy AdministratorAccess, and only that one.
+
+    moto can load every AWS managed policy, but that costs about half a second per
+    account; rootkeys' preflight needs just this one to be attachable. It is made in the
+    region's partition (``arn:<partition>:iam::aws:policy/AdministratorAccess``).
+    """
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+    from moto.utilities.utils import get_partition
+
+    backend = iam_backends[account_id][get_partition(region)]
+    policy = AWSManagedPolicy.from_data(
+        "AdministratorAccess",
+        account_id,
+        region,
+        {
+            "DefaultVersionId": "v1",
+            "Path": "/",
+            "Document": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            },
+            "CreateDate": "2015-02-06T18:39:46+00:00",
+            "UpdateDate": "2015-02-06T18:39:46+00:00",
+        },
+    )
+    backend.managed_policies.setdefault(policy.arn, policy)

@@ -23,25 +23,29 @@ yourself inside the sandbox talk to plain moto.
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.exceptions
 import botocore.loaders
 import botocore.session
 
+from rootkeys import _journal
 from rootkeys._clock import Clock, SystemClock
 from rootkeys._models import AccessKey, KeyStatus, LastUsed, validate_account_id
-from rootkeys.testing import _cloudtrail, _cloudwatch, _org, _server
+from rootkeys.testing import _cloudtrail, _org, _root, _server
 from rootkeys.testing._calls import SandboxCall
-from rootkeys.testing._dispatch import Dispatcher, Principal
+from rootkeys.testing._cloudwatch import Alarms
+from rootkeys.testing._dispatch import Principal
 from rootkeys.testing._ledger import KeyChange, Ledger
 from rootkeys.testing._root import MAX_ROOT_KEYS, RootUser, random_id, random_secret
+from rootkeys.testing._server import Serving
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -64,7 +68,7 @@ class SandboxAccount:
     root_key_ids: tuple[str, ...]
 
 
-class Sandbox(Dispatcher):
+class Sandbox(Serving, Alarms):
     """An AWS of your own, in process: moto plus root users. Use it as a context manager.
 
     ::
@@ -106,6 +110,10 @@ class Sandbox(Dispatcher):
         self._ledger = Ledger()
         self.trail = _cloudtrail.Trail(self.clock)
         """Every account's CloudTrail event history (``LookupEvents`` answers from it)."""
+        self._served: set[str] = set()
+        self._health = _server.Health()
+        self._journal_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._replaced_journal: Path | None = None
 
     # -- lifecycle of the sandbox ----------------------------------------------------------
 
@@ -125,6 +133,12 @@ class Sandbox(Dispatcher):
         for i, spec in enumerate(BUILTIN_HANDLERS):
             if spec[0] == "before-send" and spec[1] is botocore_stubber:
                 BUILTIN_HANDLERS[i] = ("before-send", self._dispatch_handler)
+        # Made-up accounts never reach a real journal: while the sandbox runs, a manager
+        # made without ``journal=`` records to the sandbox's own, which goes with it.
+        self._journal_dir = tempfile.TemporaryDirectory(
+            prefix="rootkeys-sandbox-", ignore_cleanup_errors=True
+        )
+        self._replaced_journal = _journal.set_sandbox_journal(self.journal_path)
         _ACTIVE = self
         return self
 
@@ -142,9 +156,25 @@ class Sandbox(Dispatcher):
             if spec[0] == "before-send" and spec[1] is getattr(self, "_dispatch_handler", None):
                 BUILTIN_HANDLERS[i] = ("before-send", botocore_stubber)
         _ACTIVE = None
+        if self._journal_dir is not None:
+            _journal.set_sandbox_journal(self._replaced_journal)
+            self._journal_dir.cleanup()
+            self._journal_dir = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+
+    @property
+    def journal_path(self) -> Path:
+        """The sandbox's own journal file, in a temporary directory removed on exit.
+
+        While the sandbox is active it is `rootkeys.journal.default_journal_path`: a
+        `RootKeyManager` or `Organization` made without ``journal=`` records there, not
+        in your per-user journal. Pass ``journal=`` to choose another.
+        """
+        if self._journal_dir is None:
+            raise RuntimeError("the sandbox is not active: use it as a context manager")
+        return Path(self._journal_dir.name) / "journal.sqlite3"
 
     # -- making things ---------------------------------------------------------------------
 
@@ -169,7 +199,7 @@ class Sandbox(Dispatcher):
             if account_id in self._accounts:
                 raise ValueError(f"account {account_id} already exists in the sandbox")
             self._accounts[account_id] = RootUser(account_id, self.partition)
-            _seed_administrator_access(account_id, self.region)
+            _root.seed_administrator_access(account_id, self.region)
             ids = tuple(
                 self.add_root_key(
                     account_id,
@@ -351,68 +381,6 @@ class Sandbox(Dispatcher):
             botocore_session=core,
         )
 
-    @contextlib.contextmanager
-    def serve(self) -> Iterator[str]:
-        """Answer on a loopback HTTP endpoint too; yield its URL.
-
-        For code in another process (a command line, a child process to kill): set
-        ``AWS_ENDPOINT_URL`` to the URL and sign with credentials from
-        `root_credentials` (or any the sandbox made). Calls are answered exactly as for
-        the sandbox's own sessions, and appear in `calls`.
-        """
-        with _server.serve(self._dispatch) as url:
-            yield url
-
-    def root_credentials(self, account_id: str, *, key_id: str | None = None) -> dict[str, str]:
-        """``AWS_*`` environment variables that sign as the account's root user.
-
-        For a child process talking to `serve`. Test credentials only: they hold the
-        sandbox's own made-up secrets.
-        """
-        credentials = self.root_session(account_id, key_id=key_id).get_credentials()
-        assert credentials is not None
-        frozen = credentials.get_frozen_credentials()
-        env = {
-            "AWS_ACCESS_KEY_ID": str(frozen.access_key),
-            "AWS_SECRET_ACCESS_KEY": str(frozen.secret_key),
-            "AWS_DEFAULT_REGION": self.region,
-        }
-        if frozen.token:
-            env["AWS_SESSION_TOKEN"] = frozen.token
-        return env
-
-    # -- CloudWatch alarms (moto's, kept on the sandbox's clock) -------------------------------
-
-    def create_alarm(self, account_id: str, name: str, *, region: str | None = None) -> None:
-        """Create a metric alarm (in state OK) in the account, as an app's team would."""
-        region = region or self.region
-        self.admin_session(account_id).client("cloudwatch", region_name=region).put_metric_alarm(
-            AlarmName=name,
-            MetricName="Errors",
-            Namespace="App",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanThreshold",
-        )
-        _cloudwatch.restamp(account_id, region, name, self.clock.now())
-
-    def set_alarm_state(
-        self,
-        account_id: str,
-        name: str,
-        state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"],
-        *,
-        reason: str = "set by the sandbox",
-        region: str | None = None,
-    ) -> None:
-        """Move an alarm to ``OK``, ``ALARM`` or ``INSUFFICIENT_DATA`` at the sandbox's now."""
-        region = region or self.region
-        client = self.admin_session(account_id).client("cloudwatch", region_name=region)
-        client.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
-        _cloudwatch.restamp(account_id, region, name, self.clock.now())
-
     # -- looking at the truth ----------------------------------------------------------------
 
     def root_keys(self, account_id: str) -> list[AccessKey]:
@@ -473,32 +441,3 @@ class Sandbox(Dispatcher):
 def _shared_loader() -> botocore.loaders.Loader:
     """One botocore data loader for every sandbox session (its caches fill once)."""
     return botocore.loaders.create_loader()
-
-
-def _seed_administrator_access(account_id: str, region: str) -> None:
-    """Give moto's account the AWS managed policy AdministratorAccess, and only that one.
-
-    moto can load every AWS managed policy, but that costs about half a second per
-    account; rootkeys' preflight needs just this one to be attachable. It is made in the
-    region's partition (``arn:<partition>:iam::aws:policy/AdministratorAccess``).
-    """
-    from moto.iam.models import AWSManagedPolicy, iam_backends
-    from moto.utilities.utils import get_partition
-
-    backend = iam_backends[account_id][get_partition(region)]
-    policy = AWSManagedPolicy.from_data(
-        "AdministratorAccess",
-        account_id,
-        region,
-        {
-            "DefaultVersionId": "v1",
-            "Path": "/",
-            "Document": {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-            },
-            "CreateDate": "2015-02-06T18:39:46+00:00",
-            "UpdateDate": "2015-02-06T18:39:46+00:00",
-        },
-    )
-    backend.managed_policies.setdefault(policy.arn, policy)

@@ -67,6 +67,8 @@ def shell(tmp_path: Path):
     finally:
         server.terminate()
         server.wait(timeout=TIMEOUT)
+        if server.stdout is not None:
+            server.stdout.close()
 
 
 def _rootkeys(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:

@@ -21,6 +21,7 @@ from rootkeys._render import span
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping, Sequence
+    from types import ModuleType
 
 __all__ = ["exit_code", "main", "main_exit"]
 
@@ -143,28 +144,31 @@ def _check_inputs(context: Context) -> None:
         validate_regions(args.regions)
 
 
-def _demo(context: Context) -> int:
+def _testing() -> ModuleType:
+    """The sandbox (``rootkeys.testing``), or how to install it."""
     try:
-        from rootkeys.testing import demo
+        import rootkeys.testing
     except ImportError as exc:
         raise InputError(
-            f"the demo needs the sandbox's extra: pip install 'rootkeys[sandbox]' ({exc})"
+            f"the sandbox needs its extra: pip install 'rootkeys[sandbox]' ({exc})"
         ) from exc
+    return rootkeys.testing
+
+
+def _demo(context: Context) -> int:
+    _testing()
+    from rootkeys.testing import demo
+
     code = demo.main(context.out, window=context.args.window)
     return EXIT_DONE if code == 0 else EXIT_NOT_DONE
 
 
 def _sandbox(context: Context) -> int:
-    try:
-        from rootkeys import testing
-    except ImportError as exc:
-        raise InputError(
-            f"the sandbox needs its extra: pip install 'rootkeys[sandbox]' ({exc})"
-        ) from exc
-    serve = getattr(testing, "serve_main", None)
-    if serve is None:
-        raise InputError("this build of rootkeys has no sandbox server")
-    return int(serve(context.out, port=context.args.port, organization=context.args.org))
+    args = context.args
+    accounts = args.accounts if args.accounts is not None else (3 if args.org else 1)
+    return _testing().serve_main(
+        context.out, port=args.port, organization=args.org, accounts=accounts
+    )
 
 
 class _Redacted(logging.Filter):

@@ -270,7 +270,16 @@ def _sandbox(commands: Commands) -> None:
     sandbox.add_argument("action", choices=("serve",), help="serve: run the sandbox server")
     sandbox.add_argument("--port", type=int, default=0, help="the port (default: any free one)")
     sandbox.add_argument(
-        "--org", action="store_true", help="also an organization with member accounts"
+        "--org",
+        action="store_true",
+        help="an organization of member accounts; you sign in as its management account",
+    )
+    sandbox.add_argument(
+        "--accounts",
+        type=int,
+        metavar="N",
+        help="how many accounts (member accounts with --org), each with 2 root keys "
+        "(default: 1, or 3 with --org)",
     )
 
 

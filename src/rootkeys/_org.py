@@ -17,9 +17,7 @@ import boto3
 from rootkeys._clock import clock_or_default
 from rootkeys._driver import combine, drive, fan_out
 from rootkeys._engine import Settings, new_run_id
-from rootkeys._errors import (
-    InputError,
-)
+from rootkeys._errors import InputError
 from rootkeys._iam import DEFAULT_REGION
 from rootkeys._journal import open_journal
 from rootkeys._lifecycle import validate_consistency_timeout
@@ -252,11 +250,10 @@ class Organization:
     ) -> OrganizationReport:
         """Remove the root keys of every selected member account, safely; one report.
 
-        Collects `removals` (see there for the whole story) into an `OrganizationReport`.
-        ``progress``: in a Jupyter notebook, a table of every key, updated in place as the
-        run goes (``False``: none); elsewhere it changes nothing.
+        Collects `removals` (see there) into an `OrganizationReport`. ``progress``: in a
+        Jupyter notebook, a table of every key updated in place (``False``: none).
         """
-        shown = validate_progress(progress)
+        shown = validate_progress(progress)  # before any AWS call, as every input
         results = self.removals(
             observe_for,
             check_interval,

@@ -166,9 +166,8 @@ def _demo(context: Context) -> int:
 def _sandbox(context: Context) -> int:
     args = context.args
     accounts = args.accounts if args.accounts is not None else (3 if args.org else 1)
-    return _testing().serve_main(
-        context.out, port=args.port, organization=args.org, accounts=accounts
-    )
+    serve = _testing().serve_main
+    return int(serve(context.out, port=args.port, organization=args.org, accounts=accounts))
 
 
 class _Redacted(logging.Filter):

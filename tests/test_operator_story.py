@@ -114,6 +114,65 @@ def test_a_check_failing_mid_window_rolls_back_then_resume_and_a_clean_run_delet
 
     done = _rootkeys(env, "remove", "--yes")
     assert done.returncode == 0, done.stderr
+    # under a pipe (cron): the plan, then one line per round of checks and one per step
+    rounds = [line for line in done.stderr.splitlines() if " round " in line]
+    assert 4 <= len(rounds) <= 9, done.stderr  # a 6 s window, checks every second
+    assert all(len(line) <= 100 for line in done.stderr.splitlines())
     assert done.stdout.count(" deleted ") == 2
     assert _rootkeys(env, "verify").returncode == 0
     assert not home.exists() or not any(home.rglob("*.sqlite3"))  # no journal of the user's
+
+
+def _in_a_terminal(env: dict[str, str], *argv: str) -> tuple[int, list[tuple[float, bytes]]]:
+    """Run rootkeys with a pseudo-terminal as stdin, stdout and stderr; what it wrote, when."""
+    import os
+    import pty
+    import select
+    import time
+
+    leader, follower = pty.openpty()
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rootkeys", *argv],
+        env={**env, "COLUMNS": "100", "LINES": "40", "TERM": "xterm-256color"},
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    chunks: list[tuple[float, bytes]] = []
+    while True:
+        ready, _, _ = select.select([leader], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the process is gone
+                break
+            if not data:
+                break
+            chunks.append((time.monotonic() - started, data))
+        elif process.poll() is not None:
+            break
+        assert time.monotonic() - started < TIMEOUT
+    os.close(leader)
+    return process.wait(timeout=TIMEOUT), chunks
+
+
+def test_in_a_terminal_progress_moves_while_the_run_waits(
+    shell: tuple[dict[str, str], str, Path], tmp_path: Path
+) -> None:
+    """A window whose rounds are 4 s apart: the live view still redraws every second or so
+    (the time left moves), not only when a round comes."""
+    env, health, _ = shell
+    config = tmp_path / "slow.toml"
+    config.write_text(
+        f'observe = "8s"\ncheck_interval = "4s"\n\n[[checks.http]]\nurl = "{health}"\n'
+    )
+    code, chunks = _in_a_terminal(env, "--config", str(config), "remove", "--yes")
+    assert code == 0
+    shown = b"".join(data for _, data in chunks).decode(errors="replace")
+    assert "observing" in shown
+    assert "deleted" in shown
+    during = [at for at, _ in chunks]
+    gaps = [later - earlier for earlier, later in zip(during, during[1:], strict=False)]
+    assert max(gaps) < 3, gaps  # the issue asks for at least every 10 s

@@ -171,8 +171,8 @@ def test_plain_progress_is_one_line_per_round_and_per_change(make_manager: MakeM
     rounds = [line for line in lines if " round " in line]
     assert len(rounds) == 11
     assert [int(re.findall(r"round (\d+):", line)[0]) for line in rounds] == list(range(1, 12))
-    assert "2 keys unusable, 2 checks passed (health), 1m48s left" in rounds[1]
-    assert rounds[-1].endswith("2 checks passed (health), window over")
+    assert "2 keys unusable, 1m48s left; 2 checks passed (health)" in rounds[1]
+    assert rounds[-1].endswith("window over; 2 checks passed (health)")
     assert len([line for line in lines if "deactivated; its window ends" in line]) == 2
     assert len([line for line in lines if line.endswith(" deleted")]) == 2
     assert len(lines) == 15

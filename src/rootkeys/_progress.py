@@ -291,17 +291,17 @@ class ProgressModel:
             if k.account_id == account.account_id and k.phase in _WATCHED
         ]
         keys = f"{len(watched)} key" + ("" if len(watched) == 1 else "s")
-        what = f"{keys} unusable"
-        if done.passed:
-            checks = f"{done.passed} check" + ("" if done.passed == 1 else "s")
-            what += f", {checks} passed ({', '.join(done.names)})"
-        else:
-            what += " (no checks configured)"
         if done.until is not None and done.until > at:
             when = f"{short(done.until - at)} left"
         else:
             when = "window over"
-        return Notice(at, account.account_id, f"{head} {what}, {when}", round=True)
+        what = f"{keys} unusable, {when}"  # the time left first: names may be cut at 100
+        if done.passed:
+            checks = f"{done.passed} check" + ("" if done.passed == 1 else "s")
+            what += f"; {checks} passed ({', '.join(done.names)})"
+        else:
+            what += "; no checks configured"
+        return Notice(at, account.account_id, f"{head} {what}", round=True)
 
 
 def _said(event: Event, text: str) -> Notice:

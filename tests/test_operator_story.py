@@ -8,6 +8,7 @@ them and exits 0. Nothing is written to the user's own journal.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import subprocess
@@ -174,5 +175,5 @@ def test_in_a_terminal_progress_moves_while_the_run_waits(
     assert "observing" in shown
     assert "deleted" in shown
     during = [at for at, _ in chunks]
-    gaps = [later - earlier for earlier, later in zip(during, during[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(during)]
     assert max(gaps) < 3, gaps  # the issue asks for at least every 10 s

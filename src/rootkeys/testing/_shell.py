@@ -95,7 +95,7 @@ def serve_main(
         if organization:
             made = sandbox.create_organization(members=accounts, root_keys=keys)
             account_ids = made.member_account_ids
-            signing = _credentials(sandbox.management_session())
+            signing = session_credentials(sandbox.management_session())
         else:
             account_ids = tuple(
                 sandbox.create_account(root_keys=keys).account_id for _ in range(accounts)
@@ -134,7 +134,8 @@ def _check(port: object, accounts: object, keys: object) -> None:
             raise InputError(f"{name} must be a whole number from {low} to {high}: {value!r}")
 
 
-def _credentials(session: Any) -> dict[str, str]:
+def session_credentials(session: Any) -> dict[str, str]:
+    """A session's credentials as the ``AWS_*`` variables that stand for them."""
     frozen = session.get_credentials().get_frozen_credentials()
     found = {
         "AWS_ACCESS_KEY_ID": str(frozen.access_key),

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rootkeys.testing._sandbox import Sandbox
+from rootkeys.testing._shell import session_credentials
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
 __all__ = ["Step", "transcript"]
 
@@ -79,9 +80,14 @@ class _Health:
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def _environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """``values`` in the environment while inside (None: unset)."""
     saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
@@ -145,5 +151,20 @@ def transcript() -> dict[str, Step]:
             for before, name, argv in script:
                 if before is not None:
                     before()
+                run(name, *argv)
+        organization = sandbox.create_organization(members=2, root_keys=1)
+        member = organization.member_account_ids[0]
+        management = session_credentials(sandbox.management_session())
+        org_script: list[tuple[str, tuple[str, ...]]] = [
+            ("audit", ("audit",)),
+            ("plan-org", ("plan", "--org", "--observe", "7d")),
+            ("remove-org", ("remove", "--org", "--observe", "7d", "--no-wait", "--yes")),
+            ("status-org", ("status", "--org", "--accounts", member)),
+            ("rollback-org", ("rollback", "--org", "--accounts", member, "--yes")),
+            ("resume-org", ("resume", "--org", "--accounts", member)),
+        ]
+        signed = {"AWS_SESSION_TOKEN": None, **management}  # none of the root's
+        with _environment({**env, **signed}):
+            for name, argv in org_script:
                 run(name, *argv)
     return steps

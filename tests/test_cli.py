@@ -379,7 +379,6 @@ def test_demo_with_a_zero_window_is_a_usage_error() -> None:
         (["remove", "--observe", "2000d", "--yes"], "at most 366 days"),
         (["remove", "--observe", "0", "--yes", "--ou", "ou-x"], "need --org"),
         (["rollback", "--yes", "--accounts", ACCOUNT], "need --org"),
-        (["resume", "--org"], "needs --accounts"),
         (["rollback", "--org", "--yes", "--accounts", "12"], "12 digits"),
         (["resume", "not-a-key"], "access key id"),
         (["resume", "AKIAAAAAAAAAAAAAAAAA", "--org", "--accounts", ACCOUNT], "KEY_ID is for one"),

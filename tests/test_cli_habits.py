@@ -18,7 +18,7 @@ import rootkeys
 from rootkeys.cli import main
 from rootkeys.lifecycle import KeyStatus
 from rootkeys.retry import RetryPolicy
-from rootkeys.testing import Sandbox, SandboxAccount
+from rootkeys.testing import Sandbox, SandboxAccount, SandboxOrganization
 from tests.conftest import sign_in
 from tests.test_cli import ACCOUNT
 
@@ -241,3 +241,97 @@ def test_a_bad_config_file_is_exit_2_naming_its_line_before_credentials(
     code, _, err = run("remove", "--config", str(config), "--yes")
     assert code == 2
     assert "line 4" in err
+
+
+def test_wide_shows_the_columns_the_fitted_table_leaves_out(signed_in: SandboxAccount) -> None:
+    """--wide: a plan's risk and window columns, which the 100-column plan drops."""
+    _, fitted, _ = run("plan", "--observe", "7d", "--no-evidence")
+    _, wide, _ = run("plan", "--observe", "7d", "--no-evidence", "--wide")
+    header = next(line for line in wide.splitlines() if line.strip().startswith("key "))
+    assert "risk" in header
+    assert "window" in header
+    fitted_header = next(x for x in fitted.splitlines() if x.strip().startswith("key "))
+    assert "risk" not in fitted_header
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["plan", "--observe", "-1d"], "cannot be negative"),
+        (["--output", "xml", "status"], "invalid choice: 'xml'"),
+        (["plan", "--observe", "7x"], "not a duration"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_help(argv: list[str], said: str) -> None:
+    code, _, err = run(*argv)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert said in err
+    assert "--help`)" in err
+
+
+def test_account_id_goes_before_the_command_too(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    code, _, err = run("--account-id", "999999999999", "remove", "--observe", "0", "--yes")
+    assert code == 3
+    assert "999999999999" in err
+    assert sandbox.mutations(ACCOUNT) == ()
+
+
+def test_status_and_verify_read_the_config_file_too(
+    signed_in: SandboxAccount, tmp_path: Path
+) -> None:
+    """status gives not-yet-started keys the config's window; a bad file is refused."""
+    config = tmp_path / "rootkeys.toml"
+    config.write_text('observe = "2d"\n')
+    code, out, _ = run("--config", str(config), "--output", "json", "status")
+    assert code == 0
+    assert {key["window"] for key in json.loads(out)["result"]["keys"]} == {"P2D"}
+    config.write_text('observ = "2d"\n')
+    for command in ("status", "verify"):
+        code, _, err = run("--config", str(config), command)
+        assert code == 2
+        assert "line 1" in err
+
+
+def test_an_interrupted_remove_says_how_to_go_on(
+    sandbox: Sandbox, signed_in: SandboxAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C: exit 130, and what the keys' state is and which command goes on."""
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rootkeys.RootKeyManager, "remove_all", interrupted)
+    code, _, err = run("remove", "--observe", "7d", "--yes")
+    assert code == 130
+    assert "Nothing was deleted by the interrupt" in err
+    assert "run the same `rootkeys remove` again to go on" in err
+
+
+def test_org_verify_says_the_management_account_is_not_verified(
+    org_signed_in: SandboxOrganization,
+) -> None:
+    code, out, _ = run("verify", "--org")
+    assert code == 1  # the members still have their keys
+    assert "the management account is not verified here" in out
+
+
+def test_org_rollback_run_names_the_resume_command_and_resume_needs_no_accounts(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization, tmp_path: Path
+) -> None:
+    """A check failing in an organization run: the command that resumes the accounts; then
+    `resume --org` alone resumes every held account."""
+    config = tmp_path / "rootkeys.toml"
+    config.write_text('observe = "7d"\n\n[[checks.command]]\nrun = ["false"]\n')
+    code, _, err = run("--config", str(config), "remove", "--org", "--no-wait", "--yes")
+    assert code == 1
+    members = ",".join(sorted(org_signed_in.member_account_ids))
+    named = err.split("rootkeys resume --org --accounts ")[1].split("`")[0]
+    assert ",".join(sorted(named.split(","))) == members
+    code, out, _ = run("--output", "json", "resume", "--org")
+    assert code == 0
+    resumed = json.loads(out)["result"]
+    assert sorted(entry["account_id"] for entry in resumed) == sorted(members.split(","))
+    assert all(entry["resumed"] for entry in resumed)

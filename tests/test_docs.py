@@ -163,9 +163,9 @@ def _hooks() -> Any:
 
 def test_docs_build_fails_on_a_notebook_page_without_outputs() -> None:
     """A notebook rendered without cell outputs (not executed) fails the docs build."""
+    hooks = _hooks()  # skips where mkdocs is not installed (the tests session)
     from mkdocs.exceptions import PluginError
 
-    hooks = _hooks()
     notebook = SimpleNamespace(file=SimpleNamespace(src_uri="examples/x.ipynb"))
     page = SimpleNamespace(file=SimpleNamespace(src_uri="faq.md"))
     with pytest.raises(PluginError, match="without outputs"):

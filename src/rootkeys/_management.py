@@ -33,7 +33,8 @@ log = logging.getLogger("rootkeys")
 
 REQUIRED_FEATURES = ("RootCredentialsManagement", "RootSessions")
 MANAGEMENT_HOW = (
-    "run a single-account RootKeyManager signed in as its root user (e.g. from CloudShell)"
+    "sign in as its root user (e.g. in CloudShell) and run `rootkeys remove` without --org, "
+    "or a single-account RootKeyManager"
 )
 ENABLE_HOW = (
     "In the management account: enable trusted access for IAM in AWS Organizations "

@@ -23,7 +23,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from types import ModuleType
 
-__all__ = ["exit_code", "main", "main_exit"]
+__all__ = ["EXIT_INTERRUPTED", "INTERRUPTED", "exit_code", "main", "main_exit"]
+
+EXIT_INTERRUPTED = 130
+INTERRUPTED = """\
+  Nothing was deleted by the interrupt. Keys made unusable stay so, their windows
+  remembered: run the same `rootkeys remove` again to go on, `rootkeys status` to see
+  where each key stands, or `rootkeys rollback` to make them usable again."""
 
 
 def exit_code(error: BaseException) -> int:
@@ -59,11 +65,13 @@ def main(
     except RootKeysError as exc:
         if args.debug:
             raise
-        print(f"rootkeys: error: {exc}", file=err)
+        print(f"rootkeys: error: {exc}", file=err)  # one line, for logs and grep
         return exit_code(exc)
     except KeyboardInterrupt:
         print(f"rootkeys: interrupted after {span(datetime.now(UTC) - started)}", file=err)
-        return 130
+        if args.command == "remove":
+            print(INTERRUPTED, file=err)
+        return EXIT_INTERRUPTED
     finally:
         if debug is not None:
             logging.getLogger("rootkeys").removeHandler(debug)
@@ -89,7 +97,12 @@ def _run(context: Context) -> int:
 
 def _check_scope(args: argparse.Namespace) -> None:
     """One account or an organization: refuse options of the other before any AWS call."""
-    if not hasattr(args, "org"):
+    inherited = "account_id" in args.from_environment  # ROOTKEYS_ACCOUNT_ID: one account's
+    if inherited and (getattr(args, "org", False) or not hasattr(args, "org")):
+        args.account_id = None
+    if not hasattr(args, "org"):  # audit: an organization's, always
+        if args.account_id:
+            raise InputError("--account-id is for one account's commands, not audit")
         return
     if not args.org:
         given = [
@@ -113,8 +126,8 @@ def _check_scope(args: argparse.Namespace) -> None:
             f"KEY_ID is for one account: {args.command} --org acts on every key of each "
             "account in --accounts"
         )
-    if args.command in ("resume", "rollback") and not args.accounts:
-        raise InputError(f"{args.command} --org needs --accounts: the member accounts")
+    if args.command == "rollback" and not args.accounts:
+        raise InputError("rollback --org needs --accounts: the member accounts to roll back")
     if getattr(args, "regions", None):
         raise InputError("--regions is for one account's evidence: plan --org gathers none")
 
@@ -132,14 +145,14 @@ def _check_inputs(context: Context) -> None:
         validate_account_id(args.account_id)
     for account_id in context.option("accounts") or ():
         validate_account_id(account_id)
-    chosen = window(context) if hasattr(args, "policy") else context.option("observe")
+    chosen = window(context)  # the flags', else the config file's (checked here, line named)
     if context.command == "remove" and chosen is None:
         raise InputError(
             "remove needs a window: --observe DURATION (e.g. 7d), --policy, or `observe` "
             "in the config file"
         )
     if chosen is not None:
-        Settings.of(chosen, context.check_interval() if hasattr(args, "policy") else None)
+        Settings.of(chosen, context.check_interval())
     if context.option("regions") is not None:
         validate_regions(args.regions)
 

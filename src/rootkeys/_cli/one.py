@@ -62,7 +62,7 @@ def run_one(context: Context) -> int:
         emit(context, plan)
         return EXIT_DONE
     if command == "status":
-        emit(context, manager.status(observe_for=context.args.observe))
+        emit(context, manager.status(observe_for=window(context)))
         return EXIT_DONE
     if command == "verify":
         return _verify(context, manager)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import re
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from rootkeys._clock import parse_duration
 from rootkeys._errors import InputError
@@ -26,7 +26,7 @@ __all__ = [
     "EXIT_CODES",
     "OUTPUTS",
     "Help",
-    "account",
+    "Parser",
     "checks",
     "command",
     "duration",
@@ -46,7 +46,25 @@ exit codes:
   1  rolled back, on hold, blocked, or incomplete (or observing, with --fail-if-observing)
   2  usage or input error: nothing was changed
   3  AWS or permission error
+  130  interrupted (Ctrl-C): nothing deleted by it; run the command again to go on
 """
+_INPUT_AWS = """\
+  2  usage or input error: nothing was changed
+  3  AWS or permission error (with --org: an account failed)
+"""
+CODES = {
+    "remove": EXIT_CODES,
+    "verify": "exit codes:\n  0  no root access key remains\n  1  root access keys remain\n"
+    + _INPUT_AWS,
+    "rollback": "exit codes:\n  0  every step seen in IAM\n"
+    "  1  a step not confirmed, or you answered no\n" + _INPUT_AWS,
+    "resume": "exit codes:\n  0  done (the journal only)\n" + _INPUT_AWS,
+    "sandbox": "exit codes:\n  0  stopped (Ctrl-C or SIGTERM)\n  2  usage or input error\n",
+    "demo": "exit codes:\n  0  the walk-through went as it should\n  1  it did not\n"
+    "  2  usage or input error\n",
+}
+"""Each command's exit codes, as its help shows them (the reads: `READ_CODES`)."""
+READ_CODES = "exit codes:\n  0  done (nothing was changed)\n" + _INPUT_AWS
 _NEGATIVE = re.compile(r"-\d")
 
 
@@ -85,6 +103,14 @@ def ids(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+class Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the help to read, not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        """Say what is wrong in one line and exit 2."""
+        self.exit(2, f"rootkeys: error: {message} (see `{self.prog} --help`)\n")
+
+
 class Help(argparse.RawDescriptionHelpFormatter):
     """Keeps descriptions and examples as written; wraps option help at 100 columns."""
 
@@ -110,6 +136,13 @@ def globals_(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=default(None),
         metavar="URL",
         help="send every AWS call here (default: AWS_ENDPOINT_URL; e.g. the sandbox server)",
+    )
+    group.add_argument(
+        "--account-id",
+        default=default(None),
+        metavar="ID",
+        help="one account's commands: the account you intend to change; credentials of "
+        "another are refused (default: ROOTKEYS_ACCOUNT_ID)",
     )
     group.add_argument(
         "--journal",
@@ -150,7 +183,7 @@ def globals_(parser: argparse.ArgumentParser, *, top: bool) -> None:
 
 
 def command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    commands: argparse._SubParsersAction[Parser],
     name: str,
     summary: str,
     description: str,
@@ -163,20 +196,11 @@ def command(
         epilog="examples:\n"
         + textwrap.indent(textwrap.dedent(examples).strip(), "  ")
         + "\n\n"
-        + EXIT_CODES,
+        + CODES.get(name, READ_CODES),
         formatter_class=Help,
     )
     globals_(parser, top=False)
     return parser
-
-
-def account(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--account-id",
-        metavar="ID",
-        help="the account you intend to change; credentials of another are refused "
-        "(default: ROOTKEYS_ACCOUNT_ID)",
-    )
 
 
 def windows(parser: argparse.ArgumentParser) -> None:

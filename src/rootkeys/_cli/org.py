@@ -18,6 +18,7 @@ from rootkeys._cli.one import (
 )
 from rootkeys._cli.output import confirm, emit, emit_each
 from rootkeys._errors import RootKeysError
+from rootkeys._management import MANAGEMENT_HOW
 from rootkeys._orgreports import AuditStatus
 from rootkeys._render import Table
 
@@ -46,16 +47,27 @@ def run_org(context: Context) -> int:
         )
         return EXIT_DONE
     if context.command == "status":
-        emit_each(context, organization.status(args.observe, account_ids=args.accounts, ou=args.ou))
+        statuses = organization.status(window(context), account_ids=args.accounts, ou=args.ou)
+        emit_each(context, statuses)
         return EXIT_DONE
     if context.command == "verify":
         return _verify(context, organization)
     if context.command == "resume":
-        done, code = _each(context, args.accounts, organization.resume)
+        accounts = args.accounts or _held(organization)
+        done, code = _each(context, accounts, organization.resume)
         entries = [resumed(a, keys) for a, keys in done]
         emit(context, entries, resumed_table(entries, "rootkeys remove --org"))
         return code
     return _rollback(context, organization)
+
+
+def _held(organization: rootkeys.Organization) -> list[str]:
+    """The member accounts with a key on hold (``resume --org`` without ``--accounts``)."""
+    return [
+        status.account_id
+        for status in organization.status()
+        if any(key.next is rootkeys.Next.ON_HOLD for key in status.keys)
+    ]
 
 
 def _each(
@@ -88,7 +100,10 @@ def _verify(context: Context, organization: rootkeys.Organization) -> int:
             verdict, ok = "no root access key remains", True
         rows.append((audit.account_id, verdict))
         results.append({"account_id": audit.account_id, "no_root_key_remains": ok})
-    table = Table("Verify", ("account", "verdict"), rows, empty="no member account selected")
+    after = [f"the management account is not verified here: {MANAGEMENT_HOW}"]
+    table = Table(
+        "Verify", ("account", "verdict"), rows, after=after, empty="no member account selected"
+    )
     emit(context, results, table)
     return EXIT_DONE if all(r["no_root_key_remains"] for r in results) else EXIT_NOT_DONE
 
@@ -146,6 +161,17 @@ def _remove(context: Context) -> int:
             keep_quarantine=args.keep_quarantine,
         )
     emit(context, report)
+    held = [
+        account.account_id
+        for account in report.accounts
+        if account.outcome in (rootkeys.AccountOutcome.ROLLED_BACK, rootkeys.AccountOutcome.ON_HOLD)
+    ]
+    if held:
+        print(
+            f"held until a person resumes: after fixing what the checks found, run "
+            f"`rootkeys resume --org --accounts {','.join(held)}`",
+            file=context.err,
+        )
     outcomes = set(report.counts)
     if rootkeys.AccountOutcome.FAILED in outcomes:
         return EXIT_AWS

@@ -35,7 +35,8 @@ def emit(context: Context, result: Any, table: Table | None = None) -> None:
         print(json.dumps(document, indent=2, sort_keys=True), file=out)
         return
     items = _items(result)
-    tables = [table] if table is not None else [_table(item) for item in items]
+    whole = args.wide or args.output == "csv"  # CSV is data: every column, every text
+    tables = [table] if table is not None else [_table(item, wide=whole) for item in items]
     if args.output == "csv":
         several = table is None and isinstance(result, list)
         accounts = [getattr(item, "account_id", None) for item in items] if several else []
@@ -50,19 +51,21 @@ def emit_each(context: Context, results: Iterable[Tabular]) -> None:
     if context.args.output != "table":
         emit(context, list(results))
         return
+    wide = context.args.wide
     for result in results:
-        print(_text(_table(result), wide=context.args.wide), file=context.out, flush=True)
+        print(_text(_table(result, wide=wide), wide=wide), file=context.out, flush=True)
 
 
 def _items(result: Any) -> list[Any]:
     return list(result) if isinstance(result, list) else [result]
 
 
-def _table(item: Any) -> Table:
+def _table(item: Any, *, wide: bool) -> Table:
+    """The item's table: with ``wide``, the one with every column."""
     if isinstance(item, Table):
         return item
     if isinstance(item, Tabular):
-        return item._table()
+        return item._table(wide=wide)
     raise TypeError(f"no table for {type(item).__name__}")  # a programming error
 
 

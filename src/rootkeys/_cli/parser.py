@@ -14,7 +14,7 @@ import rootkeys
 from rootkeys._cli.options import (
     EXIT_CODES,
     Help,
-    account,
+    Parser,
     checks,
     command,
     duration,
@@ -26,14 +26,14 @@ from rootkeys._cli.options import (
 )
 
 if TYPE_CHECKING:
-    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+    Commands = argparse._SubParsersAction[Parser]
 
 __all__ = ["parser"]
 
 
 def parser() -> argparse.ArgumentParser:
     """The whole ``rootkeys`` command line."""
-    top = argparse.ArgumentParser(
+    top = Parser(
         prog="rootkeys",
         description="Remove AWS root user access keys safely: make unusable, observe, delete.",
         epilog="Run `rootkeys COMMAND --help` for a command's options and examples.\n\n"
@@ -73,7 +73,6 @@ def _plan(commands: Commands) -> None:
         rootkeys --profile mgmt plan --org --observe 7d --ou ou-ab12-cdef3456
         """,
     )
-    account(plan)
     windows(plan)
     plan.add_argument("--no-evidence", action="store_true", help="skip CloudTrail evidence")
     plan.add_argument(
@@ -105,7 +104,6 @@ def _remove(commands: Commands) -> None:
         rootkeys remove --org --observe 7d --accounts 111122223333,444455556666
         """,
     )
-    account(remove)
     windows(remove)
     checks(remove)
     remove.add_argument(
@@ -142,7 +140,6 @@ def _status(commands: Commands) -> None:
         rootkeys status --org --accounts 111122223333
         """,
     )
-    account(status)
     status.add_argument(
         "--observe",
         type=duration,
@@ -167,7 +164,6 @@ def _verify(commands: Commands) -> None:
         rootkeys verify --org --ou ou-ab12-cdef3456
         """,
     )
-    account(verify)
     org(verify, "every member account (AssumeRoot)")
     members(verify)
 
@@ -185,7 +181,6 @@ def _history(commands: Commands) -> None:
         rootkeys history AKIAIOSFODNN7EXAMPLE --output json
         """,
     )
-    account(history)
     history.add_argument("key_id", metavar="KEY_ID", help="the access key id")
 
 
@@ -205,9 +200,8 @@ def _resume(commands: Commands) -> None:
         rootkeys resume --org --accounts 111122223333
         """,
     )
-    account(resume)
     resume.add_argument("key_id", metavar="KEY_ID", nargs="?", help="one key (default: all)")
-    org(resume, "member accounts (--accounts): lift every hold in each")
+    org(resume, "member accounts: every hold in each of --accounts (default: every held one)")
     members(resume, ou=False)
 
 
@@ -227,7 +221,6 @@ def _rollback(commands: Commands) -> None:
         rootkeys rollback --org --accounts 111122223333 --yes
         """,
     )
-    account(rollback)
     rollback.add_argument("key_id", metavar="KEY_ID", nargs="?", help="one key (default: all)")
     rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     org(rollback, "member accounts (--accounts): detach the quarantine SCP from each")

@@ -16,7 +16,7 @@ import pytest
 import rootkeys
 from rootkeys import EventKind, Next
 from rootkeys._observe import STILL_UNUSABLE
-from rootkeys._progress import Phase, ProgressModel, short
+from rootkeys._progress import Notice, Phase, ProgressModel, short
 from rootkeys._terminal import TerminalProgress
 from rootkeys.lifecycle import KeyStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxAccount
@@ -36,6 +36,18 @@ def passing(name: str) -> Callable[[rootkeys.AccessKey], bool]:
         return True
 
     check.name = name  # type: ignore[attr-defined]
+    return check
+
+
+def refused_after(call: int, reason: str) -> Callable[[rootkeys.AccessKey], rootkeys.CheckResult]:
+    """A check named "sandbox health" that passes until its ``call``-th call, then says why not."""
+    calls = [0]
+
+    def check(key: rootkeys.AccessKey) -> rootkeys.CheckResult:
+        calls[0] += 1
+        return rootkeys.CheckResult(calls[0] < call, "" if calls[0] < call else reason)
+
+    check.name = "sandbox health"  # type: ignore[attr-defined]
     return check
 
 
@@ -191,14 +203,88 @@ def test_plain_progress_says_what_failed_and_what_was_rolled_back(
         for _ in range(2):  # later runs find the keys on hold: said once
             make_manager(hooks=[progress], journal=journal).remove_all(observe_for=MINUTES_2)
     lines = err.getvalue().splitlines()
-    failed = [line for line in lines if "failed on" in line]
+    failed = [line for line in lines if " round " in line and " failed: " in line]
     assert len(failed) == 1
-    assert "round 4: 'orders API' failed on AKIA" in failed[0]
+    assert "round 4: check 'orders API' failed: " in failed[0]
     assert len([line for line in lines if "rolled back (reactivated)" in line]) == 2
     held = [line for line in lines if " on hold: " in line]
     assert {line.split()[2] for line in held} == set(account.root_key_ids)
     assert len(held) == 2
     assert max(len(line) for line in lines) <= 100
+
+
+def test_a_staged_pass_prints_its_round_when_the_run_ends(
+    make_manager: MakeManager, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Under cron (--no-wait), each run during the window prints its one round of checks."""
+    journal = tmp_path / "journal.sqlite3"
+    said = []
+    for _ in range(2):
+        err = io.StringIO()
+        with TerminalProgress(err, live=False) as progress:
+            manager = make_manager(hooks=[progress], checks=[passing("health")], journal=journal)
+            manager.remove_all(observe_for=WEEK, wait=False)
+        said.append([line.split(" ", 2)[2] for line in err.getvalue().splitlines()])
+        clock.advance(timedelta(days=3))
+    assert [line for line in said[0] if line.startswith("round")] == [
+        "round 1: 2 keys unusable, 7d left; 2 checks passed (health)"
+    ]
+    assert said[1] == ["round 1: 2 keys unusable, 4d left; 2 checks passed (health)"]
+
+
+def test_the_runs_wait_ends_each_accounts_open_round() -> None:
+    """An organization's WAITING (no account) prints the round of every account still open."""
+    from datetime import UTC, datetime
+
+    start = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    model = ProgressModel()
+    members = ["111122223333", "444455556666"]
+    for member in members:
+        model(rootkeys.Event(EventKind.OBSERVING, member, start, until=start + timedelta(hours=1)))
+        model(rootkeys.Event(EventKind.CHECK_PASSED, member, start, key_id="AKIA" + "A" * 16))
+    later = start + timedelta(seconds=5)
+    said = model(rootkeys.Event(EventKind.WAITING, "", later, until=start + timedelta(minutes=30)))
+    assert [(n.account_id, n.round, n.text.split(":")[0]) for n in said] == [
+        (member, True, "round 1") for member in members
+    ]
+    assert model.finish() == []
+
+
+def test_a_failed_rounds_line_gives_the_reason_whole_on_wrapped_lines(
+    make_manager: MakeManager, account: SandboxAccount
+) -> None:
+    """The reason comes first and is never cut: a long one goes on indented lines <= 100."""
+    url = "http://127.0.0.1:53117/orders/v2/health?deep=true&region=eu-west-1&probe=rootkeys"
+    reason = f"{url} answered 503, expected 200"
+    err = io.StringIO()
+    with TerminalProgress(err, live=False) as progress:
+        manager = make_manager(hooks=[progress], checks=[refused_after(3, reason)], journal=False)
+        manager.remove_all(observe_for=MINUTES_2)
+    lines = err.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if " round 2: " in line)
+    assert lines[start].split(" ", 2)[2].startswith("round 2: check 'sandbox health' failed: ")
+    more = [line for line in lines[start + 1 :] if line.startswith(" ")]
+    assert more
+    assert lines[start + 1 : start + 1 + len(more)] == more  # continuation lines, indented
+    said = " ".join(line.strip() for line in [lines[start], *more])
+    assert "answered 503, expected 200" in said
+    assert "".join(said.split()).count("".join(reason.split())) == 1
+    assert max(len(line) for line in lines) <= 100
+
+
+@pytest.mark.parametrize("width", [100, 60, 40], ids=["100", "60", "40"])
+def test_a_long_notice_wraps_under_its_text_and_loses_nothing(width: int) -> None:
+    """Each line fits ``width``; continuation lines are indented; joined, the text is whole."""
+    from datetime import UTC, datetime
+
+    text = "round 3: check 'x' failed: " + "word " * 30 + "https://example.test/" + "a" * 120
+    notice = Notice(datetime(2026, 11, 27, 12, tzinfo=UTC), "111122223333", text)
+    lines = notice.lines(width)
+    assert len(lines) > 1
+    assert max(len(line) for line in lines) <= width
+    assert all(line.startswith(" ") for line in lines[1:])
+    joined = "".join("".join(line.split()) for line in lines)
+    assert joined == "".join(f"[12:00:00]111122223333{text}".split())
 
 
 def test_plain_progress_of_an_organization_is_per_account(
@@ -288,6 +374,42 @@ def test_the_live_table_counts_down_while_the_run_sleeps() -> None:
         while "1m58s" not in ANSI.sub("", out.getvalue()) and time.monotonic() < deadline:
             time.sleep(0.1)
     assert "1m58s" in ANSI.sub("", out.getvalue())
+
+
+def test_an_organizations_live_table_fits_100_columns_and_cuts_nothing(
+    sandbox: Sandbox, clock: FakeClock, tmp_path: Path
+) -> None:
+    """3 members: every frame <= 100 columns, no text cut; phases and next steps whole."""
+    from rich.console import Console
+
+    org = sandbox.create_organization(members=3, root_keys=1)
+    journal = rootkeys.Journal(tmp_path / "journal.sqlite3")
+    out, console = _console()
+    frames: list[str] = []
+
+    def draw(event: rootkeys.Event) -> None:
+        """The table as the live view draws it, after each event."""
+        frame = Console(file=io.StringIO(), width=100, force_terminal=True)
+        with frame.capture() as captured:
+            frame.print(progress.view())
+        frames.append(ANSI.sub("", captured.get()))
+
+    with TerminalProgress(io.StringIO(), live=True, console=console) as progress:  # type: ignore[arg-type]
+        checks = [passing("orders app health")]
+        run = organization(
+            sandbox, clock, journal, hooks=[progress, draw], workers=2, checks=checks
+        )
+        run.remove_all(timedelta(hours=1), timedelta(minutes=30))
+    screens = [*frames, ANSI.sub("", out.getvalue())]
+    assert max(len(line.rstrip()) for screen in screens for line in screen.splitlines()) <= 100
+    assert not [screen for screen in screens if "…" in screen]
+    seen = "\n".join(frames)
+    assert "deactivating" in seen
+    assert re.search(r"checks in \d+m", seen)
+    assert "delete, if checks pass" in seen
+    rows = [line for line in frames[-1].splitlines() if line[:12] in org.member_account_ids]
+    assert len(rows) == 3
+    assert all(re.search(r"AKIA\w{16}\s+done\s+-\s+orders app health:", row) for row in rows)
 
 
 def test_import_rootkeys_loads_no_rich_and_plain_progress_needs_none() -> None:

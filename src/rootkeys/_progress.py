@@ -14,6 +14,7 @@ organization), so it holds a lock.
 
 from __future__ import annotations
 
+import textwrap
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -23,7 +24,15 @@ from rootkeys._decide import Next
 from rootkeys._observe import STILL_UNUSABLE, Event, EventKind
 from rootkeys._retry import redact
 
-__all__ = ["AccountProgress", "CheckSeen", "KeyProgress", "Notice", "Phase", "ProgressModel"]
+__all__ = [
+    "NEXT",
+    "AccountProgress",
+    "CheckSeen",
+    "KeyProgress",
+    "Notice",
+    "Phase",
+    "ProgressModel",
+]
 
 
 class Phase(StrEnum):
@@ -94,10 +103,10 @@ class KeyProgress:
             if next_pass is not None and next_pass > now:
                 return f"checks in {short(next_pass - now)}"
             return "checks next pass"
-        return _NEXT[self.phase]
+        return NEXT[self.phase]
 
 
-_NEXT = {
+NEXT = {
     Phase.DEACTIVATING: "make unusable",
     Phase.DELETING: "delete, if checks pass",
     Phase.ROLLING_BACK: "make usable again",
@@ -108,6 +117,7 @@ _NEXT = {
     Phase.PROTECTED: "never touched",
     Phase.FAILED: "see the report",
 }
+"""What happens next to a key in each phase (observing: `KeyProgress.next_action` says)."""
 
 
 @dataclass(slots=True)
@@ -144,8 +154,28 @@ class Notice:
 
     def line(self, width: int = 100) -> str:
         """``[HH:MM:SS] account text``, cut to ``width`` columns."""
+        return fit(self._head() + self.text, width)
+
+    def lines(self, width: int = 100) -> list[str]:
+        """``[HH:MM:SS] account text``, wrapped onto indented lines of at most ``width``.
+
+        Nothing is cut: a long reason (a URL, an AWS error) goes on continuation lines,
+        indented to where the text starts.
+        """
+        head = self._head()
+        indent = " " * (len(head) if len(head) <= width // 2 else 4)
+        text = " ".join(self.text.split())
+        return textwrap.wrap(
+            text,
+            width,
+            initial_indent=head,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        ) or [head.rstrip()]
+
+    def _head(self) -> str:
         where = f"{self.account_id} " if self.account_id else ""
-        return fit(f"[{self.at:%H:%M:%S}] {where}{self.text}", width)
+        return f"[{self.at:%H:%M:%S}] {where}"
 
 
 class ProgressModel:
@@ -164,9 +194,10 @@ class ProgressModel:
         with self._lock:
             if self.latest is None or event.at > self.latest:
                 self.latest = event.at
-            if event.kind is EventKind.WAITING and not event.account_id:
-                self._waiting(list(self._accounts.values()), event)  # the whole run waits
-                return []
+            if event.kind is EventKind.WAITING and not event.account_id:  # the whole run waits
+                ended = [self._close(a, event.at) for a in self._accounts.values() if a.round]
+                self._waiting(list(self._accounts.values()), event)
+                return ended
             account = self._account(event.account_id)
             notices: list[Notice] = []
             if account.round is not None and event.kind not in _IN_ROUND:
@@ -177,6 +208,18 @@ class ProgressModel:
                 notices.append(self._close(account, event.at))
             notices.extend(self._take(account, event))
             return notices
+
+    def finish(self) -> list[Notice]:
+        """The run ended: the lines of the rounds still open (a staged pass ends in one).
+
+        A round is otherwise closed by the next event that is not part of it; a pass
+        that leaves its keys observing sends none. Calling it again gives nothing.
+        """
+        with self._lock:
+            at = self.latest
+            if at is None:
+                return []
+            return [self._close(a, at) for a in self._accounts.values() if a.round is not None]
 
     def each_account(self) -> list[AccountProgress]:
         """A copy of each account's progress, in the order first seen."""
@@ -281,10 +324,10 @@ class ProgressModel:
         assert done is not None
         head = f"round {done.number}:"
         if done.failure is not None:
-            name, key_id, reason = done.failure
-            return Notice(
-                at, account.account_id, f"{head} {name!r} failed on {key_id}: {reason}", round=True
-            )
+            name, key_id, reason = done.failure  # the reason first: the key follows it
+            on = f" (on {key_id})" if key_id else ""
+            text = f"{head} check {name!r} failed: {reason}{on}"
+            return Notice(at, account.account_id, text, round=True)
         watched = [
             k
             for k in self._keys.values()

@@ -5,8 +5,10 @@ prints). On a terminal (``live=True``) a rich ``Live`` table shows a line per ke
 time left in its window, your checks run and the last result, what happens next) and
 redraws itself every half second, so the time left moves on while the run sleeps between
 passes; each change of state is printed above it. Under cron or in a pipe
-(``live=False``) it writes plain lines: one per round of checks (one a pass), one per
-change of state (deactivated, deleted, rolled back, on hold), each at most 100 columns.
+(``live=False``) it writes plain lines: one per round of checks (one a pass, printed at
+the latest when the run ends or waits), one per change of state (deactivated, deleted,
+rolled back, on hold). No line passes 100 columns and none is cut: a long one (a failed
+check's reason) goes on indented continuation lines.
 rich is imported only for the live table, so ``import rootkeys`` stays light.
 """
 
@@ -17,12 +19,12 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
-from rootkeys._progress import Notice, ProgressModel, short
+from rootkeys._progress import NEXT, Notice, Phase, ProgressModel, short
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from rich.console import Console, RenderableType
+    from rich.console import Console, JustifyMethod, RenderableType
     from rich.live import Live
 
     from rootkeys._observe import Event
@@ -80,11 +82,11 @@ class TerminalProgress:
             from rich.text import Text
 
             console = self._live.console
-            line = Text(notice.line(console.width), no_wrap=True, overflow="ellipsis")
-            console.print(line, highlight=False)
+            for line in notice.lines(console.width):
+                console.print(Text(line, no_wrap=True, overflow="ellipsis"), highlight=False)
             return
         with self._write:
-            self._stream.write(notice.line(self._width) + "\n")
+            self._stream.write("".join(line + "\n" for line in notice.lines(self._width)))
             self._stream.flush()
 
     # -- the live table -----------------------------------------------------------------------
@@ -112,7 +114,9 @@ class TerminalProgress:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Draw the table one last time and stop it."""
+        """Print the line of a round still open (the run ended); draw the table one last time."""
+        for notice in self._model.finish():
+            self._say(notice)
         if self._live is not None:
             self._live.stop()
             self._live = None
@@ -128,8 +132,13 @@ class TerminalProgress:
             return None
         return latest + timedelta(seconds=time.monotonic() - self._seen)
 
-    def view(self) -> RenderableType:
-        """The live table as it stands now: a line per key."""
+    def view(self, width: int | None = None) -> RenderableType:
+        """The live table as it stands now: a line per key, at most ``width`` columns.
+
+        ``width`` defaults to the console's. An organization's table has an account
+        column and no count of checks (each round's line says it); the last check's
+        result wraps onto a second line rather than push the other columns off.
+        """
         from rich import box
         from rich.table import Table
 
@@ -145,6 +154,28 @@ class TerminalProgress:
             if many
             else f"rootkeys · account {one.account_id} · round {one.rounds}"
         )
+        header = ["key", "phase", "left", "checks", "last check", "next"]
+        rows = []
+        for key in keys:
+            account = accounts.get(key.account_id)
+            left = key.left(now)
+            cells = [
+                key.key_id,
+                key.phase.value,
+                short(left) if left is not None else "-",
+                str(key.checks),
+                str(key.last) if key.last else "-",
+                key.next_action(now, account.next_pass if account else None),
+            ]
+            rows.append([key.account_id, *cells[:3], *cells[4:]] if many else cells)
+        if many:
+            header = ["account", *header[:3], *header[4:]]
+        last = header.index("last check")
+        widths = [
+            max(_RESERVED.get(name, 0), *(len(row[i]) for row in [header, *rows]))
+            for i, name in enumerate(header)
+        ]
+        room = (width or self._width_now()) - sum(widths) + widths[last] - _GAP * (len(header) - 1)
         table = Table(
             title=title,
             title_justify="left",
@@ -153,24 +184,28 @@ class TerminalProgress:
             collapse_padding=True,
             show_edge=False,
         )
-        if many:
-            table.add_column("account", no_wrap=True, min_width=12)
-        table.add_column("key", no_wrap=True, min_width=20)
-        table.add_column("phase", no_wrap=True, min_width=11)
-        table.add_column("left", no_wrap=True, min_width=6)
-        table.add_column("checks", no_wrap=True, min_width=6, justify="right")
-        table.add_column("last check", no_wrap=True, overflow="ellipsis")
-        table.add_column("next", no_wrap=True, overflow="ellipsis", min_width=14)
-        for key in keys:
-            account = accounts.get(key.account_id)
-            left = key.left(now)
-            row = [
-                key.key_id,
-                key.phase.value,
-                short(left) if left is not None else "-",
-                str(key.checks),
-                str(key.last) if key.last else "-",
-                key.next_action(now, account.next_pass if account else None),
-            ]
-            table.add_row(*([key.account_id, *row] if many else row))
+        for i, name in enumerate(header):
+            if i == last:
+                table.add_column(name, overflow="fold", max_width=max(room, len(name)))
+            else:
+                justify: JustifyMethod = "right" if name == "checks" else "left"
+                table.add_column(name, no_wrap=True, min_width=widths[i], justify=justify)
+        for row in rows:
+            table.add_row(*row)
         return table
+
+    def _width_now(self) -> int:
+        console = self._live.console if self._live is not None else self._console
+        return console.width if console is not None else self._width
+
+
+_GAP = 2
+"""Columns between two of the live table's columns."""
+_RESERVED = {
+    "phase": max(len(phase) for phase in Phase),
+    "left": len("23h59m"),
+    "next": max(
+        len(text) for text in (*NEXT.values(), "delete, if checks pass", "checks next pass")
+    ),
+}
+"""Room kept for the texts a column will show as the run goes, so the table keeps its shape."""

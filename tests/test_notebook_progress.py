@@ -145,3 +145,13 @@ def test_an_organization_removal_shows_every_account_in_one_display(
     for member in org.member_account_ids:
         assert member in last
     assert len(screen.handles[0].shown) > 1
+
+
+def test_a_staged_pass_shows_its_round_in_the_last_update(
+    screen: Screen, make_manager: MakeManager, tmp_path: Path
+) -> None:
+    """wait=False: one pass, its round still open when the run ends; the display tells it."""
+    manager = make_manager(journal=tmp_path / "j.sqlite3", checks=[lambda key: True])
+    manager.remove_all(observe_for=timedelta(days=7), wait=False)
+    last = screen.handles[0].shown[-1]._repr_html_()
+    assert "round 1: 2 keys unusable" in last

@@ -79,7 +79,12 @@ class NotebookProgress:
             self.show()
 
     def show(self, *, final: bool = False) -> None:
-        """Show the table as it stands (once a key is seen), or update it in place."""
+        """Show the table as it stands (once a key is seen), or update it in place.
+
+        ``final``: the run is over; a round still open (a staged pass) is told too.
+        """
+        if final:
+            self._lines = [*self._lines, *self._model.finish()][-5:]
         if self._model.latest is None or not (final or self._model.each_key()):
             return
         view = ProgressView(self._table())

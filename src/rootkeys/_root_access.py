@@ -23,7 +23,7 @@ import logging
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from rootkeys._errors import (
     AWSError,
@@ -97,11 +97,13 @@ class RootAccess(Tabular, BaseModel):
     made: tuple[str, ...] = Field(default=(), description="The calls enabling made.")
     note: str = Field(default="", description="Why this session may not enable, if so.")
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def may_enable(self) -> bool:
         """Whether this session may make the ``changes`` (the management account, all features)."""
         return self.role is RootAccessRole.MANAGEMENT and self.all_features
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def enabled(self) -> bool:
         """Whether trusted access and both features are on."""

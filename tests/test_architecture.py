@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._cli.context": 9,
     "rootkeys._cli.parser": 9,
     "rootkeys._cli.options": 9,
+    "rootkeys._cli.root_access": 9,
     "rootkeys._manager": 8,
     "rootkeys._org": 8,
     "rootkeys._config": 8,
@@ -59,6 +60,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._evidence": 4,
     "rootkeys._credential_report": 4,
     "rootkeys._preflight": 4,
+    "rootkeys._root_access": 4,
     # the journal: storage, its records, what they remember of each key
     "rootkeys._reconcile": 3,
     "rootkeys._journal": 3,

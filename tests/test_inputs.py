@@ -454,6 +454,29 @@ CASES: list[Case] = [
         "'bogus' is not an organizational unit id",
         False,
     ),
+    (
+        "org enable root_sessions not bool",
+        lambda e: e.organization().enable_root_access(root_sessions="no"),
+        IN,
+        "root_sessions must be True or False",
+        False,
+    ),
+    (
+        "org root_access root_sessions not bool",
+        lambda e: e.organization().root_access(root_sessions=None),
+        IN,
+        "root_sessions must be True or False",
+        False,
+    ),
+    (
+        "org enable from a member account",
+        lambda e: rootkeys.Organization(
+            e.sandbox.admin_session(e.org.member_account_ids[0])
+        ).enable_root_access(root_sessions=False),
+        rootkeys.errors.NotManagementAccountError,
+        "needs the management account",
+        True,
+    ),
     # -- the CLI -----------------------------------------------------------------------------------
     (
         "cli bad key id",
@@ -516,6 +539,27 @@ CASES: list[Case] = [
         lambda e: e.cli("audit", "--workers", "0"),
         CliExit,
         "exit 2.*workers",
+        False,
+    ),
+    (
+        "cli org unknown action",
+        lambda e: e.cli("org", "disable", "--yes"),
+        CliExit,
+        "exit 2.*invalid choice",
+        False,
+    ),
+    (
+        "cli org enable no terminal",
+        lambda e: (e.use(e.sandbox.management_session()), e.cli("org", "enable", as_root=False)),
+        CliExit,
+        "exit 2.*--yes",
+        False,
+    ),
+    (
+        "cli org enable account id",
+        lambda e: e.cli("org", "status", "--account-id", "111122223333"),
+        CliExit,
+        "exit 2.*--account-id is for one account",
         False,
     ),
     (

@@ -11,6 +11,7 @@ Every exception that crosses the public API derives from one base::
     ├── ProtectedKeyError          the key signs the current session: never touched
     ├── KeyNotFoundError           no such root access key in this account
     ├── OrganizationSetupError     centralized root access is not set up (says how)
+    │   └── NotManagementAccountError  only the management account may do this
     ├── QuarantineBlockedError     a member account has no room for the quarantine SCP
     ├── JournalError               the journal cannot be opened, read or written
     │   └── JournalLockedError     another process is acting on the account
@@ -43,6 +44,7 @@ __all__ = [
     "JournalLockedError",
     "KeyNotFoundError",
     "LimitExceededError",
+    "NotManagementAccountError",
     "NotRootError",
     "OrganizationSetupError",
     "ProtectedKeyError",
@@ -151,6 +153,29 @@ class KeyNotFoundError(RootKeysError):
 
 class OrganizationSetupError(RootKeysError):
     """The organization cannot use centralized root access yet; the message says how."""
+
+
+class NotManagementAccountError(OrganizationSetupError):
+    """The session is not the organization's management account, which this needs.
+
+    Enabling centralized root access is the management account's alone; the IAM
+    delegated administrator may read the features and use AssumeRoot, not enable them.
+
+    Attributes:
+        account_id: the account the session belongs to.
+        management_account_id: the organization's management account.
+        role: what the session is: ``"IAM delegated administrator"`` or ``"member account"``.
+    """
+
+    def __init__(self, account_id: str, management_account_id: str, role: str, what: str) -> None:
+        self.account_id = account_id
+        self.management_account_id = management_account_id
+        self.role = role
+        super().__init__(
+            f"{what} needs the management account {management_account_id}; this session is "
+            f"account {account_id} ({role}). Nothing was changed: sign in to the management "
+            "account and run it again."
+        )
 
 
 class QuarantineBlockedError(RootKeysError):

@@ -13,10 +13,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from rootkeys._assume_root import RootSessions
-from rootkeys._errors import OrganizationSetupError, RootKeysError
+from rootkeys._errors import AWSError, OrganizationSetupError, RootKeysError
 from rootkeys._member_keys import AUDIT, task_policy_in
 from rootkeys._quarantine import QuarantineScp
 from rootkeys._retry import BOTO_CONFIG, call_with_retries
+from rootkeys._root_access import RootAccessSetup
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -37,10 +38,11 @@ MANAGEMENT_HOW = (
     "or a single-account RootKeyManager"
 )
 ENABLE_HOW = (
-    "In the management account: enable trusted access for IAM in AWS Organizations "
-    "(aws organizations enable-aws-service-access --service-principal iam.amazonaws.com), "
-    "then aws iam enable-organizations-root-credentials-management and "
-    "aws iam enable-organizations-root-sessions."
+    "From the management account, run `rootkeys org enable` (or "
+    "Organization.enable_root_access()); by hand: aws organizations "
+    "enable-aws-service-access --service-principal iam.amazonaws.com, then aws iam "
+    "enable-organizations-root-credentials-management and aws iam "
+    "enable-organizations-root-sessions."
 )
 
 
@@ -62,6 +64,14 @@ class ManagementAccount:
         self._orgs = session.client("organizations", config=BOTO_CONFIG)
         self._iam = session.client("iam", config=BOTO_CONFIG)
         self._roots = RootSessions(session, region=region, retry=retry, clock=clock)
+        self.setup = RootAccessSetup(
+            self._orgs,
+            self._iam,
+            session.client("sts", region_name=region, config=BOTO_CONFIG),
+            self._call,
+            clock,
+        )
+        """Reads and enables centralized root access (whatever is on now)."""
         self._management: str | None = None
         self._partition: str | None = None  # the organization's, from its ARN
         self._scp = QuarantineScp(self._orgs, self._call, self._pages)
@@ -97,15 +107,19 @@ class ManagementAccount:
                 "the organization is not in all-features mode: enable all features in AWS "
                 "Organizations first. " + ENABLE_HOW
             )
+        trusted = True
         try:
             features = self._call(
                 "ListOrganizationsFeatures", self._iam.list_organizations_features
             )
-        except RootKeysError as exc:
-            raise OrganizationSetupError(
-                f"cannot read IAM's organization features ({exc}). " + ENABLE_HOW
-            ) from exc
-        missing = [f for f in REQUIRED_FEATURES if f not in features.get("EnabledFeatures", [])]
+        except AWSError as exc:
+            if exc.code != "ServiceAccessNotEnabledException":
+                raise OrganizationSetupError(
+                    f"cannot read IAM's organization features ({exc}). " + ENABLE_HOW
+                ) from exc
+            features, trusted = {"EnabledFeatures": []}, False  # nothing is on without it
+        missing = [] if trusted else ["trusted access for IAM"]
+        missing += [f for f in REQUIRED_FEATURES if f not in features.get("EnabledFeatures", [])]
         if missing:
             raise OrganizationSetupError(
                 f"centralized root access is not fully on (missing: {', '.join(missing)}). "

@@ -55,11 +55,11 @@ if TYPE_CHECKING:
     from rootkeys._models import StepResult
     from rootkeys._observe import Check, Hook
     from rootkeys._reports import Plan, RemovalReport, RemovalStatus
+    from rootkeys._root_access import RootAccess
 
 __all__ = ["TASK_POLICY", "AccountAudit", "AuditStatus", "Organization"]
 
 R = TypeVar("R")
-T = TypeVar("T")
 
 log = logging.getLogger("rootkeys")
 
@@ -145,6 +145,18 @@ class Organization:
         """
         return self._management.root_session(validate_account_id(account_id), task_policy)
 
+    def root_access(self, *, root_sessions: bool = True) -> RootAccess:
+        """What is on, the calls enabling would make, who may (works with the features off)."""
+        return self._management.setup.read(root_sessions=root_sessions)
+
+    def enable_root_access(self, *, root_sessions: bool = True) -> RootAccess:
+        """Turn centralized root access on, making only the calls still needed (idempotent).
+
+        Raises:
+            NotManagementAccountError: not the management account; nothing was changed.
+        """
+        return self._management.setup.enable(root_sessions=root_sessions)
+
     # -- quarantine ---------------------------------------------------------------------------
 
     def quarantine_policy_id(self) -> str | None:
@@ -220,20 +232,12 @@ class Organization:
 
     def _audit(self, wanted: list[str] | None, ou: str | None) -> Iterator[AccountAudit]:
         management = self._management.account_id
-        yield from self._fan_out(
+        yield from fan_out(
             self._management.accounts(wanted, ou=ou),
             self._runner.audit,
             lambda account: out_of_reach(account, management),
+            self._workers,
         )
-
-    def _fan_out(
-        self,
-        accounts: Iterable[dict[str, str]],
-        work: Callable[[dict[str, str]], R],
-        immediate: Callable[[dict[str, str]], R | None],
-    ) -> Iterator[R]:
-        """``work`` on each account, at most ``workers`` at once, results as they come."""
-        return fan_out(accounts, work, immediate, self._workers)
 
     # -- removal ----------------------------------------------------------------------------
 
@@ -304,8 +308,8 @@ class Organization:
                 raise InputError(f"{name} must be True or False, not {flag!r}")
         if self._journal.in_memory:
             raise InputError(
-                "an organization removal needs a journal (each account's windows and "
-                "holds live there); this Organization was made with journal=False"
+                "an organization removal needs a journal (each account's windows and holds "
+                "live there); this Organization was made with journal=False"
             )
         wanted, ou = validate_account_ids(account_ids), validate_ou(ou)
         return self._removals(settings, wait, wanted, ou, keep_quarantine)
@@ -353,8 +357,7 @@ class Organization:
         )
 
     def _unreachable(self, account: dict[str, str], management: str) -> AccountRemoval | None:
-        audit = out_of_reach(account, management)
-        if audit is None:
+        if (audit := out_of_reach(account, management)) is None:
             return None
         return unreachable(account, AccountOutcome(audit.status.value), audit.reason)
 
@@ -396,15 +399,11 @@ class Organization:
 
     def history(self, account_id: str, key_id: str) -> KeyHistory:
         """The journal's records for one key of a member account, oldest first."""
-        account_id = validate_account_id(account_id)
-        key_id = validate_key_id(key_id)
+        account_id, key_id = validate_account_id(account_id), validate_key_id(key_id)
         if self._journal.in_memory:
             raise InputError("this Organization has no journal (journal=False): no history")
-        return KeyHistory(
-            account_id=account_id,
-            key_id=key_id,
-            records=tuple(self._journal.records(account_id, key_id)),
-        )
+        records = tuple(self._journal.records(account_id, key_id))
+        return KeyHistory(account_id=account_id, key_id=key_id, records=records)
 
     def verify(self, account_ids: Iterable[str] | None = None, *, ou: str | None = None) -> bool:
         """Whether no selected member account has a root access key left.
@@ -443,7 +442,7 @@ class Organization:
             if (audit := out_of_reach(account, management)) is None
             else work({**account, "Note": audit.reason})
         )
-        yield from self._fan_out(self._management.accounts(wanted, ou=ou), work, noted)
+        yield from fan_out(self._management.accounts(wanted, ou=ou), work, noted, self._workers)
 
 
 rehome(globals())

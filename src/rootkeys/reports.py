@@ -30,6 +30,7 @@ from rootkeys._reports import (
     RemovalStatus,
     RunOutcome,
 )
+from rootkeys._root_access import RootAccess, RootAccessRole
 
 __all__ = [
     "AccountAudit",
@@ -54,6 +55,8 @@ __all__ = [
     "RemovalStatus",
     "ReportKey",
     "Risk",
+    "RootAccess",
+    "RootAccessRole",
     "RunOutcome",
     "Step",
     "StepResult",

@@ -15,6 +15,7 @@ from rootkeys._cli.options import joined_negatives
 from rootkeys._cli.org import run_org
 from rootkeys._cli.output import must_be_able_to_ask
 from rootkeys._cli.parser import parser
+from rootkeys._cli.root_access import run_root_access
 from rootkeys._errors import InputError, JournalError, JournalLockedError, RootKeysError
 from rootkeys._render import span
 
@@ -88,6 +89,8 @@ def _run(context: Context) -> int:
     if context.command == "sandbox":
         return _sandbox(context)
     must_be_able_to_ask(context)
+    if context.command == "org":
+        return run_root_access(context)
     _check_scope(context.args)
     _check_inputs(context)
     if context.command == "audit" or context.option("org", False):

@@ -59,6 +59,10 @@ CODES = {
     "rollback": "exit codes:\n  0  every step seen in IAM\n"
     "  1  a step not confirmed, or you answered no\n" + _INPUT_AWS,
     "resume": "exit codes:\n  0  done (the journal only)\n" + _INPUT_AWS,
+    "org": "exit codes:\n  0  read (status), or enabled / already on (enable)\n"
+    "  1  you answered no: nothing changed\n"
+    "  2  usage or input error (enable with no terminal and no --yes): nothing changed\n"
+    "  3  AWS or permission error (e.g. not the management account): nothing changed\n",
     "sandbox": "exit codes:\n  0  stopped (Ctrl-C or SIGTERM)\n  2  usage or input error\n",
     "demo": "exit codes:\n  0  the walk-through went as it should\n  1  it did not\n"
     "  2  usage or input error\n",

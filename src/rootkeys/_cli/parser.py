@@ -51,6 +51,7 @@ def parser() -> argparse.ArgumentParser:
     _resume(commands)
     _rollback(commands)
     _audit(commands)
+    _org(commands)
     _sandbox(commands)
     _demo(commands)
     return top
@@ -242,6 +243,39 @@ def _audit(commands: Commands) -> None:
         """,
     )
     members(audit)
+
+
+def _org(commands: Commands) -> None:
+    setup = command(
+        commands,
+        "org",
+        "centralized root access: what is on, and enabling it (management account)",
+        """
+        status: what is on in the organization (trusted access for IAM,
+        RootCredentialsManagement, RootSessions), what enabling would call, the
+        permissions it needs, and whether this session may (the management account only).
+        Changes nothing.
+
+        enable: shows that plan, asks (--yes answers), then makes only the calls still
+        needed, in order: organizations:EnableAWSServiceAccess for iam.amazonaws.com,
+        iam:EnableOrganizationsRootCredentialsManagement, and (unless --no-root-sessions)
+        iam:EnableOrganizationsRootSessions. Already on: changes nothing and says so.
+        """,
+        """
+        rootkeys --profile mgmt org status
+        rootkeys --profile mgmt org enable
+        rootkeys org enable --no-root-sessions --yes --output json
+        """,
+    )
+    setup.add_argument(
+        "action", choices=("status", "enable"), help="status: read; enable: turn it on"
+    )
+    setup.add_argument(
+        "--no-root-sessions",
+        action="store_true",
+        help="leave RootSessions (sts:AssumeRoot) off; rootkeys --org commands need it",
+    )
+    setup.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
 def _sandbox(commands: Commands) -> None:

@@ -34,6 +34,7 @@ DEFAULT_ACCOUNT = "123456789012"  # moto's, for calls signed by credentials it m
 
 _KEY_WRITES = frozenset({"UpdateAccessKey", "DeleteAccessKey", "CreateAccessKey"})
 _SCP_WRITES = frozenset({"AttachPolicy", "DetachPolicy"})
+_FEATURE_WRITES = ("EnableOrganizationsRoot", "DisableOrganizationsRoot")
 _AS_ROOT = frozenset({"root-key", "root-session", "assume-root"})
 """Principals that act as an account's root user, so its SCPs judge them as root."""
 
@@ -259,8 +260,10 @@ class Dispatcher(FaultInjection):
                 return _org.scp_refusal(request, service, operation)
         if service == "iam" and operation == "ListOrganizationsFeatures":
             return _org.list_features(request, self._org, caller)
-        if service == "iam" and operation.startswith("EnableOrganizationsRoot"):
+        if service == "iam" and operation.startswith(_FEATURE_WRITES):
             return _org.enable_feature(request, self._org, caller, operation)
+        if service == "organizations":
+            return _org.service_access(request, self._org, caller, operation, params, now)
         if service == "sts" and operation == "AssumeRoot":
             is_root = principal is not None and principal.kind != "admin"
             refusal, target, task, duration = _org.check_assume_root(

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "answer",
     "error",
+    "json_answer",
     "members",
     "members_of",
     "netloc",
@@ -131,6 +132,12 @@ def answer(
         f"</{operation}Response>"
     )
     return respond(request, 200, body)
+
+
+def json_answer(request: AWSPreparedRequest, body: Mapping[str, Any]) -> AWSResponse:
+    """A successful JSON-protocol answer (Organizations)."""
+    headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "sandbox"}
+    return respond_bytes(request, 200, json.dumps(body).encode(), headers)
 
 
 def error(

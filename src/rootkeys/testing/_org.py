@@ -7,6 +7,10 @@ the management account), through a regional STS endpoint, with one of the five t
 policies (their ARNs in the organization's partition), for at most 900 seconds, once
 the ``RootSessions`` feature is on. In the session, any action outside the task policy
 answers ``AccessDenied``, as in AWS.
+
+Enabling is emulated too (see `root_access`): trusted access for IAM
+(``organizations:EnableAWSServiceAccess``), the IAM delegated administrator, and the two
+``iam:EnableOrganizationsRoot*`` calls, with their preconditions and errors.
 """
 
 from __future__ import annotations
@@ -28,16 +32,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FEATURES",
+    "IAM_PRINCIPAL",
     "MAX_DURATION",
     "TASK_POLICIES",
     "SandboxOrganization",
     "TaskSession",
     "scp_denies",
+    "service_access",
 ]
 
 TASK_POLICY_PATH = "iam::aws:policy/root-task/"
 """A root task policy's ARN is ``arn:<partition>:`` + this + its name."""
 MAX_DURATION = timedelta(seconds=900)
+IAM_PRINCIPAL = "iam.amazonaws.com"
+"""IAM's service principal in AWS Organizations (trusted access, delegated administrator)."""
 FEATURES = ("RootCredentialsManagement", "RootSessions")
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
 
@@ -124,7 +132,9 @@ class OrgState:
     """What the sandbox adds to moto's organization: the IAM features that are on.
 
     ``partition`` is the organization's (``aws``, ``aws-us-gov``, ``aws-cn``...): where
-    moto keeps it, and the partition its task policy ARNs must be in.
+    moto keeps it, and the partition its task policy ARNs must be in. ``trusted_access``:
+    whether trusted access for IAM is on (moto does not know ``iam.amazonaws.com``);
+    ``delegated_admin``: the member account registered as IAM's delegated administrator.
     """
 
     management_account_id: str
@@ -132,54 +142,157 @@ class OrgState:
     members: set[str] = field(default_factory=set)
     features: set[str] = field(default_factory=set)
     partition: str = "aws"
+    trusted_access: bool = False
+    all_features: bool = True
+    delegated_admin: str | None = None
+    trusted_since: float = 0.0
+
+    def may_administer(self, account_id: str | None) -> bool:
+        """The management account, or the IAM delegated administrator."""
+        return account_id is not None and account_id in (
+            self.management_account_id,
+            self.delegated_admin,
+        )
 
 
 def list_features(
     request: AWSPreparedRequest, org: OrgState | None, caller_account: str | None
 ) -> AWSResponse:
-    """``iam:ListOrganizationsFeatures``."""
+    """``iam:ListOrganizationsFeatures`` (the management account or delegated admin)."""
+    refusal = feature_refusal(request, org, caller_account)
+    if refusal is not None or org is None:
+        return refusal or _http.error(request, "iam", "ServiceFailure", "no organization", 500)
+    return _features_answer(request, org, "ListOrganizationsFeatures")
+
+
+def feature_refusal(
+    request: AWSPreparedRequest,
+    org: OrgState | None,
+    caller_account: str | None,
+    *,
+    management_only: bool = False,
+) -> AWSResponse | None:
+    """IAM's refusal of an organization-features call, in AWS's words; None: allowed."""
+
+    def refuse(code: str, message: str) -> AWSResponse:
+        return _http.error(request, "iam", code, message, 400)
+
     if org is None:
-        return _http.error(
-            request,
-            "iam",
-            "OrganizationNotFoundException",
-            "The account is not part of an organization",
-            400,
+        return refuse("OrganizationNotFoundException", "The account is not part of an organization")
+    if not org.all_features:
+        return refuse(
+            "OrganizationNotInAllFeaturesModeException",
+            "The organization does not have all features enabled",
         )
-    if caller_account != org.management_account_id:
-        return _http.error(
-            request,
-            "iam",
+    if not org.may_administer(caller_account):
+        return refuse(
             "AccountNotManagementOrDelegatedAdministratorException",
-            "The caller is not the management account",
-            400,
+            "The caller is not the management account or the delegated administrator for IAM",
         )
-    features = _http.members_of(sorted(org.features))
-    return _http.answer(
-        request,
-        "iam",
-        "ListOrganizationsFeatures",
-        f"<OrganizationId>{org.organization_id}</OrganizationId>"
-        f"<EnabledFeatures>{features}</EnabledFeatures>",
-    )
+    if management_only and caller_account != org.management_account_id:
+        return refuse(
+            "CallerIsNotManagementAccountException",
+            "The caller is not the management account of the organization",
+        )
+    if not org.trusted_access:
+        return refuse(
+            "ServiceAccessNotEnabledException",
+            "Trusted access is not enabled for IAM in AWS Organizations",
+        )
+    return None
 
 
 def enable_feature(
     request: AWSPreparedRequest, org: OrgState | None, caller_account: str | None, operation: str
 ) -> AWSResponse:
-    """``iam:EnableOrganizationsRootCredentialsManagement`` / ``...RootSessions``."""
-    if org is None or caller_account != org.management_account_id:
-        return list_features(request, org, caller_account)
-    feature = operation.removeprefix("EnableOrganizations")
-    org.features.add(feature)
+    """``iam:{Enable,Disable}OrganizationsRoot{CredentialsManagement,Sessions}``.
+
+    Enabling needs the management account (``CallerIsNotManagementAccountException`` for
+    the delegated administrator); disabling may come from either. Both are idempotent.
+    """
+    enabling = operation.startswith("Enable")
+    refusal = feature_refusal(request, org, caller_account, management_only=enabling)
+    if refusal is not None or org is None:
+        return refusal or _http.error(request, "iam", "ServiceFailure", "no organization", 500)
+    feature = operation.removeprefix("EnableOrganizations").removeprefix("DisableOrganizations")
+    if enabling:
+        org.features.add(feature)
+    else:
+        org.features.discard(feature)
+    return _features_answer(request, org, operation)
+
+
+def _features_answer(request: AWSPreparedRequest, org: OrgState, operation: str) -> AWSResponse:
     return _http.answer(
         request,
         "iam",
         operation,
         f"<OrganizationId>{org.organization_id}</OrganizationId>"
-        f"<EnabledFeatures>{_http.members_of(sorted(org.features))}"
-        "</EnabledFeatures>",
+        f"<EnabledFeatures>{_http.members_of(sorted(org.features))}</EnabledFeatures>",
     )
+
+
+def service_access(
+    request: AWSPreparedRequest,
+    org: OrgState | None,
+    caller_account: str | None,
+    operation: str,
+    params: Mapping[str, str],
+    now: datetime,
+) -> AWSResponse | None:
+    """AWS Organizations' calls about IAM, which moto does not know; None: moto answers.
+
+    ``EnableAWSServiceAccess`` / ``DisableAWSServiceAccess`` and
+    ``RegisterDelegatedAdministrator`` / ``DeregisterDelegatedAdministrator`` for
+    ``iam.amazonaws.com`` (the management account only: ``AccessDeniedException``
+    otherwise; enabling twice changes nothing), and ``ListAWSServiceAccessForOrganization``
+    with IAM among the principals while its trusted access is on.
+    """
+    if org is None:
+        return None
+    if operation == "ListAWSServiceAccessForOrganization":
+        if not org.trusted_access or not org.may_administer(caller_account):
+            return None
+        from moto.organizations.models import organizations_backends
+
+        backend = organizations_backends[org.management_account_id][org.partition]
+        iam = {"ServicePrincipal": IAM_PRINCIPAL, "DateEnabled": org.trusted_since}
+        return _http.json_answer(request, {"EnabledServicePrincipals": [*backend.services, iam]})
+    writes = (
+        "EnableAWSServiceAccess",
+        "DisableAWSServiceAccess",
+        "RegisterDelegatedAdministrator",
+        "DeregisterDelegatedAdministrator",
+    )
+    if operation not in writes or params.get("ServicePrincipal") != IAM_PRINCIPAL:
+        return None
+    if caller_account != org.management_account_id:
+        return _http.error(
+            request,
+            "organizations",
+            "AccessDeniedException",
+            "You don't have permissions to access this resource.",
+            400,
+        )
+    if operation == "EnableAWSServiceAccess" and not org.trusted_access:
+        org.trusted_access, org.trusted_since = True, now.timestamp()
+    elif operation == "DisableAWSServiceAccess":
+        org.trusted_access = False
+    elif operation == "RegisterDelegatedAdministrator":
+        account = params.get("AccountId", "")
+        if account not in org.members or org.delegated_admin not in (None, account):
+            return _http.error(
+                request,
+                "organizations",
+                "ConstraintViolationException",
+                f"{account} cannot be IAM's delegated administrator (not a member, or "
+                "another account already is)",
+                400,
+            )
+        org.delegated_admin = account
+    elif operation == "DeregisterDelegatedAdministrator":
+        org.delegated_admin = None
+    return _http.json_answer(request, {})
 
 
 def check_assume_root(
@@ -197,7 +310,7 @@ def check_assume_root(
         return _http.error(
             request, "sts", "AccessDenied", "root user credentials cannot call AssumeRoot", 403
         ), *none
-    if org is None or caller_account != org.management_account_id:
+    if org is None or not org.may_administer(caller_account):
         return _http.error(
             request,
             "sts",
@@ -206,7 +319,7 @@ def check_assume_root(
             "for IAM can call AssumeRoot",
             403,
         ), *none
-    if "RootSessions" not in org.features:
+    if "RootSessions" not in org.features or not org.trusted_access:
         return _http.error(
             request, "sts", "AccessDenied", "centralized root sessions are not enabled", 403
         ), *none

@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
     from rootkeys.testing._faults import Fault
 
-
 __all__ = ["Sandbox", "SandboxAccount", "SandboxCall"]
 
 _ACTIVE: Sandbox | None = None
@@ -290,25 +289,28 @@ class Sandbox(Serving, Alarms):
         root_keys: int = 1,
         management_account_id: str = "999988887777",
         root_features: bool = True,
+        trusted_access: bool | None = None,
+        all_features: bool = True,
     ) -> _org.SandboxOrganization:
         """An organization (moto's) of ``members`` member accounts, each with root keys.
 
-        With ``root_features``, centralized root access is on: ``RootCredentialsManagement``
-        and ``RootSessions`` (so the management account may call ``sts:AssumeRoot``).
+        With ``root_features``, centralized root access is on: trusted access for IAM,
+        ``RootCredentialsManagement`` and ``RootSessions`` (so the management account may
+        call ``sts:AssumeRoot``); without, all three are off until enabled through the
+        API. ``trusted_access`` sets IAM's trusted access alone (default: as
+        ``root_features``); ``all_features=False`` makes a consolidated-billing one.
 
-        It is in the sandbox's `partition`: its ARN is ``arn:<partition>:organizations::``,
-        its members' root users ``arn:<partition>:iam::<account>:root``, and AssumeRoot
-        takes only task policy ARNs of that partition
-        (``arn:<partition>:iam::aws:policy/root-task/...``); another partition's are
-        refused, as unknown policies. Make ``Sandbox(region="us-gov-west-1")`` for an
-        organization in ``aws-us-gov``.
+        It is in the sandbox's `partition` (ARNs, root users, task policies: AssumeRoot
+        refuses another partition's). ``Sandbox(region="us-gov-west-1")``: ``aws-us-gov``.
         """
         if self._org is not None:
             raise ValueError("the sandbox already has an organization")
         if management_account_id not in self._accounts:
             self.create_account(management_account_id, root_keys=0)
         client = self.admin_session(management_account_id).client("organizations")
-        made = client.create_organization(FeatureSet="ALL")["Organization"]
+        made = client.create_organization(
+            FeatureSet="ALL" if all_features else "CONSOLIDATED_BILLING"
+        )["Organization"]
         ids = []
         for n in range(members):
             status = client.create_account(
@@ -318,7 +320,12 @@ class Sandbox(Serving, Alarms):
             ids.append(status["AccountId"])
         with self._lock:
             self._org = _org.OrgState(
-                management_account_id, made["Id"], set(ids), partition=self.partition
+                management_account_id,
+                made["Id"],
+                set(ids),
+                partition=self.partition,
+                trusted_access=root_features if trusted_access is None else trusted_access,
+                all_features=all_features,
             )
             if root_features:
                 self._org.features.update(_org.FEATURES)

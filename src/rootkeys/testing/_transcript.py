@@ -152,10 +152,12 @@ def transcript() -> dict[str, Step]:
                 if before is not None:
                     before()
                 run(name, *argv)
-        organization = sandbox.create_organization(members=2, root_keys=1)
+        organization = sandbox.create_organization(members=2, root_keys=1, root_features=False)
         member = organization.member_account_ids[0]
         management = session_credentials(sandbox.management_session())
         org_script: list[tuple[str, tuple[str, ...]]] = [
+            ("org-status", ("org", "status")),
+            ("org-enable", ("org", "enable", "--yes")),
             ("audit", ("audit",)),
             ("plan-org", ("plan", "--org", "--observe", "7d")),
             ("remove-org", ("remove", "--org", "--observe", "7d", "--no-wait", "--yes")),

@@ -159,7 +159,6 @@ def _rollback(context: Context, manager: rootkeys.RootKeyManager) -> int:
         "until `rootkeys resume`?"
     )
     if not confirm(context, asking):
-        print("nothing changed", file=context.err)
         return EXIT_NOT_DONE
     results = list(manager.rollback(context.args.key_id))
     emit(context, results, steps_table(results, "rootkeys resume"))
@@ -179,7 +178,6 @@ def _remove(context: Context) -> int:
     if waiting:
         asking += f" ({len(waiting)} on hold or blocked stay as they are: see the plan.)"
     if plan.removable and not confirm(context, asking):
-        print("nothing changed", file=context.err)
         return EXIT_NOT_DONE
     with context.progress():  # after the question: a live view would garble the prompt
         manager = context.manager()

@@ -117,7 +117,6 @@ def _rollback(context: Context, organization: rootkeys.Organization) -> int:
         "hold their keys until `rootkeys resume --org`?"
     )
     if not confirm(context, asking):
-        print("nothing changed", file=context.err)
         return EXIT_NOT_DONE
     done, code = _each(context, accounts, organization.rollback)
     results = [result for _, steps in done for result in steps]
@@ -149,7 +148,6 @@ def _remove(context: Context) -> int:
         "(Active keys quarantined by SCP first)?"
     )
     if not confirm(context, asking):
-        print("nothing changed", file=context.err)
         return EXIT_NOT_DONE
     with context.progress():  # after the question: a live view would garble the prompt
         report = context.organization().remove_all(

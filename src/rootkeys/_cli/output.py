@@ -102,12 +102,15 @@ def _jsonable(result: Any) -> Any:
 
 
 def confirm(context: Context, what: str) -> bool:
-    """Ask before a change; ``--yes`` answers for automation."""
+    """Ask before a change; ``--yes`` answers for automation. A no says nothing changed."""
     if context.option("yes", False):
         return True
     print(f"{what} Proceed? [y/N] ", end="", file=context.err, flush=True)
     answer = sys.stdin.readline().strip().lower()
-    return answer in ("y", "yes")
+    if answer in ("y", "yes"):
+        return True
+    print("nothing changed", file=context.err)
+    return False
 
 
 def must_be_able_to_ask(context: Context) -> None:

@@ -43,7 +43,6 @@ def run_root_access(context: Context) -> int:
     if not plan.may_enable:  # refused with the typed error, before any question or change
         organization.enable_root_access(root_sessions=root_sessions)
     if not confirm(context, f"Enable centralized root access ({len(plan.changes)} call(s))?"):
-        print("nothing changed", file=context.err)
         return EXIT_NOT_DONE
     emit(context, organization.enable_root_access(root_sessions=root_sessions))
     return EXIT_DONE

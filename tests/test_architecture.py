@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._cli.context": 9,
     "rootkeys._cli.parser": 9,
     "rootkeys._cli.options": 9,
+    "rootkeys._cli.credentials": 9,
     "rootkeys._manager": 8,
     "rootkeys._org": 8,
     "rootkeys._org_credentials": 8,

@@ -30,8 +30,10 @@ LAYERS: dict[str, int] = {
     "rootkeys._cli.parser": 9,
     "rootkeys._cli.options": 9,
     "rootkeys._cli.root_access": 9,
+    "rootkeys._cli.credentials": 9,
     "rootkeys._manager": 8,
     "rootkeys._org": 8,
+    "rootkeys._org_credentials": 8,
     "rootkeys._config": 8,
     "rootkeys._config_sections": 8,
     "rootkeys._terminal": 9,
@@ -49,6 +51,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._lifecycle": 5,
     "rootkeys._reports": 5,
     "rootkeys._orgreports": 5,
+    "rootkeys._credentials": 5,
     "rootkeys._observe": 5,
     "rootkeys._progress": 5,
     # the adapters: AWS for one account, member accounts, the management account
@@ -67,6 +70,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._records": 3,
     # the base: models, findings, errors, retries, time, rendering, config lines, public homes
     "rootkeys._findings": 2,
+    "rootkeys._controls": 2,
     "rootkeys._models": 1,
     "rootkeys._retry": 1,
     "rootkeys._render": 1,

@@ -39,12 +39,13 @@ def _root_row_of(sandbox: Sandbox, account_id: str) -> dict[str, str]:
 def test_the_root_row_is_written_as_aws_writes_it(
     sandbox: Sandbox, account: SandboxAccount
 ) -> None:
-    """The root user's password columns say no_information or not_supported (never N/A
-    for its last use); an unused key's dates are N/A."""
+    """The root user's password columns: enabled false without a password (the IAM User
+    Guide's current wording), its last use no_information (never N/A), rotation
+    not_supported; an unused key's dates are N/A."""
     sandbox.use_root_key(account.account_id, account.root_key_ids[0], service="ec2")
     root = _root_row_of(sandbox, account.account_id)
     assert root["password_last_used"] == "no_information"
-    assert root["password_enabled"] == "not_supported"
+    assert root["password_enabled"] == "false"
     assert root["password_last_changed"] == "not_supported"
     assert root["password_next_rotation"] == "not_supported"
     assert root["arn"] == "arn:aws:iam::111122223333:root"

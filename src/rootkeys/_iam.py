@@ -269,3 +269,45 @@ class IamGateway:
         """``AccountAccessKeysPresent`` from ``iam:GetAccountSummary``: what CIS 1.4 reads."""
         answer = self._call("GetAccountSummary", self._iam.get_account_summary)
         return bool(answer["SummaryMap"].get("AccountAccessKeysPresent", 0))
+
+    # -- the root user's other credentials (each call in IAMAuditRootUserCredentials) ------
+
+    def signing_certificates(self) -> list[tuple[str, KeyStatus, datetime]]:
+        """The caller's signing certificates: (id, status, upload date), all pages."""
+
+        def list_all() -> list[tuple[str, KeyStatus, datetime]]:
+            found: list[tuple[str, KeyStatus, datetime]] = []
+            for page in self._iam.get_paginator("list_signing_certificates").paginate():
+                for cert in page["Certificates"]:
+                    found.append(
+                        (cert["CertificateId"], KeyStatus(cert["Status"]), cert["UploadDate"])
+                    )
+            return found
+
+        return self._call("ListSigningCertificates", list_all)
+
+    def login_profile(self) -> datetime | None:
+        """When the caller's password was set (``iam:GetLoginProfile``); None: no password."""
+
+        def read() -> datetime | None:
+            try:
+                return self._iam.get_login_profile()["LoginProfile"]["CreateDate"]
+            except self._iam.exceptions.NoSuchEntityException:
+                return None
+
+        return self._call("GetLoginProfile", read)
+
+    def password_last_used(self) -> datetime | None:
+        """``iam:GetUser``'s ``PasswordLastUsed`` for the caller; None: never, or unknown."""
+        return self._call("GetUser", self._iam.get_user)["User"].get("PasswordLastUsed")
+
+    def mfa_devices(self) -> list[tuple[str, datetime]]:
+        """The caller's MFA devices: (serial number or ARN, enable date), all pages."""
+
+        def list_all() -> list[tuple[str, datetime]]:
+            found: list[tuple[str, datetime]] = []
+            for page in self._iam.get_paginator("list_mfa_devices").paginate():
+                found += [(d["SerialNumber"], d["EnableDate"]) for d in page["MFADevices"]]
+            return found
+
+        return self._call("ListMFADevices", list_all)

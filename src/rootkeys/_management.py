@@ -192,10 +192,15 @@ class ManagementAccount:
 
     def _task_policy(self, task_policy: str) -> str:
         """``task_policy`` in the organization's partition (read once, from its ARN)."""
+        return task_policy_in(self.partition, task_policy)
+
+    @property
+    def partition(self) -> str:
+        """The organization's partition (``aws``, ``aws-us-gov``...), read once from its ARN."""
         if self._partition is None:
             org = self._call("DescribeOrganization", self._orgs.describe_organization)
             self._partition = _partition_of(org["Organization"])
-        return task_policy_in(self._partition, task_policy)
+        return self._partition
 
     # -- the quarantine SCP -------------------------------------------------------------------
 

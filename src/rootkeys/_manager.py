@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from mypy_boto3_iam.client import IAMClient
     from mypy_boto3_sts.client import STSClient
 
+    from rootkeys._credentials import RootCredentials
     from rootkeys._findings import KeyEvidence, RemovalPolicy
     from rootkeys._reconcile import KeyMemory
     from rootkeys._reports import RemovalReport
@@ -217,6 +218,27 @@ class RootKeyManager:
         """
         self._require_root()
         return self._gateway.list_keys()
+
+    def credentials(self) -> RootCredentials:
+        """Every root credential and its findings: keys, certificates, password, MFA.
+
+        A read (it changes nothing): the calls are those of AWS's
+        ``IAMAuditRootUserCredentials`` task policy. Each finding names the controls it
+        maps to (Security Hub IAM.4/IAM.6/IAM.9, CIS 1.4/1.5/1.6); export them with
+        ``to_ocsf()``, ``to_csv()``, ``model_dump()`` or ``table()``.
+
+        Raises:
+            NotRootError: the caller is not the root user.
+        """
+        from rootkeys._credentials import read_root_credentials
+
+        identity = self._require_root()
+        return read_root_credentials(
+            self._gateway,
+            identity.account_id,
+            now=self._clock.now(),
+            partition=identity.arn.split(":")[1],
+        )
 
     def plan(
         self,

@@ -33,6 +33,7 @@ from rootkeys._models import (
 )
 from rootkeys._notebook import notebook_progress, validate_progress
 from rootkeys._observe import callables
+from rootkeys._org_credentials import OrganizationCredentials
 from rootkeys._orgreports import (
     AccountAudit,
     AccountOutcome,
@@ -64,8 +65,8 @@ R = TypeVar("R")
 log = logging.getLogger("rootkeys")
 
 
-class Organization:
-    """The root keys of an AWS Organization's member accounts.
+class Organization(OrganizationCredentials):
+    """The root keys (and other root credentials) of an AWS Organization's member accounts.
 
     Args:
         session: a session of the management account (or the IAM delegated administrator).

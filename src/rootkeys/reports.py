@@ -1,5 +1,14 @@
 """What rootkeys tells you: plans, statuses, removal reports, evidence, organization reports."""
 
+from rootkeys._controls import CHECKS, Finding, FindingStatus, RootCheck, Severity
+from rootkeys._credentials import (
+    MfaDevice,
+    MfaKind,
+    RootCredentials,
+    RootPassword,
+    SigningCertificate,
+    findings_csv,
+)
 from rootkeys._decide import Next
 from rootkeys._findings import (
     CloudTrailEvidence,
@@ -12,6 +21,7 @@ from rootkeys._findings import (
     Risk,
 )
 from rootkeys._models import Step, StepResult, StepStatus
+from rootkeys._org_credentials import root_access_finding
 from rootkeys._orgreports import (
     AccountAudit,
     AccountOutcome,
@@ -33,6 +43,7 @@ from rootkeys._reports import (
 from rootkeys._root_access import RootAccess, RootAccessRole
 
 __all__ = [
+    "CHECKS",
     "AccountAudit",
     "AccountOutcome",
     "AccountRemoval",
@@ -41,9 +52,13 @@ __all__ = [
     "CloudTrailEvidence",
     "Count",
     "CredentialReportRow",
+    "Finding",
+    "FindingStatus",
     "KeyEvidence",
     "KeyOutcome",
     "KeyReport",
+    "MfaDevice",
+    "MfaKind",
     "Next",
     "OrganizationReport",
     "Plan",
@@ -57,8 +72,15 @@ __all__ = [
     "Risk",
     "RootAccess",
     "RootAccessRole",
+    "RootCheck",
+    "RootCredentials",
+    "RootPassword",
     "RunOutcome",
+    "Severity",
+    "SigningCertificate",
     "Step",
     "StepResult",
     "StepStatus",
+    "findings_csv",
+    "root_access_finding",
 ]

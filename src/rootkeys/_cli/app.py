@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from rootkeys._cli.context import Context, resolve
+from rootkeys._cli.credentials import run_credentials
 from rootkeys._cli.one import EXIT_AWS, EXIT_DONE, EXIT_NOT_DONE, EXIT_USAGE, run_one, window
-from rootkeys._cli.options import joined_negatives
+from rootkeys._cli.options import FINDINGS_OUTPUT, joined_negatives
 from rootkeys._cli.org import run_org
 from rootkeys._cli.output import must_be_able_to_ask
 from rootkeys._cli.parser import parser
@@ -91,6 +92,10 @@ def _run(context: Context) -> int:
     must_be_able_to_ask(context)
     if context.command == "org":
         return run_root_access(context)
+    if context.command == "credentials":
+        return run_credentials(context)
+    if context.args.output == FINDINGS_OUTPUT:
+        raise InputError("--output ocsf is for findings: rootkeys credentials")
     _check_scope(context.args)
     _check_inputs(context)
     if context.command == "audit" or context.option("org", False):

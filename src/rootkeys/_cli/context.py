@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 import rootkeys
-from rootkeys._cli.options import OUTPUTS
+from rootkeys._cli.options import FINDINGS_OUTPUT, OUTPUTS
 from rootkeys._errors import InputError
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> argparse.Na
             args.from_environment.add(option)
     if args.output is None:
         args.output = "table"
-    elif args.output not in OUTPUTS:
+    elif args.output not in (*OUTPUTS, FINDINGS_OUTPUT):
         raise InputError(
             f"ROOTKEYS_OUTPUT={args.output!r} is not an output: use {', '.join(OUTPUTS)}"
         )

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DURATION_OPTIONS",
     "EXIT_CODES",
+    "FINDINGS_OUTPUT",
     "OUTPUTS",
     "Help",
     "Parser",
@@ -39,6 +40,8 @@ __all__ = [
 ]
 
 OUTPUTS = ("table", "json", "csv")
+FINDINGS_OUTPUT = "ocsf"
+"""OCSF Detection Findings: only for commands whose results are findings (credentials)."""
 DURATION_OPTIONS = ("--observe", "--check-interval", "--window")
 EXIT_CODES = """\
 exit codes:
@@ -162,9 +165,9 @@ def globals_(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
     group.add_argument(
         "--output",
-        choices=OUTPUTS,
+        choices=(*OUTPUTS, FINDINGS_OUTPUT),
         default=default(None),
-        help="table, json or csv (default: ROOTKEYS_OUTPUT, then table)",
+        help="table, json or csv; ocsf for credentials (default: ROOTKEYS_OUTPUT, then table)",
     )
     group.add_argument(
         "--wide",

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import rootkeys
+from rootkeys._cli.credentials import add_credentials
 from rootkeys._cli.options import (
     EXIT_CODES,
     Help,
@@ -52,6 +53,7 @@ def parser() -> argparse.ArgumentParser:
     _rollback(commands)
     _audit(commands)
     _org(commands)
+    add_credentials(commands)
     _sandbox(commands)
     _demo(commands)
     return top

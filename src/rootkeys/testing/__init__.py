@@ -12,6 +12,7 @@ Needs the ``sandbox`` extra: ``pip install 'rootkeys[sandbox]'``.
 """
 
 from rootkeys.testing._clock import FakeClock
+from rootkeys.testing._credential_setup import MIXED, MemberCredentials
 from rootkeys.testing._fake import FakeAccount, FakeCall, FakeCrash
 from rootkeys.testing._ledger import KeyChange
 from rootkeys.testing._org import SandboxOrganization
@@ -19,11 +20,13 @@ from rootkeys.testing._sandbox import Sandbox, SandboxAccount, SandboxCall
 from rootkeys.testing._shell import ServedSandbox, serve_main
 
 __all__ = [
+    "MIXED",
     "FakeAccount",
     "FakeCall",
     "FakeClock",
     "FakeCrash",
     "KeyChange",
+    "MemberCredentials",
     "Sandbox",
     "SandboxAccount",
     "SandboxCall",
@@ -32,6 +35,7 @@ __all__ = [
     "serve_main",
 ]
 
-for _name in __all__:  # reprs, tracebacks and docs show the public home, not a private module
+# reprs, tracebacks and docs show the public home, not a private module
+for _name in [n for n in __all__ if n != "MIXED"]:
     globals()[_name].__module__ = __name__
 del _name

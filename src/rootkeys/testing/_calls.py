@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["MUTATING_PREFIXES", "SandboxCall"]
+__all__ = ["MUTATING_PREFIXES", "SECRET_PARAMS", "SandboxCall"]
+
+SECRET_PARAMS = frozenset({"Password", "NewPassword", "OldPassword", "PrivateKey"})
+"""Request parameters the call log never keeps (shown as ``***``)."""
 
 MUTATING_PREFIXES = (
     "Create",
@@ -46,6 +49,8 @@ class SandboxCall:
         served: whether it came over HTTP, to `Sandbox.serve`'s endpoint (from another
             process, or a client given the endpoint's URL), rather than from a session
             the sandbox intercepts in process.
+        denied_by: ``task policy`` when an AssumeRoot session's task policy denied the
+            call, ``scp`` when a service control policy did; None otherwise.
     """
 
     service: str
@@ -59,6 +64,7 @@ class SandboxCall:
     at: datetime | None = None
     region: str | None = None
     served: bool = False
+    denied_by: str | None = None
 
     @property
     def mutating(self) -> bool:

@@ -15,7 +15,7 @@ import botocore.exceptions
 
 from rootkeys._models import LastUsed
 from rootkeys.testing import _cloudwatch, _http, _org, _root
-from rootkeys.testing._calls import SandboxCall
+from rootkeys.testing._calls import SECRET_PARAMS, SandboxCall
 from rootkeys.testing._faults import FaultInjection
 from rootkeys.testing._policy import CallContext
 from rootkeys.testing._root import RootKey, RootUser, random_id, random_secret
@@ -63,6 +63,8 @@ class Dispatcher(FaultInjection):
     _ledger: Ledger
     _served: set[str]
     """The host:port of each endpoint `serve` runs (their requests are answered there)."""
+    _denied_by: str | None = None
+    """Which policy denied the call being dispatched (under the lock), if one did."""
 
     def _watch(self, account_id: str, by: str) -> None:
         """Bring the ledger up to date for one account (under the lock)."""
@@ -97,6 +99,7 @@ class Dispatcher(FaultInjection):
         _, service, operation = event_name.split(".", 2)
         key_id = _http.signing_key_of(request)
         params = _http.params_of(request)
+        logged = {k: "***" if k in SECRET_PARAMS else v for k, v in params.items()}
         arrived = self.clock.now()
         region = _http.region_of(request)
         with self._lock:
@@ -109,6 +112,9 @@ class Dispatcher(FaultInjection):
                 "admin": "admin",
             }.get(principal.kind if principal else "", "user" if key_id else "other")
 
+            self._denied_by = None
+            denied_by: str | None = None
+
             def log(status: int, fault: str | None = None) -> None:
                 self._calls.append(
                     SandboxCall(
@@ -117,12 +123,13 @@ class Dispatcher(FaultInjection):
                         account_id,
                         kind,
                         key_id,
-                        params,
+                        logged,
                         status,
                         fault,
                         arrived,
                         region,
                         served,
+                        denied_by if fault is None else None,
                     )
                 )
 
@@ -135,6 +142,7 @@ class Dispatcher(FaultInjection):
                 return _http.error(request, service, fault.code, fault.message, fault.status)
 
             response = self._organizations(request, service, operation, params, principal, key_id)
+            denied_by = self._denied_by  # kept here: the lock is let go while moto answers
             if response is None:
                 response = self._answer(request, service, operation, params, principal, key_id)
             if service == "iam" and account_id and response is None:
@@ -225,6 +233,7 @@ class Dispatcher(FaultInjection):
             operation,
             params,
             as_root=principal.kind != "admin",
+            assumed_root=principal.kind == "assume-root",
             now=self.clock.now(),
             on_new_key=lambda key: self._register_root_key(user.account_id, key),
         )
@@ -244,6 +253,8 @@ class Dispatcher(FaultInjection):
         if principal is not None and principal.kind == "assume-root":
             refusal = self._task_sessions[key_id or ""].refusal(request, service, operation, now)
             if refusal is not None:
+                if refusal.status_code == 403:
+                    self._denied_by = "task policy"
                 return refusal
         if (
             principal is not None
@@ -257,6 +268,7 @@ class Dispatcher(FaultInjection):
                 assumed_root=principal.kind == "assume-root",
             )
             if _org.scp_denies(self._org, principal.account_id, context):
+                self._denied_by = "scp"
                 return _org.scp_refusal(request, service, operation)
         if service == "iam" and operation == "ListOrganizationsFeatures":
             return _org.list_features(request, self._org, caller)

@@ -78,8 +78,10 @@ TASK_POLICIES: Mapping[str, frozenset[str]] = MappingProxyType(
                 "iam:GetAccessKeyLastUsed",
             }
         ),
-        # The other three, as the sandbox approximates them (rootkeys never uses them).
-        "IAMCreateRootUserPassword": frozenset({"iam:CreateLoginProfile", "iam:GetLoginProfile"}),
+        # Password recovery (aws-root-facts.md), and two rootkeys never uses, approximated.
+        "IAMCreateRootUserPassword": frozenset(
+            {"iam:CreateLoginProfile", "iam:GetLoginProfile", "iam:GetUser"}
+        ),
         "S3UnlockBucketPolicy": frozenset({"s3:DeleteBucketPolicy", "s3:GetBucketPolicy"}),
         "SQSUnlockQueuePolicy": frozenset({"sqs:SetQueueAttributes", "sqs:GetQueueAttributes"}),
     }

@@ -12,12 +12,19 @@ import copy
 import re
 import secrets
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rootkeys._models import AccessKey, KeyStatus, LastUsed
 from rootkeys.testing import _http
+from rootkeys.testing._credentials import (
+    CREDENTIAL_CALLS,
+    RootCertificate,
+    RootMfaDevice,
+    RootPassword,
+    answer_credentials,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -76,15 +83,17 @@ class RootKey:
 
 @dataclass
 class RootUser:
-    """One account's root user: its keys, and how stale IAM's reads of them are."""
+    """One account's root user: its credentials, and how stale IAM's reads of its keys are."""
 
     account_id: str
     partition: str = "aws"
     keys: dict[str, RootKey] = field(default_factory=dict)
-    mfa_enabled: bool = False
+    certificates: dict[str, RootCertificate] = field(default_factory=dict)
+    password: RootPassword | None = None
+    mfa_devices: dict[str, RootMfaDevice] = field(default_factory=dict)
     report_generated_at: datetime | None = None
     report_in_progress: int = 0
-    report_snapshot: tuple[list[RootKey], bool] | None = None
+    report_snapshot: RootUser | None = None
     stale_reads: int = 0
     stale_writes: int = 0
     _snapshot: dict[str, RootKey] | None = None
@@ -94,6 +103,11 @@ class RootUser:
     def arn(self) -> str:
         """The root user's ARN, ``arn:<partition>:iam::<account>:root``."""
         return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+    @property
+    def mfa_enabled(self) -> bool:
+        """Whether an MFA device is assigned to the root user (``AccountMFAEnabled``)."""
+        return any(d.assigned for d in self.mfa_devices.values())
 
     def add_key(self, status: KeyStatus, now: datetime) -> RootKey:
         """A new key (ValueError past the quota)."""
@@ -132,13 +146,17 @@ def answer(
     as_root: bool,
     now: datetime,
     on_new_key: Callable[[RootKey], object],
+    assumed_root: bool = False,
 ) -> AWSResponse | None:
     """The root user's answer to a call made in its account, or None to let moto answer.
 
     ``as_root`` says the call is signed by root credentials (a root key or a root
     session). Access-key calls without ``UserName`` then act on the root user, as in
     AWS. ``GetAccessKeyLastUsed`` on a root key is answered for any caller in the account.
-    ``on_new_key`` hears of each key ``CreateAccessKey`` makes.
+    ``on_new_key`` hears of each key ``CreateAccessKey`` makes. The root user's other
+    credentials (certificates, password, MFA) are answered the same way, without
+    ``UserName`` (`rootkeys.testing._credentials`); ``assumed_root`` says the call comes
+    from an AssumeRoot session.
     """
     account = user.account_id
     if service == "sts" and operation == "GetCallerIdentity" and as_root:
@@ -162,6 +180,10 @@ def answer(
         return _delete(request, user, params)
     if operation == "CreateAccessKey":
         return _create(request, user, now, on_new_key)
+    if operation in CREDENTIAL_CALLS:
+        return answer_credentials(
+            user, request, operation, params, now=now, assumed_root=assumed_root
+        )
     return None
 
 
@@ -255,15 +277,17 @@ def _last_used(request: AWSPreparedRequest, key: RootKey) -> AWSResponse:
 
 _PRESENT = re.compile(r"(<key>AccountAccessKeysPresent</key>\s*<value>)\d+(</value>)")
 _MFA = re.compile(r"(<key>AccountMFAEnabled</key>\s*<value>)\d+(</value>)")
+_CERTS = re.compile(r"(<key>AccountSigningCertificatesPresent</key>\s*<value>)\d+(</value>)")
 
 
 def correct_summary(
     user: RootUser, request: AWSPreparedRequest, response: AWSResponse
 ) -> AWSResponse:
-    """Moto's account summary, with ``AccountAccessKeysPresent`` read from the root user."""
+    """Moto's account summary, with the root user's ``Account...Present`` and MFA flags."""
     present = int(bool(user.visible_keys()))
     body = _PRESENT.sub(rf"\g<1>{present}\g<2>", response.content.decode())
     body = _MFA.sub(rf"\g<1>{int(user.mfa_enabled)}\g<2>", body)
+    body = _CERTS.sub(rf"\g<1>{int(bool(user.certificates))}\g<2>", body)
     return _http.respond(request, response.status_code, body)
 
 
@@ -290,7 +314,8 @@ def generate_report(user: RootUser, request: AWSPreparedRequest, now: datetime) 
         )
     user.report_generated_at = now
     user.report_in_progress = 1  # the next read answers ReportInProgress, as AWS may
-    user.report_snapshot = (copy.deepcopy(list(user.keys.values())), user.mfa_enabled)
+    # a report shows the account as it was when made
+    user.report_snapshot = copy.deepcopy(replace(user, report_snapshot=None, _snapshot=None))
     return _http.answer(
         request,
         "iam",
@@ -319,29 +344,30 @@ def add_root_row(user: RootUser, request: AWSPreparedRequest, response: AWSRespo
     match = _CONTENT.search(text)
     if match is None or user.report_generated_at is None or user.report_snapshot is None:
         return response
-    snapshot, mfa = user.report_snapshot  # a report shows the account as it was when made
+    made = user.report_snapshot  # a report shows the account as it was when made
     lines = base64.b64decode(match.group(1)).decode().splitlines()
     header = lines[0].split(",")
     row = dict.fromkeys(header, "N/A")  # AWS's "not applicable" (no key, never used, ...)
+    used = made.password.last_used_at if made.password else None
     row.update(
         {
             "user": "<root_account>",
             "arn": user.arn,
             "user_creation_time": "2015-01-01T00:00:00+00:00",
-            # The root user's password columns, as AWS writes them (IAM User Guide,
-            # "Getting credential reports"): its use is a date or no_information (never
-            # N/A, which Prowler's iam_avoid_root_usage cannot read); the rest are not
-            # supported for root.
-            "password_enabled": "not_supported",
-            "password_last_used": "no_information",
+            # The root user's password columns, as the IAM User Guide ("Generate
+            # credential reports") describes them: password_enabled is true or false (false
+            # for member accounts without root credentials); its use is a date or
+            # no_information (never N/A, which Prowler's iam_avoid_root_usage cannot read);
+            # the rotation columns are not supported for root.
+            "password_enabled": str(made.password is not None).lower(),
+            "password_last_used": "no_information" if used is None else used.isoformat(),
             "password_last_changed": "not_supported",
             "password_next_rotation": "not_supported",
-            "mfa_active": str(mfa).lower(),
-            "cert_1_active": "false",
-            "cert_2_active": "false",
+            "mfa_active": str(made.mfa_enabled).lower(),
         }
     )
-    keys = sorted(snapshot, key=lambda k: k.created_at)
+    keys = sorted(made.keys.values(), key=lambda k: k.created_at)
+    certificates = sorted(made.certificates.values(), key=lambda c: c.uploaded_at)
     for slot in (1, 2):
         prefix = f"access_key_{slot}_"
         row[prefix + "active"] = "false"
@@ -353,6 +379,11 @@ def add_root_row(user: RootUser, request: AWSPreparedRequest, response: AWSRespo
                 row[prefix + "last_used_date"] = key.last_used.at.isoformat()
                 row[prefix + "last_used_region"] = key.last_used.region or "N/A"
                 row[prefix + "last_used_service"] = key.last_used.service
+        row[f"cert_{slot}_active"] = "false"
+        if slot <= len(certificates):
+            cert = certificates[slot - 1]
+            row[f"cert_{slot}_active"] = str(cert.status == "Active").lower()
+            row[f"cert_{slot}_last_rotated"] = cert.uploaded_at.isoformat()
     lines.insert(1, ",".join(row[column] for column in header))
     content = base64.b64encode(("\n".join(lines) + "\n").encode()).decode()
     text = text.replace(match.group(0), f"<Content>{content}</Content>")

@@ -42,13 +42,14 @@ from rootkeys._models import AccessKey, KeyStatus, LastUsed, validate_account_id
 from rootkeys.testing import _cloudtrail, _org, _root, _server
 from rootkeys.testing._calls import SandboxCall
 from rootkeys.testing._cloudwatch import Alarms
+from rootkeys.testing._credential_setup import MemberCredentials, RootCredentialSetup
 from rootkeys.testing._dispatch import Principal
 from rootkeys.testing._ledger import KeyChange, Ledger
 from rootkeys.testing._root import MAX_ROOT_KEYS, RootUser, random_id, random_secret
 from rootkeys.testing._server import Serving
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from types import TracebackType
 
     from rootkeys.testing._faults import Fault
@@ -67,7 +68,7 @@ class SandboxAccount:
     root_key_ids: tuple[str, ...]
 
 
-class Sandbox(Serving, Alarms):
+class Sandbox(Serving, Alarms, RootCredentialSetup):
     """An AWS of your own, in process: moto plus root users. Use it as a context manager.
 
     ::
@@ -217,11 +218,6 @@ class Sandbox(Serving, Alarms):
             self._watch(account_id, "sandbox")
             return key.key_id
 
-    def set_root_mfa(self, account_id: str, enabled: bool = True) -> None:
-        """Turn the root user's MFA on or off (``AccountMFAEnabled`` follows)."""
-        with self._lock:
-            self._account(account_id).mfa_enabled = enabled
-
     def set_root_key_status(self, account_id: str, key_id: str, status: KeyStatus) -> None:
         """Change a root key's status behind rootkeys' back (as another admin might)."""
         with self._lock:
@@ -291,14 +287,15 @@ class Sandbox(Serving, Alarms):
         root_features: bool = True,
         trusted_access: bool | None = None,
         all_features: bool = True,
+        credentials: Sequence[MemberCredentials] = (),
     ) -> _org.SandboxOrganization:
         """An organization (moto's) of ``members`` member accounts, each with root keys.
 
-        With ``root_features``, centralized root access is on: trusted access for IAM,
-        ``RootCredentialsManagement`` and ``RootSessions`` (so the management account may
-        call ``sts:AssumeRoot``); without, all three are off until enabled through the
-        API. ``trusted_access`` sets IAM's trusted access alone (default: as
-        ``root_features``); ``all_features=False`` makes a consolidated-billing one.
+        ``root_features``: centralized root access on (trusted access for IAM,
+        ``RootCredentialsManagement``, ``RootSessions``), else all off until enabled through
+        the API; ``trusted_access`` sets IAM's alone; ``all_features=False``: consolidated
+        billing. ``credentials`` are dealt to the members in turn (member n gets
+        ``credentials[n % len(credentials)]``; ``rootkeys.testing.MIXED`` is a ready mix).
 
         It is in the sandbox's `partition` (ARNs, root users, task policies: AssumeRoot
         refuses another partition's). ``Sandbox(region="us-gov-west-1")``: ``aws-us-gov``.
@@ -317,6 +314,8 @@ class Sandbox(Serving, Alarms):
                 Email=f"member{n}@example.com", AccountName=f"member-{n}"
             )["CreateAccountStatus"]
             self.create_account(status["AccountId"], root_keys=root_keys)
+            if credentials:
+                self.give_root_credentials(status["AccountId"], credentials[n % len(credentials)])
             ids.append(status["AccountId"])
         with self._lock:
             self._org = _org.OrgState(

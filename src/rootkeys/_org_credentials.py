@@ -1,0 +1,153 @@
+"""Every member account's root credentials, read through AssumeRoot (a base of `Organization`).
+
+`OrganizationCredentials.credentials` streams one `RootCredentials` per selected member
+account, read in an ``IAMAuditRootUserCredentials`` session (every call inside that task
+policy), as `Organization.audit` streams keys. `root_access_finding` is the
+organization's own finding: whether centralized root credentials management is on
+(Prowler's ``iam_root_credentials_management_enabled``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from rootkeys._controls import Finding, FindingStatus
+from rootkeys._credentials import RootCredentials, read_root_credentials
+from rootkeys._errors import OrganizationSetupError, RootKeysError
+from rootkeys._member_keys import AUDIT
+from rootkeys._member_runs import out_of_reach
+from rootkeys._models import validate_account_ids, validate_ou
+from rootkeys._orgreports import AuditStatus
+from rootkeys._public import rehome
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from datetime import datetime
+
+    from rootkeys._clock import Clock
+    from rootkeys._management import ManagementAccount
+
+__all__ = ["OrganizationCredentials", "root_access_finding"]
+
+R = TypeVar("R")
+
+
+def root_access_finding(
+    management_account_id: str,
+    enabled: bool | None,
+    *,
+    now: datetime,
+    organization: str = "",
+    detail: str = "",
+) -> Finding:
+    """The organization's finding: root credentials management on (PASS) or not (FAIL).
+
+    ``enabled`` None (could not be read) fails too, with ``detail`` saying why.
+    """
+    return Finding(
+        check="root_credentials_management_enabled",
+        account_id=management_account_id,
+        status=FindingStatus.PASS if enabled else FindingStatus.FAIL,
+        detail=detail
+        or (
+            "RootCredentialsManagement is enabled"
+            if enabled
+            else "RootCredentialsManagement is not enabled"
+        ),
+        resource=organization or f"organization of {management_account_id}",
+        time=now,
+    )
+
+
+class OrganizationCredentials:
+    """Reading every member's root credentials (a base of `Organization`)."""
+
+    _management: ManagementAccount
+    _clock: Clock
+
+    if TYPE_CHECKING:
+
+        def _fan_out(
+            self,
+            accounts: Iterable[dict[str, str]],
+            work: Callable[[dict[str, str]], R],
+            immediate: Callable[[dict[str, str]], R | None],
+        ) -> Iterator[R]: ...
+
+    def credentials(
+        self, account_ids: Iterable[str] | None = None, *, ou: str | None = None
+    ) -> Iterator[RootCredentials]:
+        """Each member account's root credentials and findings, as they come (a read).
+
+        Keys, signing certificates, password and MFA devices, read in an
+        ``IAMAuditRootUserCredentials`` session: every call is inside that task policy,
+        nothing is changed. Streams like `audit` (at most ``workers`` accounts in
+        flight). The management account is reported out of reach (read it with
+        `RootKeyManager.credentials` signed in as its root user), suspended accounts
+        skipped; an account that fails is reported failed, and the others go on.
+
+        Raises:
+            InputError: bad ``account_ids`` or ``ou``, before any AWS call.
+        """
+        wanted, ou = validate_account_ids(account_ids), validate_ou(ou)
+        return self._credentials(wanted, ou)
+
+    def _credentials(self, wanted: list[str] | None, ou: str | None) -> Iterator[RootCredentials]:
+        management = self._management.account_id
+        yield from self._fan_out(
+            self._management.accounts(wanted, ou=ou),
+            self._read_member,
+            lambda account: self._unread(account, management),
+        )
+
+    def _read_member(self, account: dict[str, str]) -> RootCredentials:
+        partition = self._management.partition
+        try:
+            gateway = self._management.root_gateway(account["Id"], AUDIT)
+            return read_root_credentials(
+                gateway,
+                account["Id"],
+                now=self._clock.now(),
+                name=account["Name"],
+                member=True,
+                partition=partition,
+            )
+        except RootKeysError as exc:
+            return RootCredentials(
+                account_id=account["Id"],
+                name=account["Name"],
+                status=AuditStatus.FAILED,
+                reason=str(exc),
+                member=True,
+                partition=partition,
+                read_at=self._clock.now(),
+            )
+
+    def _unread(self, account: dict[str, str], management: str) -> RootCredentials | None:
+        audit = out_of_reach(account, management)
+        if audit is None:
+            return None
+        return RootCredentials(
+            account_id=audit.account_id,
+            name=audit.name,
+            status=audit.status,
+            reason=audit.reason,
+            member=account["Id"] != management,
+            partition=self._management.partition,
+            read_at=self._clock.now(),
+        )
+
+    def root_access_finding(self) -> Finding:
+        """Whether centralized root access is on, as a finding on the organization.
+
+        PASS when the preflight finds ``RootCredentialsManagement`` and ``RootSessions``
+        on (and the organization in all-features mode); FAIL with what is missing.
+        """
+        try:
+            management = self._management.preflight()
+        except OrganizationSetupError as exc:
+            return root_access_finding("", False, now=self._clock.now(), detail=str(exc))
+        return root_access_finding(management, True, now=self._clock.now())
+
+
+rehome(globals())

@@ -63,6 +63,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._evidence": 4,
     "rootkeys._credential_report": 4,
     "rootkeys._preflight": 4,
+    "rootkeys._compliance": 4,
     "rootkeys._root_access": 4,
     # the journal: storage, its records, what they remember of each key
     "rootkeys._reconcile": 3,

@@ -200,9 +200,7 @@ def test_the_organization_finding_follows_root_credentials_management(
     off = organization.root_access_finding()
     assert off.status is FindingStatus.FAIL
     assert "RootCredentialsManagement" in off.detail
-    iam = sandbox.management_session().client("iam")
-    iam.enable_organizations_root_credentials_management()
-    iam.enable_organizations_root_sessions()
+    organization.enable_root_access()
     assert organization.root_access_finding().status is FindingStatus.PASS
 
 

@@ -274,6 +274,8 @@ class EvidenceSource:
     ) -> None:
         self._session = session
         self._region = region
+        self.region = region
+        """The session's region (default: us-east-1): CloudTrail's fallback."""
         self._clock = clock
         self._policy = policy
         self._clients: dict[str, Any] = {}

@@ -18,6 +18,7 @@ from boto3.session import Session
 
 from rootkeys._change import Stepper, state_of
 from rootkeys._clock import Clock, clock_or_default
+from rootkeys._compliance import ControlConfirmation, confirm_root_key_rule
 from rootkeys._credential_report import root_report_row
 from rootkeys._decide import AccountRules
 from rootkeys._driver import combine, drive, next_due
@@ -56,7 +57,7 @@ from rootkeys._preflight import check_preflight
 from rootkeys._public import rehome
 from rootkeys._records import KeyHistory
 from rootkeys._reports import Plan, RemovalStatus
-from rootkeys._retry import RetryPolicy, retry_or_default
+from rootkeys._retry import BOTO_CONFIG, RetryPolicy, retry_or_default
 
 if TYPE_CHECKING:
     import contextlib
@@ -127,9 +128,10 @@ class RootKeyManager:
         hooks = callables("hooks", hooks)
         self._checks: tuple[Check, ...] = callables("checks", checks)
         consistency_timeout = validate_consistency_timeout(consistency_timeout)
-        policy = retry_or_default(retry)
+        policy = self._policy = retry_or_default(retry)
         self._clock: Clock = clock_or_default(clock)
         self._emit = Emitter(hooks, self._clock)
+        self._session: boto3.Session | None = None
         if iam_client is not None or sts_client is not None:
             if session is not None or iam_client is None or sts_client is None:
                 raise InputError("pass either a session, or both iam_client and sts_client")
@@ -144,6 +146,7 @@ class RootKeyManager:
             if session is not None and not isinstance(session, Session):
                 raise InputError(f"session must be a boto3.Session, not {type(session).__name__}")
             session = session or boto3.Session()
+            self._session = session
             self._gateway = IamGateway.from_session(
                 session,
                 policy=policy,
@@ -328,10 +331,45 @@ class RootKeyManager:
         Both change as soon as the keys are deleted. Scanners that read the IAM credential
         report (Prowler, Cloud Custodian) may flag deleted keys for 4 hours or more, since
         AWS reuses a report for 4 hours, and Security Hub IAM.4 follows at AWS Config's next
-        periodic evaluation: the FAQ in the docs says how to clear them sooner.
+        periodic evaluation (`confirm_control` asks for one now; the FAQ says more).
         """
         self._require_root()
         return not self._gateway.key_statuses() and not self._gateway.keys_present()
+
+    def confirm_control(
+        self,
+        *,
+        region: str | None = None,
+        timeout: timedelta = timedelta(minutes=10),
+        poll: timedelta = timedelta(seconds=15),
+    ) -> ControlConfirmation:
+        """AWS Config's verdict on the root-key rule (Security Hub IAM.4, CIS 1.4), now.
+
+        Asks Config to evaluate the rule, and waits until the evaluation settles (or
+        ``timeout`` passes).
+
+        The one call here that writes, to AWS Config (``StartConfigRulesEvaluation``), never
+        to a credential; the caller is proven root first. ``region``: where Config records
+        global resources (default: the session's). No such rule there: a note says so.
+        """
+        given: tuple[tuple[str, object], ...] = (("timeout", timeout), ("poll", poll))
+        for name, value in given:
+            if not isinstance(value, timedelta) or value <= timedelta(0):
+                raise InputError(f"{name} must be a positive timedelta, got {value!r}")
+        (chosen,) = validate_regions([region or self._evidence.region])
+        if self._session is None:
+            raise InputError("confirm_control needs a manager built from a boto3 session")
+        identity = self._require_root()
+        client = self._session.client("config", region_name=chosen, config=BOTO_CONFIG)
+        return confirm_root_key_rule(
+            client,
+            account_id=identity.account_id,
+            region=chosen,
+            clock=self._clock,
+            timeout=timeout,
+            poll=poll,
+            policy=self._policy,
+        )
 
     # -- explicit steps -----------------------------------------------------------------
 

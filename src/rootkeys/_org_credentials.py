@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from rootkeys._controls import Finding, FindingStatus
 from rootkeys._credentials import RootCredentials, read_root_credentials
+from rootkeys._driver import fan_out
 from rootkeys._errors import OrganizationSetupError, RootKeysError
 from rootkeys._member_keys import AUDIT
 from rootkeys._member_runs import out_of_reach
@@ -21,7 +22,7 @@ from rootkeys._orgreports import AuditStatus
 from rootkeys._public import rehome
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Iterable, Iterator
     from datetime import datetime
 
     from rootkeys._clock import Clock
@@ -64,15 +65,7 @@ class OrganizationCredentials:
 
     _management: ManagementAccount
     _clock: Clock
-
-    if TYPE_CHECKING:
-
-        def _fan_out(
-            self,
-            accounts: Iterable[dict[str, str]],
-            work: Callable[[dict[str, str]], R],
-            immediate: Callable[[dict[str, str]], R | None],
-        ) -> Iterator[R]: ...
+    _workers: int
 
     def credentials(
         self, account_ids: Iterable[str] | None = None, *, ou: str | None = None
@@ -94,10 +87,11 @@ class OrganizationCredentials:
 
     def _credentials(self, wanted: list[str] | None, ou: str | None) -> Iterator[RootCredentials]:
         management = self._management.account_id
-        yield from self._fan_out(
+        yield from fan_out(
             self._management.accounts(wanted, ou=ou),
             self._read_member,
             lambda account: self._unread(account, management),
+            self._workers,
         )
 
     def _read_member(self, account: dict[str, str]) -> RootCredentials:

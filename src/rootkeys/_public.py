@@ -87,6 +87,8 @@ HOMES: dict[str, str] = {
     "Risk": "rootkeys.reports",
     "RootCheck": "rootkeys.reports",
     "RootCredentials": "rootkeys.reports",
+    "ControlConfirmation": "rootkeys.reports",
+    "RuleVerdict": "rootkeys.reports",
     "RootKeyManager": "rootkeys",
     "RootKeysError": "rootkeys",
     "RootPassword": "rootkeys.reports",

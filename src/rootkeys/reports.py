@@ -1,5 +1,6 @@
 """What rootkeys tells you: plans, statuses, removal reports, evidence, organization reports."""
 
+from rootkeys._compliance import ControlConfirmation, RuleVerdict
 from rootkeys._controls import CHECKS, Finding, FindingStatus, RootCheck, Severity
 from rootkeys._credentials import (
     MfaDevice,
@@ -50,6 +51,7 @@ __all__ = [
     "AuditStatus",
     "CheckFailure",
     "CloudTrailEvidence",
+    "ControlConfirmation",
     "Count",
     "CredentialReportRow",
     "Finding",
@@ -75,6 +77,7 @@ __all__ = [
     "RootCheck",
     "RootCredentials",
     "RootPassword",
+    "RuleVerdict",
     "RunOutcome",
     "Severity",
     "SigningCertificate",

@@ -136,6 +136,8 @@ def _check_scope(args: argparse.Namespace) -> None:
         )
     if args.command == "rollback" and not args.accounts:
         raise InputError("rollback --org needs --accounts: the member accounts to roll back")
+    if getattr(args, "reevaluate", False):
+        raise InputError("--reevaluate is for one account: run it signed in as its root user")
     if getattr(args, "regions", None):
         raise InputError("--regions is for one account's evidence: plan --org gathers none")
 

@@ -86,8 +86,17 @@ def _verify(context: Context, manager: rootkeys.RootKeyManager) -> int:
         else "root access keys remain: `rootkeys status` shows where each stands"
     )
     table = Table("Verify", ("account", "verdict"), [(manager.account_id, verdict)], empty="")
-    emit(context, result, table)
-    return EXIT_DONE if ok else EXIT_NOT_DONE
+    if not context.args.reevaluate:
+        emit(context, result, table)
+        return EXIT_DONE if ok else EXIT_NOT_DONE
+    context.say("asking AWS Config to evaluate its root-key rule (IAM.4) now…")
+    confirmation = manager.confirm_control(region=context.args.region, timeout=context.args.timeout)
+    if context.args.output == "table":
+        emit(context, result, table)
+        emit(context, confirmation)
+    else:
+        emit(context, {**result, "config": confirmation.model_dump(mode="json")})
+    return EXIT_DONE if ok and confirmation.compliant else EXIT_NOT_DONE
 
 
 def resumed(account_id: str, key_ids: Sequence[str]) -> dict[str, Any]:

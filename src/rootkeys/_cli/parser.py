@@ -160,12 +160,28 @@ def _verify(commands: Commands) -> None:
         "confirm no root access key remains (changes nothing)",
         """
         Confirm that no root access key remains: none listed, and IAM's account summary
-        says AccountAccessKeysPresent = 0. Exit 0 if none remains, 1 if some do.
+        says AccountAccessKeysPresent = 0. Exit 0 if none remains, 1 if some do. With
+        --reevaluate, also ask AWS Config to evaluate its root-key rule now (what Security
+        Hub's IAM.4 reports) and wait for its verdict: exit 0 only once it is COMPLIANT.
         """,
         """
         rootkeys verify
+        rootkeys verify --reevaluate --region us-east-1
         rootkeys verify --org --ou ou-ab12-cdef3456
         """,
+    )
+    verify.add_argument(
+        "--reevaluate",
+        action="store_true",
+        help="one account: AWS Config evaluates IAM_ROOT_ACCESS_KEY_CHECK now (a write to "
+        "Config, never to a credential); wait for it",
+    )
+    verify.add_argument(
+        "--timeout",
+        type=duration,
+        default=timedelta(minutes=10),
+        metavar="DURATION",
+        help="with --reevaluate: how long to wait for Config's verdict (default: 10m)",
     )
     org(verify, "every member account (AssumeRoot)")
     members(verify)

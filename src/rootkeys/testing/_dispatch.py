@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import botocore.exceptions
 
 from rootkeys._models import LastUsed
-from rootkeys.testing import _cloudwatch, _http, _org, _root
+from rootkeys.testing import _cloudwatch, _configrules, _http, _org, _root
 from rootkeys.testing._calls import SECRET_PARAMS, SandboxCall
 from rootkeys.testing._faults import FaultInjection
 from rootkeys.testing._policy import CallContext
@@ -65,6 +65,27 @@ class Dispatcher(FaultInjection):
     """The host:port of each endpoint `serve` runs (their requests are answered there)."""
     _denied_by: str | None = None
     """Which policy denied the call being dispatched (under the lock), if one did."""
+
+    @property
+    def config_rules(self) -> _configrules.ConfigRules:
+        """AWS Config's root-key rule verdicts (made on first use)."""
+        rules: _configrules.ConfigRules | None = self.__dict__.get("_config_rules")
+        if rules is None:
+            rules = self.__dict__["_config_rules"] = _configrules.ConfigRules(self.clock)
+        return rules
+
+    def add_root_key_rule(
+        self, account_id: str, name: str = "securityhub-iam-root-access-key-check-a1b2c3"
+    ) -> str:
+        """Turn on AWS Config's root-key rule in an account; its name.
+
+        What Security Hub's IAM.4 is, named as Security Hub names it; evaluated now, as AWS
+        does when a rule is added.
+        """
+        with self._lock:
+            present = bool(self._accounts[account_id].keys)
+            self.config_rules.add_root_key_rule(account_id, self.region, name, keys_present=present)
+        return name
 
     def _watch(self, account_id: str, by: str) -> None:
         """Bring the ledger up to date for one account (under the lock)."""
@@ -158,6 +179,15 @@ class Dispatcher(FaultInjection):
             if service == "cloudtrail" and operation == "LookupEvents" and response is None:
                 region = _http.region_of(request) or self.region
                 response = self.trail.lookup(request, account_id or DEFAULT_ACCOUNT, region)
+            if service == "config-service" and operation in _configrules.OPERATIONS:
+                signer = self._accounts.get(account_id or "")
+                response = self.config_rules.answer(
+                    request,
+                    operation,
+                    account_id or DEFAULT_ACCOUNT,
+                    _http.region_of(request) or self.region,
+                    lambda: signer is not None and bool(signer.keys),
+                )
             if service == "cloudwatch" and operation == "DescribeAlarmHistory":
                 region = _http.region_of(request) or self.region
                 response = _cloudwatch.alarm_history(request, account_id or DEFAULT_ACCOUNT, region)

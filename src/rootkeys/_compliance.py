@@ -1,0 +1,170 @@
+"""AWS Config's verdict on root access keys: the control a security team is measured on.
+
+Security Hub's IAM.4 ("IAM root user access key should not exist") and CIS 1.4 are AWS
+Config's managed rule ``IAM_ROOT_ACCESS_KEY_CHECK``, evaluated periodically (within 24
+hours). After a removal, `confirm_root_key_rule` asks Config to evaluate the rule now
+(``StartConfigRulesEvaluation``: a write to AWS Config, never to a credential), waits for
+the evaluation to settle, and reports the rule's compliance, so "confirm none remain" can
+end with the control turning green.
+
+Calls: ``config:DescribeConfigRules``, ``config:StartConfigRulesEvaluation``,
+``config:DescribeConfigRuleEvaluationStatus``, ``config:DescribeComplianceByConfigRule``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from rootkeys._errors import AWSError
+from rootkeys._public import rehome
+from rootkeys._render import Table, Tabular, stamp
+from rootkeys._retry import RetryPolicy, call_with_retries
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rootkeys._clock import Clock
+
+__all__ = ["ROOT_KEY_RULE", "ControlConfirmation", "RuleVerdict", "confirm_root_key_rule"]
+
+ROOT_KEY_RULE = "IAM_ROOT_ACCESS_KEY_CHECK"
+_BUSY = frozenset({"LimitExceededException", "ResourceInUseException"})
+
+
+class RuleVerdict(BaseModel):
+    """One AWS Config rule's compliance, as Config reports it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule_name: str
+    compliance: str
+    """``COMPLIANT``, ``NON_COMPLIANT``, ``INSUFFICIENT_DATA`` or ``NOT_APPLICABLE``."""
+    evaluated_at: datetime | None = None
+    """When its latest evaluation succeeded."""
+
+
+class ControlConfirmation(Tabular, BaseModel):
+    """AWS Config's verdict on the root-key rule after an evaluation asked for now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    region: str
+    asked_at: datetime
+    settled: bool
+    """Whether every rule's evaluation finished after it was asked for (else: timed out)."""
+    rules: tuple[RuleVerdict, ...] = ()
+    note: str = ""
+
+    @property
+    def compliant(self) -> bool:
+        """Whether Config now says no root access key exists (settled, every rule)."""
+        return (
+            self.settled
+            and bool(self.rules)
+            and all(r.compliance == "COMPLIANT" for r in self.rules)
+        )
+
+    def _table(self, wide: bool = False) -> Table:
+        rows = [
+            (r.rule_name, r.compliance, stamp(r.evaluated_at) if r.evaluated_at else "-")
+            for r in self.rules
+        ]
+        verdict = "compliant" if self.compliant else "not compliant yet"
+        title = f"AWS Config in account {self.account_id}, {self.region}: {verdict}"
+        after = [self.note] if self.note else []
+        if self.rules and not self.settled:
+            after.append("the evaluation had not finished: run again later for its verdict")
+        return Table(title, ("rule", "compliance", "evaluated"), rows, after=after, empty=self.note)
+
+
+def confirm_root_key_rule(
+    client: Any,
+    *,
+    account_id: str,
+    region: str,
+    clock: Clock,
+    timeout: timedelta,
+    poll: timedelta,
+    policy: RetryPolicy,
+) -> ControlConfirmation:
+    """Ask Config to evaluate the account's root-key rules now; their verdict once settled.
+
+    No such rule in the region: a confirmation with no rules and a note saying so (Config
+    or Security Hub is not on there). ``timeout``: how long to wait for the evaluation.
+    """
+
+    def call(operation: str, fn: Callable[[], Any]) -> Any:
+        return call_with_retries(operation, fn, policy=policy, sleep=clock.sleep)
+
+    names: list[str] = []
+    token: dict[str, str] = {}
+    while True:
+        page = call("DescribeConfigRules", partial(client.describe_config_rules, **token))
+        names += [
+            r["ConfigRuleName"]
+            for r in page.get("ConfigRules", [])
+            if r.get("Source", {}).get("SourceIdentifier") == ROOT_KEY_RULE
+        ]
+        if not page.get("NextToken"):
+            break
+        token = {"NextToken": page["NextToken"]}
+    asked = clock.now()
+    if not names:
+        note = (
+            f"no AWS Config rule {ROOT_KEY_RULE} in {region}: Security Hub's IAM.4 is not "
+            "evaluated there (ask in the region where Config records global resources)"
+        )
+        return ControlConfirmation(
+            account_id=account_id, region=region, asked_at=asked, settled=False, note=note
+        )
+
+    def evaluated() -> dict[str, datetime | None]:
+        statuses = call(
+            "DescribeConfigRuleEvaluationStatus",
+            lambda: client.describe_config_rule_evaluation_status(ConfigRuleNames=names),
+        )["ConfigRulesEvaluationStatus"]
+        return {s["ConfigRuleName"]: s.get("LastSuccessfulEvaluationTime") for s in statuses}
+
+    before = evaluated()  # AWS's own times: settled means a newer one, whatever our clock
+    try:
+        call(
+            "StartConfigRulesEvaluation",
+            lambda: client.start_config_rules_evaluation(ConfigRuleNames=names),
+        )
+    except AWSError as exc:  # already evaluating: wait for that evaluation
+        if exc.code not in _BUSY:
+            raise
+    deadline = asked + timeout
+    while True:
+        after = evaluated()
+        settled = all(_newer(after.get(name), before.get(name)) for name in names)
+        if settled or clock.now() >= deadline:
+            break
+        clock.sleep(poll.total_seconds())
+    verdicts = call(
+        "DescribeComplianceByConfigRule",
+        lambda: client.describe_compliance_by_config_rule(ConfigRuleNames=names),
+    )["ComplianceByConfigRules"]
+    rules = tuple(
+        RuleVerdict(
+            rule_name=v["ConfigRuleName"],
+            compliance=v.get("Compliance", {}).get("ComplianceType", "INSUFFICIENT_DATA"),
+            evaluated_at=after.get(v["ConfigRuleName"]),
+        )
+        for v in verdicts
+    )
+    return ControlConfirmation(
+        account_id=account_id, region=region, asked_at=asked, settled=settled, rules=rules
+    )
+
+
+def _newer(now: datetime | None, before: datetime | None) -> bool:
+    return now is not None and (before is None or now > before)
+
+
+rehome(globals())

@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._cli.options": 9,
     "rootkeys._cli.root_access": 9,
     "rootkeys._cli.credentials": 9,
+    "rootkeys._cli.recovery": 9,
     "rootkeys._manager": 8,
     "rootkeys._org": 8,
     "rootkeys._org_credentials": 8,

@@ -120,6 +120,28 @@ Case = tuple[str, Callable[[Env], object], type[BaseException], str, bool]
 IN = rootkeys.InputError
 
 CASES: list[Case] = [
+    # -- AWS Config's verdict, password recovery ----------------------------------------------
+    (
+        "confirm control zero timeout",
+        lambda e: e.manager().confirm_control(timeout=timedelta(0)),
+        IN,
+        "timeout must be a positive",
+        False,
+    ),
+    (
+        "confirm control bad region",
+        lambda e: e.manager().confirm_control(region="mars-central-9"),
+        IN,
+        "region",
+        False,
+    ),
+    (
+        "password recovery bad account id",
+        lambda e: e.organization().allow_password_recovery("12345"),
+        IN,
+        "account id",
+        False,
+    ),
     # -- RootKeyManager: ids, types, windows -------------------------------------------------
     ("manager account id short", lambda e: e.manager(account_id="1234"), IN, "account id", False),
     (

@@ -297,6 +297,22 @@ class IamGateway:
 
         return self._call("GetLoginProfile", read)
 
+    def allow_password_recovery(self) -> bool:
+        """Let the root user set a password through "forgot password"; False: it has one.
+
+        A member account, in an ``IAMCreateRootUserPassword`` session:
+        ``iam:CreateLoginProfile`` with no password. False changes nothing.
+        """
+
+        def create() -> bool:
+            try:
+                self._iam.create_login_profile()
+            except self._iam.exceptions.EntityAlreadyExistsException:
+                return False
+            return True
+
+        return self._call("CreateLoginProfile", create)
+
     def password_last_used(self) -> datetime | None:
         """``iam:GetUser``'s ``PasswordLastUsed`` for the caller; None: never, or unknown."""
         return self._call("GetUser", self._iam.get_user)["User"].get("PasswordLastUsed")

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AUDIT",
     "DELETE",
+    "RECOVER",
     "TASK_POLICY",
     "MemberGateway",
     "QuarantineControl",
@@ -59,6 +60,7 @@ TASK_POLICY = task_policy_arn("aws", "")
 AUDIT = task_policy_arn("aws", "IAMAuditRootUserCredentials")
 """The read-only task policy (as named in ``aws``; an organization sends it in its own)."""
 DELETE = task_policy_arn("aws", "IAMDeleteRootUserCredentials")
+RECOVER = task_policy_arn("aws", "IAMCreateRootUserPassword")
 """The delete task policy (as named in ``aws``; an organization sends it in its own)."""
 SESSION_REUSE = timedelta(minutes=5)
 """How long one AssumeRoot session is reused (AWS's maximum life is 15 minutes)."""

@@ -9,26 +9,31 @@ organization's own finding: whether centralized root credentials management is o
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from rootkeys._controls import Finding, FindingStatus
 from rootkeys._credentials import RootCredentials, read_root_credentials
 from rootkeys._driver import fan_out
-from rootkeys._errors import OrganizationSetupError, RootKeysError
-from rootkeys._member_keys import AUDIT
+from rootkeys._errors import InputError, OrganizationSetupError, RootKeysError
+from rootkeys._member_keys import AUDIT, RECOVER
 from rootkeys._member_runs import out_of_reach
-from rootkeys._models import validate_account_ids, validate_ou
+from rootkeys._models import validate_account_id, validate_account_ids, validate_ou
 from rootkeys._orgreports import AuditStatus
 from rootkeys._public import rehome
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
-    from datetime import datetime
 
     from rootkeys._clock import Clock
     from rootkeys._management import ManagementAccount
 
-__all__ = ["OrganizationCredentials", "root_access_finding"]
+__all__ = ["OrganizationCredentials", "PasswordRecovery", "root_access_finding"]
+
+log = logging.getLogger("rootkeys")
 
 R = TypeVar("R")
 
@@ -142,6 +147,42 @@ class OrganizationCredentials:
         except OrganizationSetupError as exc:
             return root_access_finding("", False, now=self._clock.now(), detail=str(exc))
         return root_access_finding(management, True, now=self._clock.now())
+
+    def allow_password_recovery(self, account_id: str) -> PasswordRecovery:
+        """Let a member account's root user recover a password: the undo of deleting it.
+
+        In an ``IAMCreateRootUserPassword`` AssumeRoot session, ``iam:CreateLoginProfile``
+        with no password: the root user can then set one through the console's "forgot
+        password". A root user that already has a password is left as it is. Changes
+        nothing else; a change in AWS, so the CLI asks first.
+
+        Raises:
+            InputError: a malformed id, or the management account (out of AssumeRoot's
+                reach: its root user recovers a password the usual way), before any call.
+        """
+        account_id = validate_account_id(account_id)
+        management = self._management.account_id
+        if account_id == management:
+            raise InputError(
+                f"{account_id} is the management account, which AssumeRoot cannot reach: "
+                "its root user recovers a password from the sign-in page"
+            )
+        gateway = self._management.root_gateway(account_id, RECOVER)
+        allowed = gateway.allow_password_recovery()
+        log.info("password recovery in %s: %s", account_id, "allowed" if allowed else "had one")
+        return PasswordRecovery(account_id=account_id, allowed=allowed, at=self._clock.now())
+
+
+class PasswordRecovery(BaseModel):
+    """What `Organization.allow_password_recovery` did in one member account."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    allowed: bool
+    """True: the root user may now set a password ("forgot password"); False: it already
+    had one, and nothing changed."""
+    at: datetime
 
 
 rehome(globals())

@@ -89,6 +89,7 @@ HOMES: dict[str, str] = {
     "RootCredentials": "rootkeys.reports",
     "ControlConfirmation": "rootkeys.reports",
     "RuleVerdict": "rootkeys.reports",
+    "PasswordRecovery": "rootkeys.reports",
     "RootKeyManager": "rootkeys",
     "RootKeysError": "rootkeys",
     "RootPassword": "rootkeys.reports",

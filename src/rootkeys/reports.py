@@ -22,7 +22,7 @@ from rootkeys._findings import (
     Risk,
 )
 from rootkeys._models import Step, StepResult, StepStatus
-from rootkeys._org_credentials import root_access_finding
+from rootkeys._org_credentials import PasswordRecovery, root_access_finding
 from rootkeys._orgreports import (
     AccountAudit,
     AccountOutcome,
@@ -63,6 +63,7 @@ __all__ = [
     "MfaKind",
     "Next",
     "OrganizationReport",
+    "PasswordRecovery",
     "Plan",
     "PlannedKey",
     "Preflight",

@@ -16,6 +16,7 @@ from rootkeys._cli.options import FINDINGS_OUTPUT, joined_negatives
 from rootkeys._cli.org import run_org
 from rootkeys._cli.output import must_be_able_to_ask
 from rootkeys._cli.parser import parser
+from rootkeys._cli.recovery import run_recover_password
 from rootkeys._cli.root_access import run_root_access
 from rootkeys._errors import InputError, JournalError, JournalLockedError, RootKeysError
 from rootkeys._render import span
@@ -94,6 +95,8 @@ def _run(context: Context) -> int:
         return run_root_access(context)
     if context.command == "credentials":
         return run_credentials(context)
+    if context.command == "recover-password":
+        return run_recover_password(context)
     if context.args.output == FINDINGS_OUTPUT:
         raise InputError("--output ocsf is for findings: rootkeys credentials")
     _check_scope(context.args)

@@ -62,6 +62,8 @@ CODES = {
     "rollback": "exit codes:\n  0  every step seen in IAM\n"
     "  1  a step not confirmed, or you answered no\n" + _INPUT_AWS,
     "resume": "exit codes:\n  0  done (the journal only)\n" + _INPUT_AWS,
+    "recover-password": "exit codes:\n  0  done\n  1  you answered no: nothing changed\n"
+    + _INPUT_AWS,
     "org": "exit codes:\n  0  read (status), or enabled / already on (enable)\n"
     "  1  you answered no: nothing changed\n"
     "  2  usage or input error (enable with no terminal and no --yes): nothing changed\n"

@@ -115,7 +115,7 @@ def confirm(context: Context, what: str) -> bool:
 
 def must_be_able_to_ask(context: Context) -> None:
     """Refuse a change that cannot be confirmed: no ``--yes`` and no terminal to ask on."""
-    changes = context.command in ("remove", "rollback") or (
+    changes = context.command in ("remove", "rollback", "recover-password") or (
         context.command == "org" and context.option("action") == "enable"
     )
     if changes and not context.option("yes", False) and not sys.stdin.isatty():

@@ -25,6 +25,7 @@ from rootkeys._cli.options import (
     org,
     windows,
 )
+from rootkeys._cli.recovery import add_recover_password
 
 if TYPE_CHECKING:
     Commands = argparse._SubParsersAction[Parser]
@@ -54,6 +55,7 @@ def parser() -> argparse.ArgumentParser:
     _audit(commands)
     _org(commands)
     add_credentials(commands)
+    add_recover_password(commands)
     _sandbox(commands)
     _demo(commands)
     return top

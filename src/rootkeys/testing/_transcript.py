@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rootkeys.testing._credential_setup import MIXED
 from rootkeys.testing._sandbox import Sandbox
 from rootkeys.testing._shell import session_credentials
 
@@ -146,19 +147,23 @@ def transcript() -> dict[str, Step]:
                 ("remove", "--observe", "0", "--check-url", health.url, "--yes", "--quiet"),
             ),
             (None, "verify", ("verify",)),
+            (None, "credentials", ("credentials",)),
         ]
         with _environment(env):
             for before, name, argv in script:
                 if before is not None:
                     before()
                 run(name, *argv)
-        organization = sandbox.create_organization(members=2, root_keys=1, root_features=False)
+        organization = sandbox.create_organization(
+            members=2, root_keys=1, root_features=False, credentials=MIXED
+        )
         member = organization.member_account_ids[0]
         management = session_credentials(sandbox.management_session())
         org_script: list[tuple[str, tuple[str, ...]]] = [
             ("org-status", ("org", "status")),
             ("org-enable", ("org", "enable", "--yes")),
             ("audit", ("audit",)),
+            ("credentials-org", ("credentials", "--org")),
             ("plan-org", ("plan", "--org", "--observe", "7d")),
             ("remove-org", ("remove", "--org", "--observe", "7d", "--no-wait", "--yes")),
             ("status-org", ("status", "--org", "--accounts", member)),

@@ -93,15 +93,26 @@ def test_no_root_sessions_leaves_assume_root_off(
     assert json.loads(out)["result"]["root_sessions"] is False
 
 
-def test_without_a_terminal_or_yes_enable_refuses_before_any_call(
+def test_without_a_terminal_or_yes_enable_refuses_before_any_change(
     sandbox: Sandbox, off: SandboxOrganization
 ) -> None:
-    """As remove does: no terminal to ask on and no --yes is exit 2, nothing called."""
+    """As remove does: no terminal to ask on and no --yes is exit 2; it read what is on
+    (to know whether a change is due) and changed nothing."""
     before = len(sandbox.calls)
     code, _, err = run("org", "enable")
     assert code == 2
     assert "--yes" in err
-    assert len(sandbox.calls) == before
+    made = [c.operation for c in sandbox.calls[before:]]
+    assert not [op for op in made if op.startswith("Enable")]
+
+
+def test_already_on_enable_in_a_pipe_says_so_and_exits_0(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization
+) -> None:
+    """Nothing to change, nothing to ask: a cron job's `org enable` is a no-op, exit 0."""
+    code, _, err = run("org", "enable")
+    assert code == 0
+    assert "already on" in err
 
 
 def test_answering_no_changes_nothing(
@@ -134,3 +145,16 @@ def test_the_other_org_commands_name_org_enable_while_it_is_off(
     code, _, err = run("audit")
     assert code == 3
     assert "rootkeys org enable" in err
+
+
+@pytest.mark.parametrize("output", ["json", "ocsf", "csv", "table"])
+def test_credentials_with_root_access_off_still_give_the_organization_finding(
+    sandbox: Sandbox, off: SandboxOrganization, output: str
+) -> None:
+    """The finding a SIEM needs most reaches it in every format; exit 3, the way on named."""
+    code, out, err = run("credentials", "--org", "--output", output)
+    assert code == 3
+    assert "root_credentials_management_enabled" in out
+    assert "FAIL" in out
+    assert "rootkeys org enable" in err
+    assert "999988887777" in out  # the finding names the management account

@@ -128,3 +128,30 @@ def test_cli_verify_reevaluate_exits_0_once_config_agrees(
     assert result["no_root_key_remains"] is True
     assert result["config"]["settled"] is True
     assert {r["compliance"] for r in result["config"]["rules"]} == {"COMPLIANT"}
+
+
+def test_no_rule_is_said_once_and_not_called_not_compliant_yet(
+    sandbox: Sandbox, account: SandboxAccount, clock: FakeClock
+) -> None:
+    session = sandbox.root_session(account.account_id)
+    text = rootkeys.RootKeyManager(session, journal=False, clock=clock).confirm_control().table()
+    assert text.count("no AWS Config rule") == 1
+    assert "no root-key rule to ask" in text
+    assert "not compliant yet" not in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["verify", "--reevaluate", "--timeout", "0"], "--timeout must be positive"),
+        (["verify", "--timeout", "1m"], "--timeout is for --reevaluate"),
+    ],
+)
+def test_cli_timeout_is_checked_before_any_call(
+    sandbox: Sandbox, signed_in: SandboxAccount, argv: list[str], said: str
+) -> None:
+    before = len(sandbox.calls)
+    err = io.StringIO()
+    assert main(argv, out=io.StringIO(), err=err) == 2
+    assert said in err.getvalue()
+    assert len(sandbox.calls) == before

@@ -69,3 +69,16 @@ def test_cli_recover_password_asks_then_allows(
     assert main(argv, out=out, err=err) == 0
     assert json.loads(out.getvalue())["result"][0]["allowed"] is True
     assert sandbox.root_password(member)
+
+
+def test_cli_recover_password_refuses_ocsf_and_acts_once_per_account(
+    sandbox: Sandbox, org: SandboxOrganization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(monkeypatch, sandbox.management_session())
+    member = org.member_account_ids[0]
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["recover-password", "--accounts", member, "--yes", "--output", "ocsf"]
+    assert main(argv, out=out, err=err) == 2
+    argv = ["recover-password", "--accounts", f"{member},{member}", "--yes", "--output", "json"]
+    assert main(argv, out=out, err=err) == 0
+    assert len(json.loads(out.getvalue())["result"]) == 1

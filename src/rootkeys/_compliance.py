@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from rootkeys._errors import AWSError
 from rootkeys._public import rehome
@@ -60,6 +60,7 @@ class ControlConfirmation(Tabular, BaseModel):
     rules: tuple[RuleVerdict, ...] = ()
     note: str = ""
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def compliant(self) -> bool:
         """Whether Config now says no root access key exists (settled, every rule)."""
@@ -74,9 +75,12 @@ class ControlConfirmation(Tabular, BaseModel):
             (r.rule_name, r.compliance, stamp(r.evaluated_at) if r.evaluated_at else "-")
             for r in self.rules
         ]
-        verdict = "compliant" if self.compliant else "not compliant yet"
+        if not self.rules:
+            verdict = "no root-key rule to ask"
+        else:
+            verdict = "compliant" if self.compliant else "not compliant yet"
         title = f"AWS Config in account {self.account_id}, {self.region}: {verdict}"
-        after = [self.note] if self.note else []
+        after = [self.note] if self.note and self.rules else []
         if self.rules and not self.settled:
             after.append("the evaluation had not finished: run again later for its verdict")
         return Table(title, ("rule", "compliance", "evaluated"), rows, after=after, empty=self.note)

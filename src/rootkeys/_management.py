@@ -34,8 +34,8 @@ log = logging.getLogger("rootkeys")
 
 REQUIRED_FEATURES = ("RootCredentialsManagement", "RootSessions")
 MANAGEMENT_HOW = (
-    "sign in as its root user (e.g. in CloudShell) and run `rootkeys remove` without --org, "
-    "or a single-account RootKeyManager"
+    "sign in as its root user (e.g. in CloudShell) and run rootkeys without --org, or a "
+    "single-account RootKeyManager"
 )
 ENABLE_HOW = (
     "From the management account, run `rootkeys org enable` (or "
@@ -83,7 +83,7 @@ class ManagementAccount:
 
     @property
     def account_id(self) -> str:
-        """The management account's id (from the preflight, made once)."""
+        """The management account's id (from the preflight, made once; checked)."""
         return self._management or self.preflight()
 
     def preflight(self) -> str:
@@ -102,6 +102,9 @@ class ManagementAccount:
             ) from exc
         details = org["Organization"]
         self._partition = _partition_of(details)
+        self.described = str(details.get("MasterAccountId", ""))
+        """The management account's id as the organization describes it, even when the
+        preflight then refuses (set by `preflight`; empty before)."""
         if details.get("FeatureSet") != "ALL":
             raise OrganizationSetupError(
                 "the organization is not in all-features mode: enable all features in AWS "

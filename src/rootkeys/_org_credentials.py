@@ -145,7 +145,8 @@ class OrganizationCredentials:
         try:
             management = self._management.preflight()
         except OrganizationSetupError as exc:
-            return root_access_finding("", False, now=self._clock.now(), detail=str(exc))
+            account = getattr(self._management, "described", "")  # as far as it was read
+            return root_access_finding(account, False, now=self._clock.now(), detail=str(exc))
         return root_access_finding(management, True, now=self._clock.now())
 
     def allow_password_recovery(self, account_id: str) -> PasswordRecovery:

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from rootkeys._cli.context import Context, resolve
@@ -64,6 +64,7 @@ def main(
     started = datetime.now(UTC)
     try:
         context = Context(resolve(args, os.environ if environ is None else environ), out, err)
+        context.argv = tuple(given)
         return _run(context)
     except RootKeysError as exc:
         if args.debug:
@@ -95,10 +96,10 @@ def _run(context: Context) -> int:
         return run_root_access(context)
     if context.command == "credentials":
         return run_credentials(context)
-    if context.command == "recover-password":
-        return run_recover_password(context)
     if context.args.output == FINDINGS_OUTPUT:
         raise InputError("--output ocsf is for findings: rootkeys credentials")
+    if context.command == "recover-password":
+        return run_recover_password(context)
     _check_scope(context.args)
     _check_inputs(context)
     if context.command == "audit" or context.option("org", False):
@@ -168,6 +169,12 @@ def _check_inputs(context: Context) -> None:
         Settings.of(chosen, context.check_interval())
     if context.option("regions") is not None:
         validate_regions(args.regions)
+    if context.command == "verify":
+        given = "--timeout" in context.argv
+        if given and not args.reevaluate:
+            raise InputError("--timeout is for --reevaluate: how long to wait for AWS Config")
+        if args.timeout <= timedelta(0):
+            raise InputError("--timeout must be positive, e.g. 10m")
 
 
 def _testing() -> ModuleType:

@@ -9,12 +9,14 @@ Prowler writes them).
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import TYPE_CHECKING
 
 import rootkeys
 from rootkeys._cli.one import EXIT_AWS, EXIT_DONE
 from rootkeys._cli.options import command, members, org
 from rootkeys._cli.output import emit, emit_each
+from rootkeys._controls import FindingStatus
 from rootkeys._credentials import CSV_COLUMNS, findings_csv
 from rootkeys._errors import InputError
 from rootkeys._orgreports import AuditStatus
@@ -74,10 +76,23 @@ def run_credentials(context: Context) -> int:
     )
     organization.credentials(args.accounts, ou=args.ou)  # bad input refused before any call
     overall = organization.root_access_finding()
+    if overall.status is FindingStatus.FAIL:  # the members cannot be read: say so, in full
+        _print(context, [], [overall], single=False)
+        print(
+            "rootkeys: error: centralized root access is off, so the member accounts cannot "
+            "be read: `rootkeys org enable` turns it on",
+            file=context.err,
+        )
+        return EXIT_AWS
     failed: list[str] = []
     results = _noting(organization.credentials(args.accounts, ou=args.ou), failed)
     _print(context, results, [overall], single=False)
     return EXIT_AWS if failed else EXIT_DONE
+
+
+def wrap(line: str) -> str:
+    """A long line of text on lines of 100 columns at most, the rest indented."""
+    return "\n".join(textwrap.wrap(line, 100, subsequent_indent="  ", break_long_words=False))
 
 
 def _noting(results: Iterable[RootCredentials], failed: list[str]) -> Iterator[RootCredentials]:
@@ -119,6 +134,7 @@ def _print(
             emit(context, document)
     else:
         for finding in overall:
-            line = f"Organization: {finding.status.value} {finding.check}: {finding.detail}"
-            print(line, file=out)
+            where = f" (management account {finding.account_id})" if finding.account_id else ""
+            line = f"Organization{where}: {finding.status.value} {finding.check}: {finding.detail}"
+            print(wrap(line), file=out)
         emit_each(context, results)

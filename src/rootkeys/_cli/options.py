@@ -57,8 +57,9 @@ _INPUT_AWS = """\
 """
 CODES = {
     "remove": EXIT_CODES,
-    "verify": "exit codes:\n  0  no root access key remains\n  1  root access keys remain\n"
-    + _INPUT_AWS,
+    "verify": "exit codes:\n  0  no root access key remains (with --reevaluate: and AWS Config "
+    "agrees)\n  1  root access keys remain (with --reevaluate: or Config does not say "
+    "COMPLIANT,\n     has no such rule, or did not finish in --timeout)\n" + _INPUT_AWS,
     "rollback": "exit codes:\n  0  every step seen in IAM\n"
     "  1  a step not confirmed, or you answered no\n" + _INPUT_AWS,
     "resume": "exit codes:\n  0  done (the journal only)\n" + _INPUT_AWS,

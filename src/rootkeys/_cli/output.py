@@ -18,7 +18,14 @@ if TYPE_CHECKING:
 
     from rootkeys._cli.context import Context
 
-__all__ = ["JSON_SCHEMA_VERSION", "confirm", "emit", "emit_each", "must_be_able_to_ask"]
+__all__ = [
+    "JSON_SCHEMA_VERSION",
+    "confirm",
+    "emit",
+    "emit_each",
+    "must_ask",
+    "must_be_able_to_ask",
+]
 
 JSON_SCHEMA_VERSION = 1
 
@@ -115,10 +122,14 @@ def confirm(context: Context, what: str) -> bool:
 
 def must_be_able_to_ask(context: Context) -> None:
     """Refuse a change that cannot be confirmed: no ``--yes`` and no terminal to ask on."""
-    changes = context.command in ("remove", "rollback", "recover-password") or (
-        context.command == "org" and context.option("action") == "enable"
-    )
-    if changes and not context.option("yes", False) and not sys.stdin.isatty():
+    changes = context.command in ("remove", "rollback", "recover-password")
+    if changes:
+        must_ask(context)
+
+
+def must_ask(context: Context) -> None:
+    """Refuse now if a question is due and cannot be asked (no ``--yes``, no terminal)."""
+    if not context.option("yes", False) and not sys.stdin.isatty():
         raise InputError(
             "refusing to change anything without confirmation: no terminal to ask on "
             "(pass --yes to confirm in automation)"

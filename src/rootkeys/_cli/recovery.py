@@ -37,8 +37,8 @@ def add_recover_password(commands: argparse._SubParsersAction[Parser]) -> None:
         with the IAMCreateRootUserPassword task policy, a login profile with no password
         is created, and the root user sets one through the console's "forgot password".
         The undo of deleting a member's root password. An account whose root user already
-        has a password is left as it is. From the management account (or the delegated
-        administrator); asks first (--yes answers).
+        has a password is left as it is. Signed in to the management account (or as the
+        delegated administrator); asks first (--yes answers).
         """,
         """
         rootkeys recover-password --accounts 111122223333
@@ -56,8 +56,7 @@ def run_recover_password(context: Context) -> int:
     args = context.args
     if args.account_id and "account_id" not in args.from_environment:
         raise InputError("--account-id is for one account's commands: use --accounts")
-    for account_id in args.accounts:
-        validate_account_id(account_id)
+    args.accounts = list(dict.fromkeys(validate_account_id(a) for a in args.accounts))
     organization = rootkeys.Organization(context.session(), region=args.region, journal=False)
     asking = (
         f"Let the root users of {len(args.accounts)} member account(s) set a password "

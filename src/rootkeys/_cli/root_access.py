@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import rootkeys
 from rootkeys._cli.one import EXIT_DONE, EXIT_NOT_DONE
-from rootkeys._cli.output import confirm, emit
+from rootkeys._cli.output import confirm, emit, must_ask
 from rootkeys._errors import InputError
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def run_root_access(context: Context) -> int:
     context.say(plan.table(wide=args.wide))
     if not plan.may_enable:  # refused with the typed error, before any question or change
         organization.enable_root_access(root_sessions=root_sessions)
+    must_ask(context)  # a change is due: no terminal and no --yes refuses (exit 2)
     if not confirm(context, f"Enable centralized root access ({len(plan.changes)} call(s))?"):
         return EXIT_NOT_DONE
     emit(context, organization.enable_root_access(root_sessions=root_sessions))

@@ -206,3 +206,34 @@ def test_rootkeys_journal_names_the_default_journal(
     assert rootkeys.journal.default_journal_path() == home / "elsewhere.sqlite3"
     with rootkeys.Journal() as journal:
         assert journal.path == home / "elsewhere.sqlite3"
+
+
+def test_a_served_organization_may_start_with_root_access_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`rootkeys sandbox serve --org --root-access-off`: `org enable` has work to do."""
+    out = io.StringIO()
+    ready: queue.Queue[ServedSandbox] = queue.Queue()
+    thread = threading.Thread(
+        target=lambda: serve_main(
+            out, accounts=1, keys=1, organization=True, root_access=False, ready=ready.put
+        ),
+        daemon=True,
+    )
+    thread.start()
+    served = ready.get(timeout=60)
+    try:
+        exports = _exports(out.getvalue())
+        monkeypatch.setenv("AWS_ENDPOINT_URL", exports["AWS_ENDPOINT_URL"])
+        session = boto3.Session(
+            aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=exports.get("AWS_SESSION_TOKEN"),
+            region_name=exports["AWS_DEFAULT_REGION"],
+        )
+        organization = rootkeys.Organization(session, journal=False)
+        assert organization.root_access().changes  # off: enabling has calls to make
+        assert not organization.enable_root_access().changes
+    finally:
+        served.stop()
+        thread.join(30)

@@ -199,8 +199,18 @@ def _demo(context: Context) -> int:
 def _sandbox(context: Context) -> int:
     args = context.args
     accounts = args.accounts if args.accounts is not None else (3 if args.org else 1)
+    if args.root_access_off and not args.org:
+        raise InputError("--root-access-off is for an organization: add --org")
     serve = _testing().serve_main
-    return int(serve(context.out, port=args.port, organization=args.org, accounts=accounts))
+    return int(
+        serve(
+            context.out,
+            port=args.port,
+            organization=args.org,
+            accounts=accounts,
+            root_access=not args.root_access_off,
+        )
+    )
 
 
 class _Redacted(logging.Filter):

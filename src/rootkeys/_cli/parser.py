@@ -322,6 +322,11 @@ def _sandbox(commands: Commands) -> None:
         help="an organization of member accounts; you sign in as its management account",
     )
     sandbox.add_argument(
+        "--root-access-off",
+        action="store_true",
+        help="with --org: centralized root access starts off (try `rootkeys org enable`)",
+    )
+    sandbox.add_argument(
         "--accounts",
         type=int,
         metavar="N",

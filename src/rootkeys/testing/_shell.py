@@ -58,6 +58,7 @@ def serve_main(
     accounts: int = 1,
     keys: int = 2,
     organization: bool = False,
+    root_access: bool = True,
     ready: Callable[[ServedSandbox], object] | None = None,
 ) -> int:
     """Serve a sandbox on ``http://127.0.0.1:<port>`` until interrupted; return 0.
@@ -82,6 +83,8 @@ def serve_main(
         accounts: how many accounts (or member accounts), 1 to 50.
         keys: how many root access keys each account's root user has, 0 to 2.
         organization: make an organization of the accounts.
+        root_access: with ``organization``, centralized root access on (False: off, to try
+            ``rootkeys org enable``).
         ready: called once serving, with the `ServedSandbox` (tests use it; a signal
             handler can be installed only in the main thread, so a caller in another
             thread stops it with `ServedSandbox.stop`).
@@ -93,7 +96,9 @@ def serve_main(
     stopped = threading.Event()
     with Sandbox() as sandbox:
         if organization:
-            made = sandbox.create_organization(members=accounts, root_keys=keys)
+            made = sandbox.create_organization(
+                members=accounts, root_keys=keys, root_features=root_access
+            )
             account_ids = made.member_account_ids
             signing = session_credentials(sandbox.management_session())
         else:

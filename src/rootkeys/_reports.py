@@ -21,7 +21,7 @@ from rootkeys._findings import (
     Risk,
     when,
 )
-from rootkeys._models import AccessKey, AccessKeyId, AccountId, KeyState, KeyStatus, Step
+from rootkeys._models import AccessKey, AccountId, CredentialId, KeyState, KeyStatus, Step
 from rootkeys._public import rehome
 from rootkeys._render import Table, Tabular, clip, span, stamp
 
@@ -48,7 +48,7 @@ class PlannedKey(BaseModel):
 
     model_config = _FROZEN
 
-    key_id: AccessKeyId
+    key_id: CredentialId
     state: KeyState = Field(description="Its lifecycle state now (Deleted once gone).")
     next: Next = Field(description="What happens to it next.")
     reason: str
@@ -252,7 +252,7 @@ class CheckFailure(BaseModel):
     model_config = _FROZEN
 
     check: str
-    key_id: AccessKeyId
+    key_id: CredentialId
     reason: str
     at: datetime
 
@@ -262,7 +262,7 @@ class KeyReport(BaseModel):
 
     model_config = _FROZEN
 
-    key_id: AccessKeyId
+    key_id: CredentialId
     initial_status: KeyStatus
     final_state: KeyState | None = Field(description="None when it could not be confirmed.")
     outcome: KeyOutcome

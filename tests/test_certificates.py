@@ -244,3 +244,14 @@ def test_tables_say_which_rows_are_certificates(
         assert any(line.lstrip().startswith("cert") for line in rows), shown
         assert any(line.lstrip().startswith("key") for line in rows), shown
         assert max(len(line) for line in shown.splitlines()) <= 100
+
+
+def test_plan_cross_checks_the_credential_report_against_access_keys_only(
+    sandbox: Sandbox, cert_account: SandboxAccount, fresh
+) -> None:
+    """An Active certificate is not counted as an active key against the credential report."""
+    sandbox.add_root_signing_certificate(cert_account.account_id)
+    plan = fresh().plan(DAY, preflight=False)
+    assert plan.credential_report is not None
+    assert plan.credential_report.active_keys == 1
+    assert "agrees" in plan.table(), plan.table()

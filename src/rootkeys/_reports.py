@@ -159,7 +159,12 @@ class Plan(Tabular, BaseModel):
         after += [f"to resume {k.key_id}: {k.resume}" for k in self.keys if k.resume]
         if self.credential_report is not None:
             report = self.credential_report
-            active = sum(k.key is not None and k.key.status is KeyStatus.ACTIVE for k in self.keys)
+            active = sum(
+                k.key is not None
+                and k.key.kind is CredentialKind.KEYS
+                and k.key.status is KeyStatus.ACTIVE
+                for k in self.keys
+            )
             note = (
                 "agrees"
                 if report.active_keys == active

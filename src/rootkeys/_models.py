@@ -62,11 +62,6 @@ class CredentialKind(StrEnum):
     """The root user's X.509 signing certificates (Active or Inactive, like keys)."""
 
     @property
-    def noun(self) -> str:
-        """One credential of this kind, in words (``access key``, ``signing certificate``)."""
-        return "access key" if self is CredentialKind.KEYS else "signing certificate"
-
-    @property
     def short(self) -> str:
         """A table's word for it (``key``, ``cert``)."""
         return "key" if self is CredentialKind.KEYS else "cert"

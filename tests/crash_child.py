@@ -8,7 +8,8 @@ come from the environment:
 - ROOTKEYS_WINDOW: the observation window, in seconds;
 - ROOTKEYS_KILL_AT: ``<boundary>:<action>``, boundary one of ``intent`` (after the intent
   is committed), ``call`` (after the AWS call returns), ``outcome`` (just before the
-  outcome is written); action one of ``deactivate``, ``delete``. Empty: no kill.
+  outcome is written); action one of ``deactivate``, ``delete``; ``<boundary>:<action>:cert``
+  kills at that boundary of a signing certificate's change instead. Empty: no kill.
 """
 
 from __future__ import annotations
@@ -44,11 +45,14 @@ def die() -> None:
 
 
 def arm(kill_at: str) -> None:
-    boundary, action = kill_at.split(":")
+    boundary, action, *what = kill_at.split(":")
+    cert = what == ["cert"]
     append = _journal.Journal.append
+    credential = rootkeys.lifecycle.CredentialKind
 
     def append_then_maybe_die(self: _journal.Journal, **fields: Any) -> Any:
-        is_ours = fields.get("action") is rootkeys.lifecycle.Action(action)
+        is_cert = credential.of(str(fields.get("key_id"))) is credential.CERTIFICATES
+        is_ours = fields.get("action") is rootkeys.lifecycle.Action(action) and is_cert == cert
         kind = fields.get("kind")
         if boundary == "outcome" and is_ours and kind is _records.RecordKind.OUTCOME:
             die()
@@ -58,7 +62,10 @@ def arm(kill_at: str) -> None:
         return written
 
     _journal.Journal.append = append_then_maybe_die  # type: ignore[method-assign]
-    name = {"deactivate": "set_status", "delete": "delete_key"}[action]
+    names = {"deactivate": "set_status", "delete": "delete_key"}
+    if cert:
+        names = {"deactivate": "set_certificate_status", "delete": "delete_certificate"}
+    name = names[action]
     call = getattr(_iam.IamGateway, name)
 
     def call_then_die(self: _iam.IamGateway, *args: Any) -> Any:

@@ -144,6 +144,44 @@ def test_kill_during_deletion_then_converge(tmp_path: Path, boundary: str) -> No
         assert_journal_sound(journal, account.account_id)
 
 
+@pytest.mark.parametrize("boundary", ["intent", "call", "outcome"])
+@pytest.mark.parametrize("action", ["deactivate", "delete"])
+def test_kill_during_a_certificate_change_then_converge(
+    tmp_path: Path, boundary: str, action: str
+) -> None:
+    """Killed mid-change to a signing certificate: the next runs finish it, window kept."""
+    journal = tmp_path / "journal.sqlite3"
+    with Sandbox() as sandbox:
+        account = sandbox.create_account(root_keys=0)
+        cert = sandbox.add_root_signing_certificate(account.account_id)
+        offset = timedelta(0)
+        if action == "delete":
+            assert run_here(sandbox, account, journal, offset).outcome is RunOutcome.OBSERVING
+            offset = WINDOW + timedelta(hours=1)
+        with sandbox.serve() as url:
+            child = run_child(sandbox, account, url, journal, offset, f"{boundary}:{action}:cert")
+        assert child.returncode == -signal.SIGKILL, child.stderr
+        records = rootkeys.Journal(journal).records(account.account_id)
+        assert records[-1].kind is RecordKind.INTENT  # the kill left an intent open
+
+        if action == "deactivate":
+            soon = run_here(sandbox, account, journal, timedelta(hours=1))
+            assert soon.outcome is RunOutcome.OBSERVING
+            assert sandbox.root_signing_certificates(account.account_id) == {cert: "Inactive"}
+            assert not any(c.operation == "DeleteSigningCertificate" for c in sandbox.calls)
+        report = run_here(sandbox, account, journal, WINDOW + timedelta(hours=2))
+        # a delete the child made is found done (nothing left to do); else this run deletes
+        assert report.outcome in (RunOutcome.DONE, RunOutcome.NOTHING_TO_DO)
+        assert sandbox.root_signing_certificates(account.account_id) == {}
+        assert_journal_sound(journal, account.account_id)
+        (last,) = [
+            r
+            for r in rootkeys.Journal(journal).records(account.account_id, cert)
+            if r.kind is RecordKind.OUTCOME and r.action is rootkeys.lifecycle.Action.DELETE
+        ][-1:]
+        assert last.to_state is rootkeys.KeyState.DELETED
+
+
 def test_child_without_a_kill_completes(tmp_path: Path) -> None:
     """The child itself works end to end (so the kills above are what the tests test)."""
     journal = tmp_path / "journal.sqlite3"

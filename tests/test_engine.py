@@ -206,8 +206,11 @@ class Engine:
     def run(self, settings: Settings, *, ok: bool, break_rollback: bool = False) -> RemovalReport:
         def fails(key: object) -> bool:
             if break_rollback:  # the undo fails too, once: the next pass must finish it
-                operation = "DetachPolicy" if self.account.quarantine else "UpdateAccessKey"
-                self.account.fail_next(operation, times=2)
+                if self.account.quarantine:
+                    self.account.fail_next("DetachPolicy", times=2)
+                else:
+                    self.account.fail_next("UpdateAccessKey", times=2)
+                    self.account.fail_next("UpdateSigningCertificate", times=2)
             return False
 
         return run_pass(
@@ -228,6 +231,8 @@ OPERATIONS = [
     "DetachPolicy",
     "DeleteAccessKey",
     "ListAccessKeys",
+    "UpdateSigningCertificate",
+    "DeleteSigningCertificate",
 ]
 
 steps = st.one_of(
@@ -238,6 +243,7 @@ steps = st.one_of(
     st.tuples(st.just("unusable"), st.integers(0, 3)),
     st.tuples(st.just("delete"), st.integers(0, 3)),
     st.tuples(st.just("add"), st.booleans()),
+    st.tuples(st.just("add certificate"), st.booleans()),
     st.tuples(st.just("resume"), st.just(0)),
     st.tuples(st.just("rollback"), st.just(0)),
     st.tuples(
@@ -281,13 +287,26 @@ def _check_reads_are_reads(engine: Engine, settings: Settings) -> dict[str, Plan
     protected=st.booleans(),
     scps=st.sampled_from([0, 0, 5]),
     inactive=st.integers(0, 1),
+    certificates=st.integers(0, 1),
     history=st.lists(steps, max_size=14),
 )
 def test_plan_status_and_run_tell_one_story(
-    member: bool, protected: bool, scps: int, inactive: int, history: list[tuple[object, ...]]
+    member: bool,
+    protected: bool,
+    scps: int,
+    inactive: int,
+    certificates: int,
+    history: list[tuple[object, ...]],
 ) -> None:
-    """Random histories, one account or a member account: plan = status = the next pass."""
-    account = FakeAccount(keys=2 - inactive, inactive=inactive, quarantine=member, scps=scps)
+    """Random histories, one account (keys and signing certificates) or a member account
+    (keys): plan = status = the next pass."""
+    account = FakeAccount(
+        keys=2 - inactive,
+        inactive=inactive,
+        quarantine=member,
+        scps=scps,
+        certificates=0 if member else certificates,
+    )
     if protected and not member:
         account.signing_key_id = _key(account, 0)
     engine = Engine(account, FakeClock(NOW))
@@ -324,6 +343,8 @@ def test_plan_status_and_run_tell_one_story(
                 account.set_status(key_id, KeyStatus.ACTIVE if usable else KeyStatus.INACTIVE)
         elif kind == "add" and len(account.statuses) < 2:
             account.add_key(KeyStatus.ACTIVE if step[1] else KeyStatus.INACTIVE)
+        elif kind == "add certificate" and not member and len(account.statuses) < 4:
+            account.add_certificate(KeyStatus.ACTIVE if step[1] else KeyStatus.INACTIVE)
         elif kind == "resume":
             resume(account, journal=engine.journal, clock=engine.clock, emit=engine.emit)
         elif kind == "rollback":

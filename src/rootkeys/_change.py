@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rootkeys._errors import AWSError, KeyNotFoundError, RootKeysError
 from rootkeys._lifecycle import decide
-from rootkeys._models import AccessKey, Action, KeyState, Step, StepStatus
+from rootkeys._models import AccessKey, Action, CredentialKind, KeyState, Step, StepStatus
 from rootkeys._observe import Emitter, EventKind
 from rootkeys._records import RecordKind
 from rootkeys._render import span
@@ -71,7 +71,12 @@ class KeyGateway(Protocol):
         ...
 
     def keys_present(self) -> bool:
-        """``AccountAccessKeysPresent``."""
+        """Whether a credential of `kinds` is present (``AccountAccessKeysPresent``, ...)."""
+        ...
+
+    @property
+    def kinds(self) -> frozenset[CredentialKind]:
+        """The kinds of credential this gateway lists and changes (access keys, ...)."""
         ...
 
 

@@ -38,7 +38,7 @@ from rootkeys._config_sections import (
     policy_value,
 )
 from rootkeys._errors import ConfigError, InputError
-from rootkeys._models import AccessKeyId, AccountId
+from rootkeys._models import AccountId, CredentialId
 from rootkeys._public import rehome
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class Config(BaseModel):
     check_interval: Duration | None = None
     check_settings: ChecksConfig = Field(default_factory=ChecksConfig, alias="checks")
     accounts: dict[AccountId, WindowConfig] = Field(default_factory=dict)
-    keys: dict[AccessKeyId, WindowConfig] = Field(default_factory=dict)
+    keys: dict[CredentialId, WindowConfig] = Field(default_factory=dict)
 
     _source: Path | None = PrivateAttr(default=None)
 

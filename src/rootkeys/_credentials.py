@@ -223,7 +223,7 @@ def read_root_credentials(
     Raises:
         RootKeysError: an AWS call failed (the caller decides what that means).
     """
-    keys = tuple(gateway.list_keys())
+    keys = tuple(gateway.access_keys())
     summary = gateway.account_summary()
     certificates = tuple(
         SigningCertificate(certificate_id=i, status=s, uploaded_at=at)

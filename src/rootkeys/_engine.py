@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Protocol
 
 from rootkeys._decide import AccountRules, Decision, Next, Settings, decide
 from rootkeys._errors import KeyNotFoundError
-from rootkeys._models import AccessKey, KeyState, Step, StepResult, StepStatus
+from rootkeys._models import (
+    ALL_KINDS,
+    AccessKey,
+    CredentialKind,
+    KeyState,
+    Step,
+    StepResult,
+    StepStatus,
+)
 from rootkeys._observe import EventKind
 from rootkeys._pass import AccountPass
 from rootkeys._reconcile import KeyMemory, reconcile, replay
@@ -39,6 +47,7 @@ if TYPE_CHECKING:
     from rootkeys._journal import Journal
     from rootkeys._models import CallerIdentity
     from rootkeys._observe import Check, Emitter
+    from rootkeys._records import JournalRecord
 
 __all__ = [
     "Account",
@@ -89,11 +98,29 @@ class Account(Protocol):
 # -- reading: plans and statuses ---------------------------------------------------------------
 
 
-def remembered(
-    journal: Journal, account_id: str, states: Mapping[str, KeyState], now: datetime
-) -> dict[str, KeyMemory]:
-    """What the journal knows of each key, reconciled with ``states`` in memory only."""
+def covered(
+    journal: Journal, account_id: str, kinds: frozenset[CredentialKind]
+) -> list[JournalRecord]:
+    """The account's records of credentials of ``kinds`` (what a gateway over them lists).
+
+    A run over access keys alone must not take the journal's certificates for deleted
+    because its listing does not show them, and the other way round.
+    """
     records = journal.records(account_id)
+    if kinds == ALL_KINDS:
+        return records
+    return [r for r in records if CredentialKind.of(r.key_id) in kinds]
+
+
+def remembered(
+    journal: Journal,
+    account_id: str,
+    states: Mapping[str, KeyState],
+    now: datetime,
+    kinds: frozenset[CredentialKind] = ALL_KINDS,
+) -> dict[str, KeyMemory]:
+    """What the journal knows of each credential of ``kinds``, reconciled in memory only."""
+    records = covered(journal, account_id, kinds)
     return replay([*records, *reconcile(account_id, replay(records), states, now, "")])
 
 
@@ -117,7 +144,7 @@ def read_plan(
     found = evidence(keys) if evidence is not None else {}
     at = now()
     states = {k.key_id: k.state for k in keys}
-    memory = remembered(journal, account.account_id, states, at)
+    memory = remembered(journal, account.account_id, states, at, account.gateway.kinds)
     rules = account.rules(states)
     requested, risks = (
         settings.requested(keys, memory, found, at, account.account_id) if settings else ({}, {})
@@ -186,13 +213,15 @@ def reconciled(
     clock: Clock,
     emit: Emitter,
     run_id: str,
+    kinds: frozenset[CredentialKind] = ALL_KINDS,
 ) -> Iterator[dict[str, KeyMemory]]:
     """Hold the account's journal lock, and bring the journal in line with AWS first.
 
-    Yields what the journal knows of each key once reconciled.
+    Yields what the journal knows of each credential once reconciled. ``kinds``: the
+    kinds ``read_states`` lists (the journal's others are left alone).
     """
     with journal.lock(account_id):
-        records = journal.records(account_id)
+        records = covered(journal, account_id, kinds)
         found = reconcile(account_id, replay(records), read_states(), clock.now(), run_id)
         for record in found:
             journal.append(**record.model_dump(exclude={"seq"}))
@@ -226,7 +255,13 @@ def run_pass(
     run_id = run_id or new_run_id()
     gateway = account.gateway
     with reconciled(
-        journal, account.account_id, gateway.key_states, clock=clock, emit=emit, run_id=run_id
+        journal,
+        account.account_id,
+        gateway.key_states,
+        clock=clock,
+        emit=emit,
+        run_id=run_id,
+        kinds=gateway.kinds,
     ) as memory:
         keys = gateway.list_keys(last_used=settings.needs_evidence)
         now = clock.now()
@@ -360,8 +395,9 @@ def _locked(
     """A new run id, and the account's lock held with the journal reconciled."""
     run_id = new_run_id()
     read = account.gateway.key_states
+    kinds = account.gateway.kinds
     with reconciled(
-        journal, account.account_id, read, clock=clock, emit=emit, run_id=run_id
+        journal, account.account_id, read, clock=clock, emit=emit, run_id=run_id, kinds=kinds
     ) as memory:
         yield run_id, memory
 

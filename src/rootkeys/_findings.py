@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rootkeys._models import AccessKey, AccessKeyId, LastUsed
+from rootkeys._models import AccessKey, AccessKeyId, CredentialKind, LastUsed
 from rootkeys._public import rehome
 from rootkeys._render import Table, Tabular, span, stamp
 
@@ -198,7 +198,15 @@ class RemovalPolicy(BaseModel):
     def classify(
         self, key: AccessKey, evidence: KeyEvidence | None, now: datetime
     ) -> tuple[Risk, str]:
-        """The key's risk, and why, from IAM's last use and CloudTrail's last event."""
+        """The key's risk, and why, from IAM's last use and CloudTrail's last event.
+
+        A signing certificate's use is recorded nowhere (IAM keeps no last use for it, and
+        CloudTrail no lookup by certificate): never having seen it used proves nothing, so
+        it is classed as used in the last 90 days and gets the ``active`` window, never
+        the ``never`` one.
+        """
+        if key.kind is CredentialKind.CERTIFICATES:
+            return Risk.ACTIVE, "a signing certificate's use cannot be seen: treated as in use"
         seen = [key.last_used.at] if key.last_used else []
         trail = evidence.cloudtrail if evidence else None
         if trail and trail.last_seen:

@@ -2,12 +2,18 @@
 
 It knows AWS and nothing of the lifecycle: each method is one logical AWS call (with
 pagination), run under the retry policy, answering rootkeys models or raising the
-`RootKeysError` tree. The access-key calls are made **without** ``UserName``, so they
-act on the caller: the manager proves the caller is root before it calls a mutation.
+`RootKeysError` tree. The access-key and signing-certificate calls are made **without**
+``UserName``, so they act on the caller: the manager proves the caller is root before it
+calls a mutation.
+
+The lifecycle's calls (`key_states`, `list_keys`, `make`, `keys_present`) cover the
+credential kinds in `kinds`: access keys and signing certificates by default; `scoped`
+gives a gateway over fewer (``credentials={"keys"}``).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,7 +21,16 @@ import botocore.exceptions
 from botocore.config import Config
 
 from rootkeys._errors import InputError, InvalidCredentialsError
-from rootkeys._models import AccessKey, Action, CallerIdentity, KeyState, KeyStatus, LastUsed
+from rootkeys._models import (
+    ALL_KINDS,
+    AccessKey,
+    Action,
+    CallerIdentity,
+    CredentialKind,
+    KeyState,
+    KeyStatus,
+    LastUsed,
+)
 from rootkeys._retry import BOTO_CONFIG, RetryNotice, RetryPolicy, call_with_retries, translate
 
 if TYPE_CHECKING:
@@ -31,6 +46,10 @@ __all__ = ["IamGateway"]
 log = logging.getLogger("rootkeys")
 T = TypeVar("T")
 DEFAULT_REGION = "us-east-1"
+_PRESENT: dict[CredentialKind, Any] = {
+    CredentialKind.KEYS: "AccountAccessKeysPresent",
+    CredentialKind.CERTIFICATES: "AccountSigningCertificatesPresent",
+}
 
 
 class IamGateway:
@@ -52,6 +71,15 @@ class IamGateway:
         self._policy = policy
         self._sleep = sleep
         self._on_retry = on_retry
+        self.kinds: frozenset[CredentialKind] = ALL_KINDS
+
+    def scoped(self, kinds: frozenset[CredentialKind]) -> IamGateway:
+        """The same gateway (same clients), its lifecycle calls covering only ``kinds``."""
+        if kinds == self.kinds:
+            return self
+        view = copy.copy(self)
+        view.kinds = kinds
+        return view
 
     @classmethod
     def from_session(
@@ -144,25 +172,54 @@ class IamGateway:
         return self._call("ListAccessKeys", list_all)
 
     def key_states(self) -> dict[str, KeyState]:
-        """Each of the caller's access keys' lifecycle state (from its IAM status)."""
-        return {key_id: KeyState(status.value) for key_id, status in self.key_statuses().items()}
+        """Each of the caller's credentials' lifecycle state (from its IAM status).
+
+        Access keys and signing certificates, as `kinds` says (their ids never overlap).
+        """
+        statuses: dict[str, KeyStatus] = {}
+        if CredentialKind.KEYS in self.kinds:
+            statuses |= self.key_statuses()
+        if CredentialKind.CERTIFICATES in self.kinds:
+            statuses |= {cert_id: status for cert_id, status, _ in self.signing_certificates()}
+        return {key_id: KeyState(status.value) for key_id, status in statuses.items()}
 
     def make(self, action: Action, key_id: str) -> None:
-        """Make ``action`` happen to the caller's key ``key_id`` (one AWS write).
+        """Make ``action`` happen to the caller's key or certificate ``key_id`` (one AWS write).
+
+        The id says which it is: an access key (``UpdateAccessKey``, ``DeleteAccessKey``)
+        or a signing certificate (``UpdateSigningCertificate``,
+        ``DeleteSigningCertificate``).
 
         Raises:
             InputError: for quarantine and release, which need an `Organization`.
         """
+        certificate = CredentialKind.of(key_id) is CredentialKind.CERTIFICATES
         if action is Action.DELETE:
-            self.delete_key(key_id)
-        elif action is Action.DEACTIVATE:
-            self.set_status(key_id, KeyStatus.INACTIVE)
-        elif action is Action.REACTIVATE:
-            self.set_status(key_id, KeyStatus.ACTIVE)
+            (self.delete_certificate if certificate else self.delete_key)(key_id)
+        elif action in (Action.DEACTIVATE, Action.REACTIVATE):
+            active = KeyStatus.ACTIVE if action is Action.REACTIVATE else KeyStatus.INACTIVE
+            (self.set_certificate_status if certificate else self.set_status)(key_id, active)
         else:
             raise InputError(f"{action.value} acts on a member account: it needs an Organization")
 
     def list_keys(self, *, last_used: bool = True) -> list[AccessKey]:
+        """The caller's credentials in `kinds`: access keys, then certificates, oldest first.
+
+        Each access key with its last use unless told not to; IAM records none for a
+        signing certificate.
+        """
+        found: list[AccessKey] = []
+        if CredentialKind.KEYS in self.kinds:
+            found += self.access_keys(last_used=last_used)
+        if CredentialKind.CERTIFICATES in self.kinds:
+            certificates = [
+                AccessKey(key_id=cert_id, status=status, created_at=uploaded)
+                for cert_id, status, uploaded in self.signing_certificates()
+            ]
+            found += sorted(certificates, key=lambda c: c.created_at)
+        return found
+
+    def access_keys(self, *, last_used: bool = True) -> list[AccessKey]:
         """The caller's access keys, oldest first; with their last use unless told not to."""
 
         def list_all() -> list[tuple[str, str, Any]]:
@@ -210,6 +267,22 @@ class IamGateway:
     def delete_key(self, key_id: str) -> None:
         """``iam:DeleteAccessKey`` without ``UserName``: acts on the caller's key."""
         self._call("DeleteAccessKey", lambda: self._iam.delete_access_key(AccessKeyId=key_id))
+
+    def set_certificate_status(self, certificate_id: str, status: KeyStatus) -> None:
+        """``iam:UpdateSigningCertificate`` without ``UserName``: the caller's certificate."""
+        self._call(
+            "UpdateSigningCertificate",
+            lambda: self._iam.update_signing_certificate(
+                CertificateId=certificate_id, Status=status.value
+            ),
+        )
+
+    def delete_certificate(self, certificate_id: str) -> None:
+        """``iam:DeleteSigningCertificate`` without ``UserName``: the caller's certificate."""
+        self._call(
+            "DeleteSigningCertificate",
+            lambda: self._iam.delete_signing_certificate(CertificateId=certificate_id),
+        )
 
     def account_summary(self) -> dict[str, int]:
         """``iam:GetAccountSummary``'s ``SummaryMap``."""
@@ -266,9 +339,15 @@ class IamGateway:
         )
 
     def keys_present(self) -> bool:
-        """``AccountAccessKeysPresent`` from ``iam:GetAccountSummary``: what CIS 1.4 reads."""
+        """Whether a credential of `kinds` is present, from ``iam:GetAccountSummary``.
+
+        ``AccountAccessKeysPresent`` (what CIS 1.4 and Security Hub IAM.4 read) for access
+        keys, ``AccountSigningCertificatesPresent`` for signing certificates.
+        """
         answer = self._call("GetAccountSummary", self._iam.get_account_summary)
-        return bool(answer["SummaryMap"].get("AccountAccessKeysPresent", 0))
+        summary = answer["SummaryMap"]
+        fields = [_PRESENT[kind] for kind in CredentialKind if kind in self.kinds]
+        return any(bool(summary.get(field, 0)) for field in fields)
 
     # -- the root user's other credentials (each call in IAMAuditRootUserCredentials) ------
 

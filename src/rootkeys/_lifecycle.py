@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from rootkeys._errors import IllegalTransitionError, InputError
 from rootkeys._findings import RemovalPolicy, Risk
-from rootkeys._models import Action, KeyState, validate_account_id, validate_key_id
+from rootkeys._models import Action, KeyState, validate_account_id, validate_credential_id
 from rootkeys._render import span
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ def resolve_windows(
         for account_id in observe_for.accounts:
             validate_account_id(account_id)
         for key_id in observe_for.keys:
-            validate_key_id(key_id)
+            validate_credential_id(key_id)
         for window in observe_for.windows:
             validate_window(window, None)
         _, interval = validate_window(max(observe_for.windows), check_interval)

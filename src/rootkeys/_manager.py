@@ -46,10 +46,12 @@ from rootkeys._lifecycle import validate_consistency_timeout
 from rootkeys._models import (
     AccessKey,
     CallerIdentity,
+    CredentialKind,
     KeyState,
     StepResult,
     validate_account_id,
-    validate_key_id,
+    validate_credential_id,
+    validate_credentials,
 )
 from rootkeys._notebook import notebook_progress, validate_progress
 from rootkeys._observe import Check, Emitter, Hook, callables
@@ -128,6 +130,7 @@ class RootKeyManager:
         hooks = callables("hooks", hooks)
         self._checks: tuple[Check, ...] = callables("checks", checks)
         consistency_timeout = validate_consistency_timeout(consistency_timeout)
+        self._consistency_timeout = consistency_timeout
         policy = self._policy = retry_or_default(retry)
         self._clock: Clock = clock_or_default(clock)
         self._emit = Emitter(hooks, self._clock)
@@ -220,7 +223,7 @@ class RootKeyManager:
                 keys here, not the root user's).
         """
         self._require_root()
-        return self._gateway.list_keys()
+        return self._gateway.access_keys()
 
     def credentials(self) -> RootCredentials:
         """Every root credential and its findings: keys, certificates, password, MFA.
@@ -251,6 +254,7 @@ class RootKeyManager:
         regions: Sequence[str] | None = None,
         evidence_budget: timedelta = timedelta(minutes=2),
         preflight: bool = True,
+        credentials: Iterable[CredentialKind | str] | None = None,
     ) -> Plan:
         """What the next `remove_all` does to each key, and why, changing nothing.
 
@@ -269,14 +273,19 @@ class RootKeyManager:
         With ``preflight`` (the default), the plan also checks the prerequisites and
         warns prominently when no other administrator (an IAM user or role with
         ``AdministratorAccess`` or ``*:*``) is found, or when root has no MFA.
+
+        ``credentials``: the kinds of root credential planned for, ``{"keys",
+        "certificates"}`` by default (``{"keys"}``: access keys alone, as `remove_all`
+        with the same argument). A signing certificate has no evidence of use.
         """
+        kinds = validate_credentials(credentials)
         settings = None if observe_for is None else Settings.of(observe_for)
         wanted = None if regions is None else validate_regions(regions)
         budget: object = evidence_budget
         if not isinstance(budget, timedelta) or budget <= timedelta(0):
             raise InputError(f"evidence_budget must be a positive timedelta, got {budget!r}")
         identity, keys = read_plan(
-            self._account(),
+            self._account(kinds),
             journal=self._journal,
             settings=settings,
             now=self._clock.now,
@@ -305,14 +314,30 @@ class RootKeyManager:
     ) -> Callable[[Sequence[AccessKey]], Mapping[str, KeyEvidence]]:
         def gather(keys: Sequence[AccessKey]) -> Mapping[str, KeyEvidence]:
             partition = self.caller().arn.split(":")[1]
+            access_keys = [k for k in keys if k.kind is CredentialKind.KEYS]
+            if not access_keys:  # a certificate's use is recorded nowhere
+                return {}
             return self._evidence.for_keys(
-                self.account_id, keys, regions, budget, partition=partition
+                self.account_id, access_keys, regions, budget, partition=partition
             )
 
         return gather
 
-    def _account(self) -> _OneAccount:
-        return _OneAccount(self)
+    def _account(self, kinds: frozenset[CredentialKind] | None = None) -> _OneAccount:
+        """The engine's account, its lifecycle over ``kinds`` (default: every kind)."""
+        return _OneAccount(self, self._gateway if kinds is None else self._gateway.scoped(kinds))
+
+    def _stepper_for(self, gateway: IamGateway) -> Stepper:
+        """The stepper over ``gateway`` (its own, unless scoped to fewer kinds)."""
+        if gateway is self._gateway:
+            return self._stepper
+        return Stepper(
+            gateway,
+            clock=self._clock,
+            emit=self._emit,
+            consistency_timeout=self._consistency_timeout,
+            journal=self._journal,
+        )
 
     # -- evidence ---------------------------------------------------------------------------
 
@@ -325,16 +350,21 @@ class RootKeyManager:
         """
         return self._evidence.enabled_regions()
 
-    def verify(self) -> bool:
-        """Whether no root access key remains (listed keys and ``AccountAccessKeysPresent``).
+    def verify(self, *, credentials: Iterable[CredentialKind | str] | None = None) -> bool:
+        """Whether no root access key or signing certificate remains.
+
+        Checks the listed keys and certificates and ``GetAccountSummary``'s
+        ``AccountAccessKeysPresent`` and ``AccountSigningCertificatesPresent``
+        (``credentials={"keys"}``: access keys alone, as before certificates were covered).
 
         Both change as soon as the keys are deleted. Scanners that read the IAM credential
         report (Prowler, Cloud Custodian) may flag deleted keys for 4 hours or more, since
         AWS reuses a report for 4 hours, and Security Hub IAM.4 follows at AWS Config's next
         periodic evaluation (`confirm_control` asks for one now; the FAQ says more).
         """
+        gateway = self._gateway.scoped(validate_credentials(credentials))
         self._require_root()
-        return not self._gateway.key_statuses() and not self._gateway.keys_present()
+        return not gateway.key_states() and not gateway.keys_present()
 
     def confirm_control(
         self,
@@ -374,7 +404,11 @@ class RootKeyManager:
     # -- explicit steps -----------------------------------------------------------------
 
     def deactivate(self, key_id: str) -> StepResult:
-        """Make an Active key Inactive (reversible with `reactivate`); lifts a hold."""
+        """Make an Active key Inactive (reversible with `reactivate`); lifts a hold.
+
+        ``key_id`` may be an access key id or a signing certificate id: every explicit step
+        (`reactivate`, `delete`, `resume`, `rollback`, `history`) takes either.
+        """
         return self._step(key_id, KeyState.INACTIVE)
 
     def reactivate(self, key_id: str) -> StepResult:
@@ -389,7 +423,7 @@ class RootKeyManager:
         return self._step(key_id, KeyState.DELETED)
 
     def _step(self, key_id: str, target: KeyState) -> StepResult:
-        key_id = validate_key_id(key_id)
+        key_id = validate_credential_id(key_id)
         identity = self._require_root()
         if key_id == identity.signing_key_id:
             raise ProtectedKeyError(key_id)
@@ -414,7 +448,7 @@ class RootKeyManager:
         Raises:
             KeyNotFoundError: ``key_id`` is not a root key of the account.
         """
-        wanted = None if key_id is None else validate_key_id(key_id)
+        wanted = None if key_id is None else validate_credential_id(key_id)
         return resume(
             self._account(),
             journal=self._journal,
@@ -431,7 +465,7 @@ class RootKeyManager:
         hold: no run makes it unusable again until `resume`. Keys found unusable are left
         as they are. Deleted keys cannot come back.
         """
-        wanted = None if key_id is None else validate_key_id(key_id)
+        wanted = None if key_id is None else validate_credential_id(key_id)
         return roll_back(
             self._account(),
             journal=self._journal,
@@ -452,8 +486,9 @@ class RootKeyManager:
         regions: Sequence[str] | None = None,
         evidence_budget: timedelta = timedelta(minutes=2),
         progress: bool = True,
+        credentials: Iterable[CredentialKind | str] | None = None,
     ) -> RemovalReport:
-        """Deactivate, observe, then delete every root access key that may be removed.
+        """Deactivate, observe, then delete every root access key (and signing certificate).
 
         Each pass does to every key what `plan` says: Active keys are deactivated; every
         unusable key (those found Inactive or Expired too) is observed for its window,
@@ -483,12 +518,17 @@ class RootKeyManager:
             progress: in a Jupyter notebook, show where each key stands in a table
                 updated in place as the run goes (``False``: show nothing). Outside a
                 notebook it changes nothing: the library prints nothing.
+            credentials: the kinds of root credential removed: ``{"keys",
+                "certificates"}`` by default. Signing certificates go through the same
+                lifecycle as keys (Inactive, observed, deleted; reactivated and held if a
+                check fails); ``{"keys"}`` leaves them alone.
 
         An interrupt (Ctrl-C, a killed kernel) never deletes anything: the keys stay as
         the journal says (unusable, their windows running). Call `remove_all` again to
         go on, or `rollback` to make them usable again.
         """
         settings = Settings.of(observe_for, check_interval)
+        kinds = validate_credentials(credentials)
         wanted = None if regions is None else validate_regions(regions)
         if not isinstance(wait, bool):
             raise InputError(f"wait must be True or False, not {wait!r}")
@@ -499,7 +539,8 @@ class RootKeyManager:
                 "this manager was made with journal=False"
             )
         identity = self._require_root()
-        account = self._account()
+        account = self._account(kinds)
+        stepper = self._stepper_for(account.gateway)
         evidence = self._evidence_for(wanted, evidence_budget)
         run_id = new_run_id()
         whole: RemovalReport | None = None  # the run's report so far, over its passes
@@ -510,7 +551,7 @@ class RootKeyManager:
                 account,
                 settings,
                 journal=self._journal,
-                stepper=self._stepper,
+                stepper=stepper,
                 emit=self._emit,
                 clock=self._clock,
                 checks=self._checks,
@@ -562,17 +603,23 @@ class RootKeyManager:
             run_id=run_id,
         )
 
-    def status(self, observe_for: timedelta | RemovalPolicy | None = None) -> RemovalStatus:
+    def status(
+        self,
+        observe_for: timedelta | RemovalPolicy | None = None,
+        *,
+        credentials: Iterable[CredentialKind | str] | None = None,
+    ) -> RemovalStatus:
         """Where each root key stands: what happens next, since when, and until when.
 
         The same decision `plan` and every run make, from the journal's remembered
         windows; reads IAM and the journal and changes neither. ``observe_for``: the
         window a run would be given, for keys whose window is not set yet (or to see a
-        lengthened one).
+        lengthened one). ``credentials``: the kinds shown (default: keys and certificates).
         """
+        kinds = validate_credentials(credentials)
         settings = None if observe_for is None else Settings.of(observe_for)
         identity, keys = read_plan(
-            self._account(),
+            self._account(kinds),
             journal=self._journal,
             settings=settings,
             now=self._clock.now,
@@ -582,8 +629,8 @@ class RootKeyManager:
         return RemovalStatus(account_id=identity.account_id, at=self._clock.now(), keys=keys)
 
     def history(self, key_id: str) -> KeyHistory:
-        """The journal's records for one key, oldest first."""
-        key_id = validate_key_id(key_id)
+        """The journal's records for one key or signing certificate, oldest first."""
+        key_id = validate_credential_id(key_id)
         if self._journal.in_memory:
             raise InputError("this manager has no journal (journal=False): there is no history")
         account_id = self._require_root().account_id
@@ -597,8 +644,9 @@ class RootKeyManager:
 class _OneAccount:
     """A single account signed in as root: the engine's `Account` (unusable = Inactive)."""
 
-    def __init__(self, manager: RootKeyManager) -> None:
+    def __init__(self, manager: RootKeyManager, gateway: IamGateway) -> None:
         self._manager = manager
+        self._gateway = gateway
 
     @property
     def account_id(self) -> str:
@@ -606,7 +654,7 @@ class _OneAccount:
 
     @property
     def gateway(self) -> IamGateway:
-        return self._manager._gateway
+        return self._gateway
 
     def prove_root(self) -> CallerIdentity:
         return self._manager._require_root()

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from rootkeys._errors import IllegalTransitionError, InputError, NotRootError, RootKeysError
-from rootkeys._models import AccessKey, Action, CallerIdentity, KeyState
+from rootkeys._models import KEYS_ONLY, AccessKey, Action, CallerIdentity, CredentialKind, KeyState
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -124,6 +124,11 @@ class MemberGateway:
         self._scps: list[str] | None = None
         self._lock = threading.Lock()
 
+    @property
+    def kinds(self) -> frozenset[CredentialKind]:
+        """A member account's lifecycle covers its root access keys."""
+        return KEYS_ONLY
+
     # -- sessions ---------------------------------------------------------------------------
 
     def _gateway(self, task_policy: str) -> IamGateway:
@@ -187,14 +192,14 @@ class MemberGateway:
 
     def list_keys(self, *, last_used: bool = True) -> list[AccessKey]:
         """The root keys, oldest first, marked quarantined when the account's SCP says so."""
-        keys = self._as_root(AUDIT, lambda g: g.list_keys(last_used=last_used))
+        keys = self._as_root(AUDIT, lambda g: g.access_keys(last_used=last_used))
         if any(k.state is KeyState.ACTIVE for k in keys) and self.is_quarantined():
             return [k.model_copy(update={"quarantined": True}) for k in keys]
         return keys
 
     def keys_present(self) -> bool:
         """``AccountAccessKeysPresent``, read in an audit session."""
-        return self._as_root(AUDIT, lambda g: g.keys_present())
+        return self._as_root(AUDIT, lambda g: g.scoped(KEYS_ONLY).keys_present())
 
     # -- changing -------------------------------------------------------------------------
 

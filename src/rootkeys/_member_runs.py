@@ -249,6 +249,7 @@ class MemberRunner:
             clock=self._clock,
             emit=emit,
             run_id=run_id,
+            kinds=member.kinds,
         ):
             for key_id, current in member.key_states().items():
                 if current in moved:
@@ -309,7 +310,7 @@ class MemberRunner:
         """One account's root keys and ``AccountAccessKeysPresent``, in an audit session."""
         try:
             gateway = self._org.root_gateway(account["Id"], AUDIT)
-            keys = gateway.list_keys()
+            keys = gateway.access_keys()
             present = bool(gateway.account_summary().get("AccountAccessKeysPresent", 0))
         except RootKeysError as exc:
             return AccountAudit(

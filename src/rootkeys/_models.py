@@ -18,11 +18,15 @@ from rootkeys._errors import InputError
 from rootkeys._public import rehome
 
 __all__ = [
+    "ALL_KINDS",
+    "KEYS_ONLY",
     "AccessKey",
     "AccessKeyId",
     "AccountId",
     "Action",
     "CallerIdentity",
+    "CredentialId",
+    "CredentialKind",
     "KeyState",
     "KeyStatus",
     "LastUsed",
@@ -32,12 +36,47 @@ __all__ = [
     "StepStatus",
     "validate_account_id",
     "validate_account_ids",
+    "validate_certificate_id",
+    "validate_credential_id",
+    "validate_credentials",
     "validate_key_id",
     "validate_ou",
 ]
 
 _KEY_ID = re.compile(r"AKIA[A-Z0-9]{16}")
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_CERTIFICATE_ID = re.compile(r"\w{24,128}", re.ASCII)
+
+
+class CredentialKind(StrEnum):
+    """A kind of root credential that goes through the lifecycle (deactivate, observe, delete).
+
+    The values are what ``credentials=`` takes (``{"keys", "certificates"}``). A
+    credential's kind follows from its id: an access key id is ``AKIA`` + 16 characters,
+    a signing certificate id 24 to 128 word characters, so the two never overlap.
+    """
+
+    KEYS = "keys"
+    """The root user's access keys."""
+    CERTIFICATES = "certificates"
+    """The root user's X.509 signing certificates (Active or Inactive, like keys)."""
+
+    @property
+    def short(self) -> str:
+        """A table's word for it (``key``, ``cert``)."""
+        return "key" if self is CredentialKind.KEYS else "cert"
+
+    @classmethod
+    def of(cls, credential_id: str) -> CredentialKind:
+        """The kind of the credential whose id is ``credential_id`` (already validated)."""
+        return cls.KEYS if _KEY_ID.fullmatch(credential_id) else cls.CERTIFICATES
+
+
+ALL_KINDS = frozenset(CredentialKind)
+"""Every kind the lifecycle covers: what ``credentials=`` means by default."""
+
+KEYS_ONLY = frozenset({CredentialKind.KEYS})
+"""Access keys alone (``credentials={"keys"}``; member accounts, for now)."""
 
 
 def validate_key_id(value: object) -> str:
@@ -50,6 +89,53 @@ def validate_key_id(value: object) -> str:
     if isinstance(value, str) and _KEY_ID.fullmatch(value):
         return value
     return _reject("access key id", value, "AKIA followed by 16 upper-case letters or digits")
+
+
+def validate_certificate_id(value: object) -> str:
+    """Return ``value`` if it is a signing certificate id (24-128 word characters)."""
+    if isinstance(value, str) and _CERTIFICATE_ID.fullmatch(value):
+        return value
+    return _reject("signing certificate id", value, "24 to 128 letters, digits or underscores")
+
+
+def validate_credential_id(value: object) -> str:
+    """Return ``value`` if it is a root access key id or signing certificate id.
+
+    Else raise `InputError`, quoting no more than the first characters of the value.
+    """
+    if isinstance(value, str) and (_KEY_ID.fullmatch(value) or _CERTIFICATE_ID.fullmatch(value)):
+        return value
+    return _reject(
+        "access key id or signing certificate id",
+        value,
+        "AKIA followed by 16 upper-case letters or digits (an access key), or 24 to 128 "
+        "letters, digits or underscores (a signing certificate)",
+    )
+
+
+def validate_credentials(value: object) -> frozenset[CredentialKind]:
+    """The kinds ``credentials=`` asks for: a set of `CredentialKind` or their values.
+
+    None means every kind. A lone string is refused (``{"keys"}``, not ``"keys"``), as
+    is an empty selection or an unknown kind, with `InputError` before any AWS call.
+    """
+    if value is None:
+        return ALL_KINDS
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InputError(
+            'credentials must be a set of kinds, such as {"keys", "certificates"}, not '
+            f"{_article(type(value).__name__)} {type(value).__name__}"
+        )
+    kinds: set[CredentialKind] = set()
+    known = ", ".join(repr(k.value) for k in CredentialKind)
+    for item in value:
+        if not isinstance(item, str) or item not in CredentialKind._value2member_map_:
+            shown = repr(item[:16]) if isinstance(item, str) else type(item).__name__
+            raise InputError(f"{shown} is not a kind of root credential: expected {known}")
+        kinds.add(CredentialKind(item))
+    if not kinds:
+        raise InputError(f"credentials must name at least one kind: {known}")
+    return frozenset(kinds)
 
 
 def validate_account_id(value: object) -> str:
@@ -95,6 +181,9 @@ def _article(noun: str) -> str:
 
 AccessKeyId = Annotated[str, AfterValidator(validate_key_id)]
 """A long-term AWS access key id (``AKIA`` + 16 characters), validated."""
+
+CredentialId = Annotated[str, AfterValidator(validate_credential_id)]
+"""A root access key id or signing certificate id, validated."""
 
 AccountId = Annotated[str, AfterValidator(validate_account_id)]
 """A 12-digit AWS account id, validated."""
@@ -164,11 +253,17 @@ class LastUsed(BaseModel):
 
 
 class AccessKey(BaseModel):
-    """One access key of the root user, as IAM describes it."""
+    """One access key of the root user, as IAM describes it, or one signing certificate.
+
+    A root signing certificate goes through the same lifecycle as an access key
+    (Active, Inactive, deleted): ``key_id`` is then the certificate's id, ``created_at``
+    its upload date, and ``kind`` says which it is. IAM records no last use of a
+    certificate, so its ``last_used`` is always None.
+    """
 
     model_config = _FROZEN
 
-    key_id: AccessKeyId
+    key_id: CredentialId
     status: KeyStatus
     created_at: datetime
     last_used: LastUsed | None = Field(default=None, description="None if never used.")
@@ -177,6 +272,11 @@ class AccessKey(BaseModel):
         description="Whether the account's quarantine SCP makes the root user's "
         "credentials unusable (organizations only).",
     )
+
+    @property
+    def kind(self) -> CredentialKind:
+        """An access key, or a signing certificate (from its id)."""
+        return CredentialKind.of(self.key_id)
 
     @property
     def state(self) -> KeyState:
@@ -258,7 +358,7 @@ class StepResult(BaseModel):
     model_config = _FROZEN
 
     account_id: AccountId
-    key_id: AccessKeyId
+    key_id: CredentialId
     action: Action
     from_state: KeyState
     to_state: KeyState

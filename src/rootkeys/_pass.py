@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rootkeys._change import state_of
 from rootkeys._decide import Decision, Next
 from rootkeys._errors import IllegalTransitionError, RootKeysError
-from rootkeys._models import AccessKey, KeyState, ObservedKey, Step, StepStatus
+from rootkeys._models import AccessKey, CredentialKind, KeyState, ObservedKey, Step, StepStatus
 from rootkeys._observe import EventKind, Observation, check_name, check_once
 from rootkeys._reconcile import KeyMemory
 from rootkeys._records import RecordKind
@@ -381,7 +381,7 @@ class AccountPass:
             # keys left while observing, held or blocked are expected: nothing to alarm on
             self._emit(
                 EventKind.VERIFIED if present is False else EventKind.NOT_VERIFIED,
-                message=f"pass {outcome.value}; AccountAccessKeysPresent={shown}",
+                message=f"pass {outcome.value}; {_present_field(self._gateway)}={shown}",
             )
         windows = [run.decision.window for run in runs if run.decision.window is not None]
         return RemovalReport(
@@ -397,6 +397,13 @@ class AccountPass:
             keys_present=present,
             hook_errors=tuple(self._emit.errors[hook_errors_before:]),
         )
+
+
+def _present_field(gateway: KeyGateway) -> str:
+    """The account summary field(s) a pass confirms: access keys', and certificates'."""
+    if CredentialKind.CERTIFICATES in gateway.kinds:
+        return "AccountAccessKeysPresent/AccountSigningCertificatesPresent"
+    return "AccountAccessKeysPresent"
 
 
 _UNTOUCHED = {

@@ -34,6 +34,7 @@ HOMES: dict[str, str] = {
     "Config": "rootkeys.config",
     "ConfigError": "rootkeys.errors",
     "Count": "rootkeys.reports",
+    "CredentialKind": "rootkeys.lifecycle",
     "CredentialReportRow": "rootkeys.reports",
     "DriftCheck": "rootkeys.checks",
     "EndpointError": "rootkeys.errors",

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from rootkeys._findings import KeyEvidence
-from rootkeys._models import AccessKeyId, AccountId, Action, KeyState, StepStatus
+from rootkeys._models import AccountId, Action, CredentialId, KeyState, StepStatus
 from rootkeys._public import rehome
 from rootkeys._render import Table, Tabular, ago, clip, span, stamp
 
@@ -58,7 +58,7 @@ class JournalRecord(BaseModel):
     seq: int
     at: datetime
     account_id: AccountId
-    key_id: AccessKeyId
+    key_id: CredentialId
     run_id: str
     kind: RecordKind
     action: Action | None = None
@@ -77,7 +77,7 @@ class KeyHistory(Tabular, BaseModel):
     model_config = ConfigDict(frozen=True, defer_build=True)
 
     account_id: AccountId
-    key_id: AccessKeyId
+    key_id: CredentialId
     records: tuple[JournalRecord, ...]
 
     def _table(self, wide: bool = False) -> Table:

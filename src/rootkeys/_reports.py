@@ -21,7 +21,15 @@ from rootkeys._findings import (
     Risk,
     when,
 )
-from rootkeys._models import AccessKey, AccessKeyId, AccountId, KeyState, KeyStatus, Step
+from rootkeys._models import (
+    AccessKey,
+    AccountId,
+    CredentialId,
+    CredentialKind,
+    KeyState,
+    KeyStatus,
+    Step,
+)
 from rootkeys._public import rehome
 from rootkeys._render import Table, Tabular, clip, span, stamp
 
@@ -48,7 +56,7 @@ class PlannedKey(BaseModel):
 
     model_config = _FROZEN
 
-    key_id: AccessKeyId
+    key_id: CredentialId
     state: KeyState = Field(description="Its lifecycle state now (Deleted once gone).")
     next: Next = Field(description="What happens to it next.")
     reason: str
@@ -131,6 +139,7 @@ class Plan(Tabular, BaseModel):
         header: tuple[str, ...] = ("key", "state", "last used", "next", "what / why")
         if wide:
             header = ("key", "state", "last used", "risk", "window", "next", "what / why")
+        header, rows = kinded(header, rows, [k.key_id for k in self.keys])
         title = f"Plan for account {self.account_id}" + (
             f" (caller {self.caller_arn})" if self.caller_arn else ""
         )
@@ -150,7 +159,12 @@ class Plan(Tabular, BaseModel):
         after += [f"to resume {k.key_id}: {k.resume}" for k in self.keys if k.resume]
         if self.credential_report is not None:
             report = self.credential_report
-            active = sum(k.key is not None and k.key.status is KeyStatus.ACTIVE for k in self.keys)
+            active = sum(
+                k.key is not None
+                and k.key.kind is CredentialKind.KEYS
+                and k.key.status is KeyStatus.ACTIVE
+                for k in self.keys
+            )
             note = (
                 "agrees"
                 if report.active_keys == active
@@ -213,6 +227,7 @@ class RemovalStatus(Tabular, BaseModel):
                 (k.key_id, k.state.value, k.next.value, stamp(k.until) if k.until else "", k.reason)
                 for k in self.keys
             ]
+        header, rows = kinded(header, rows, [k.key_id for k in self.keys])
         return Table(
             f"Root keys of account {self.account_id} at {stamp(self.at)}",
             header,
@@ -220,6 +235,19 @@ class RemovalStatus(Tabular, BaseModel):
             after=[f"to resume {k.key_id}: {k.resume}" for k in self.keys if k.resume],
             empty=self.note or "no root access keys, and none in the journal",
         )
+
+
+def kinded(
+    header: tuple[str, ...], rows: list[tuple[str, ...]], ids: list[str]
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """A table's rows led by their kind (``key``, ``cert``) when a certificate is among them.
+
+    A table of access keys alone stays as it was.
+    """
+    kinds = [CredentialKind.of(i) for i in ids]
+    if CredentialKind.CERTIFICATES not in kinds:
+        return header, rows
+    return ("kind", *header), [(kind.short, *row) for kind, row in zip(kinds, rows, strict=True)]
 
 
 def _at(at: datetime | None) -> str:
@@ -252,7 +280,7 @@ class CheckFailure(BaseModel):
     model_config = _FROZEN
 
     check: str
-    key_id: AccessKeyId
+    key_id: CredentialId
     reason: str
     at: datetime
 
@@ -262,7 +290,7 @@ class KeyReport(BaseModel):
 
     model_config = _FROZEN
 
-    key_id: AccessKeyId
+    key_id: CredentialId
     initial_status: KeyStatus
     final_state: KeyState | None = Field(description="None when it could not be confirmed.")
     outcome: KeyOutcome
@@ -316,7 +344,8 @@ class RemovalReport(Tabular, BaseModel):
     )
     keys_present: bool | None = Field(
         default=None,
-        description="AccountAccessKeysPresent after the run; None if it was not read.",
+        description="AccountAccessKeysPresent after the run (or, with signing certificates "
+        "in the run, AccountSigningCertificatesPresent); None if it was not read.",
     )
     hook_errors: tuple[str, ...] = ()
 
@@ -349,7 +378,7 @@ class RemovalReport(Tabular, BaseModel):
         if self.check_failure:
             f = self.check_failure
             before.append(f"check {f.check!r} failed for {f.key_id}: {f.reason}")
-        rows = [
+        rows: list[tuple[str, ...]] = [
             (
                 k.key_id,
                 k.initial_status.value,
@@ -359,14 +388,21 @@ class RemovalReport(Tabular, BaseModel):
             )
             for k in self.keys
         ]
+        header, rows = kinded(
+            ("key", "was", "now", "outcome", "why"), rows, [k.key_id for k in self.keys]
+        )
         after = []
         if self.keys_present is not None:
             present = "1 (root keys remain)" if self.keys_present else "0"
-            after.append(f"AccountAccessKeysPresent: {present}")
+            field = "AccountAccessKeysPresent"
+            if header[0] == "kind":  # certificates were in the run: both summary fields
+                field += " or AccountSigningCertificatesPresent"
+                present = "1 (root credentials remain)" if self.keys_present else "0"
+            after.append(f"{field}: {present}")
         after += [f"hook error: {e}" for e in self.hook_errors]
         return Table(
             title,
-            ("key", "was", "now", "outcome", "why"),
+            header,
             rows,
             before,
             after,

@@ -20,7 +20,16 @@ from typing import TYPE_CHECKING
 
 from rootkeys._decide import AccountRules
 from rootkeys._errors import AWSError
-from rootkeys._models import AccessKey, Action, CallerIdentity, KeyState, KeyStatus
+from rootkeys._models import (
+    ALL_KINDS,
+    KEYS_ONLY,
+    AccessKey,
+    Action,
+    CallerIdentity,
+    CredentialKind,
+    KeyState,
+    KeyStatus,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -49,7 +58,15 @@ class FakeCall:
 
 
 _WRITES = frozenset(
-    {"UpdateAccessKey", "DeleteAccessKey", "AttachPolicy", "DetachPolicy", "CreatePolicy"}
+    {
+        "UpdateAccessKey",
+        "DeleteAccessKey",
+        "UpdateSigningCertificate",
+        "DeleteSigningCertificate",
+        "AttachPolicy",
+        "DetachPolicy",
+        "CreatePolicy",
+    }
 )
 
 
@@ -64,6 +81,8 @@ class FakeAccount:
             account-wide SCP) rather than a single account (unusable = Inactive).
         signing_key_id: the key that signs the session (never touched), if any.
         scps: how many other SCPs are attached (at 5 the quarantine cannot be).
+        certificates: how many Active root signing certificates to start with (a single
+            account's lifecycle covers them; a member account's does not, for now).
     """
 
     account_id: str = "111122223333"
@@ -72,6 +91,7 @@ class FakeAccount:
     quarantine: bool = False
     signing_key_id: str | None = None
     scps: int = 0
+    certificates: int = 0
     statuses: dict[str, KeyStatus] = field(default_factory=dict)
     quarantined: bool = False
     calls: list[FakeCall] = field(default_factory=list)
@@ -82,6 +102,8 @@ class FakeAccount:
     def __post_init__(self) -> None:
         for n in range(self.keys + self.inactive):
             self.add_key(KeyStatus.ACTIVE if n < self.keys else KeyStatus.INACTIVE)
+        for _ in range(self.certificates):
+            self.add_certificate()
 
     # -- the engine's seam -------------------------------------------------------------------
 
@@ -89,6 +111,11 @@ class FakeAccount:
     def gateway(self) -> FakeAccount:
         """The account is its own gateway."""
         return self
+
+    @property
+    def kinds(self) -> frozenset[CredentialKind]:
+        """A single account's keys and certificates; a member account's keys."""
+        return KEYS_ONLY if self.quarantine else ALL_KINDS
 
     def prove_root(self) -> CallerIdentity:
         """Always the account's root user."""
@@ -130,8 +157,9 @@ class FakeAccount:
 
     def make(self, action: Action, key_id: str) -> None:
         """One write, as IAM (single account) or AssumeRoot plus the SCP (member) allow."""
+        certificate = CredentialKind.of(key_id) is CredentialKind.CERTIFICATES
         if action in (Action.DEACTIVATE, Action.REACTIVATE):
-            self._call("UpdateAccessKey", key_id)
+            self._call("UpdateSigningCertificate" if certificate else "UpdateAccessKey", key_id)
             if self.quarantine:
                 raise AWSError("AssumeRoot cannot update keys", code="AccessDenied")
             self._require(key_id)
@@ -144,7 +172,7 @@ class FakeAccount:
             self._call("DetachPolicy")
             self.quarantined = False
         else:
-            self._call("DeleteAccessKey", key_id)
+            self._call("DeleteSigningCertificate" if certificate else "DeleteAccessKey", key_id)
             self._require(key_id)
             if self._state(self.statuses[key_id]).usable:
                 self.deleted_while_usable.append(key_id)
@@ -162,6 +190,12 @@ class FakeAccount:
         key_id = f"AKIAFAKE{next(_IDS):012d}"
         self.statuses[key_id] = status
         return key_id
+
+    def add_certificate(self, status: KeyStatus = KeyStatus.ACTIVE) -> str:
+        """A new root signing certificate (its id: 24 characters, as IAM makes them)."""
+        certificate_id = f"CERTFAKE{next(_IDS):016d}"
+        self.statuses[certificate_id] = status
+        return certificate_id
 
     def set_status(self, key_id: str, status: KeyStatus) -> None:
         """Someone else changes a key's status."""

@@ -335,3 +335,37 @@ def test_org_rollback_run_names_the_resume_command_and_resume_needs_no_accounts(
     resumed = json.loads(out)["result"]
     assert sorted(entry["account_id"] for entry in resumed) == sorted(members.split(","))
     assert all(entry["resumed"] for entry in resumed)
+
+
+def test_credentials_flag_scopes_a_run_and_certificate_ids_are_accepted(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """A root signing certificate: `--credentials keys` leaves it alone; by default the run
+    covers it; `history CERT_ID` reads its records."""
+    cert = sandbox.add_root_signing_certificate(ACCOUNT)
+    code, out, _ = run("remove", "--observe", "0", "--yes", "--credentials", "keys")
+    assert code == 0
+    assert cert not in out
+    assert sandbox.root_signing_certificates(ACCOUNT) == {cert: "Active"}
+    code, out, _ = run("remove", "--observe", "0", "--yes")
+    assert code == 0
+    assert cert in out
+    assert sandbox.root_signing_certificates(ACCOUNT) == {}
+    code, out, _ = run("history", cert)
+    assert code == 0
+    assert "delete" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["plan", "--credentials", "bogus"], "credential"),
+        (["status", "--org", "--credentials", "keys"], "--credentials is for one account"),
+    ],
+)
+def test_bad_credentials_selections_are_input_errors(
+    signed_in: SandboxAccount, argv: list[str], said: str
+) -> None:
+    code, _, err = run(*argv)
+    assert code == 2
+    assert said in err

@@ -150,11 +150,21 @@ def _check_inputs(context: Context) -> None:
     """Refuse bad ids, windows and regions before any credential is loaded or AWS called."""
     from rootkeys._engine import Settings
     from rootkeys._evidence import validate_regions
-    from rootkeys._models import validate_account_id, validate_key_id
+    from rootkeys._models import (
+        validate_account_id,
+        validate_credential_id,
+        validate_credentials,
+        validate_key_id,
+    )
 
     args = context.args
     if context.option("key_id") is not None:
-        validate_key_id(args.key_id)
+        # one account: a key or a signing certificate; members: keys only (for now)
+        (validate_key_id if context.option("org") else validate_credential_id)(args.key_id)
+    if context.option("credentials") is not None:
+        if context.option("org"):
+            raise InputError("--credentials is for one account: --org acts on access keys")
+        args.credentials = validate_credentials(set(args.credentials))
     if context.option("account_id") is not None:
         validate_account_id(args.account_id)
     for account_id in context.option("accounts") or ():

@@ -58,11 +58,13 @@ def run_one(context: Context) -> int:
             window(context),
             evidence=not context.args.no_evidence,
             regions=context.args.regions,
+            credentials=context.args.credentials,
         )
         emit(context, plan)
         return EXIT_DONE
     if command == "status":
-        emit(context, manager.status(observe_for=window(context)))
+        status = manager.status(observe_for=window(context), credentials=context.args.credentials)
+        emit(context, status)
         return EXIT_DONE
     if command == "verify":
         return _verify(context, manager)
@@ -78,7 +80,7 @@ def run_one(context: Context) -> int:
 
 
 def _verify(context: Context, manager: rootkeys.RootKeyManager) -> int:
-    ok = manager.verify()
+    ok = manager.verify(credentials=context.args.credentials)
     result = {"account_id": manager.account_id, "no_root_key_remains": ok}
     verdict = (
         "no root access key remains"
@@ -176,7 +178,10 @@ def _rollback(context: Context, manager: rootkeys.RootKeyManager) -> int:
 
 def _remove(context: Context) -> int:
     chosen = window(context)
-    plan = context.manager().plan(chosen, evidence=isinstance(chosen, rootkeys.RemovalPolicy))
+    kinds = context.args.credentials
+    plan = context.manager().plan(
+        chosen, evidence=isinstance(chosen, rootkeys.RemovalPolicy), credentials=kinds
+    )
     context.say(plan.table(wide=context.args.wide))
     waiting = plan.waiting
     moving = [k for k in plan.keys if k.next.removes or k.next is rootkeys.Next.ROLL_BACK]
@@ -190,7 +195,9 @@ def _remove(context: Context) -> int:
         return EXIT_NOT_DONE
     with context.progress():  # after the question: a live view would garble the prompt
         manager = context.manager()
-        report = manager.remove_all(chosen, context.check_interval(), wait=context.args.wait)
+        report = manager.remove_all(
+            chosen, context.check_interval(), wait=context.args.wait, credentials=kinds
+        )
     emit(context, report)
     if report.outcome in (rootkeys.RunOutcome.ROLLED_BACK, rootkeys.RunOutcome.ON_HOLD):
         _tell_resume(

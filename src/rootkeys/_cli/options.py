@@ -30,6 +30,7 @@ __all__ = [
     "Parser",
     "checks",
     "command",
+    "credentials",
     "duration",
     "globals_",
     "ids",
@@ -264,6 +265,16 @@ def checks(parser: argparse.ArgumentParser) -> None:
         type=duration,
         metavar="DURATION",
         help="time between rounds of checks, e.g. 10m (default: a tenth of the window, at most 1h)",
+    )
+
+
+def credentials(parser: argparse.ArgumentParser) -> None:
+    """``--credentials keys,certificates``: which root credentials one account's run covers."""
+    parser.add_argument(
+        "--credentials",
+        type=ids,
+        metavar="KINDS",
+        help="one account: keys, certificates or both, comma-separated (default: both)",
     )
 
 

@@ -18,6 +18,7 @@ from rootkeys._cli.options import (
     Parser,
     checks,
     command,
+    credentials,
     duration,
     globals_,
     ids,
@@ -86,6 +87,7 @@ def _plan(commands: Commands) -> None:
         metavar="REGIONS",
         help="regions searched in CloudTrail, comma-separated (default: every enabled one)",
     )
+    credentials(plan)
     org(plan, "every member account's plan (AssumeRoot; no evidence)")
     members(plan)
 
@@ -123,6 +125,7 @@ def _remove(commands: Commands) -> None:
         help="exit 1, not 0, while keys are still in their window",
     )
     remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    credentials(remove)
     org(remove, "every member account (AssumeRoot, quarantine SCP)")
     members(remove)
     remove.add_argument(
@@ -151,6 +154,7 @@ def _status(commands: Commands) -> None:
         metavar="DURATION",
         help="the window a run would give keys whose window is not set yet, e.g. 7d",
     )
+    credentials(status)
     org(status, "every member account (AssumeRoot)")
     members(status)
 
@@ -185,6 +189,7 @@ def _verify(commands: Commands) -> None:
         metavar="DURATION",
         help="with --reevaluate: how long to wait for Config's verdict (default: 10m)",
     )
+    credentials(verify)
     org(verify, "every member account (AssumeRoot)")
     members(verify)
 

@@ -687,7 +687,7 @@ CASES: list[Case] = [
         lambda e: (e.use(e.sandbox.management_session()), e.cli("org", "enable", as_root=False)),
         CliExit,
         "exit 2.*--yes",
-        False,
+        True,  # it reads what is on first: with nothing to change, nothing to ask
     ),
     (
         "cli org enable account id",

@@ -683,13 +683,6 @@ CASES: list[Case] = [
         False,
     ),
     (
-        "cli org enable no terminal",
-        lambda e: (e.use(e.sandbox.management_session()), e.cli("org", "enable", as_root=False)),
-        CliExit,
-        "exit 2.*--yes",
-        True,  # it reads what is on first: with nothing to change, nothing to ask
-    ),
-    (
         "cli org enable account id",
         lambda e: e.cli("org", "status", "--account-id", "111122223333"),
         CliExit,

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, seed, settings
 
+import rootkeys
 from rootkeys.lifecycle import KeyStatus
-from rootkeys.testing import KeyChange
+from rootkeys.testing import FakeClock, KeyChange, Sandbox
 from tests import campaign
 
 T0 = datetime(2026, 11, 27, tzinfo=UTC)
@@ -179,3 +180,63 @@ def test_scenarios_the_campaign_found_stay_fixed(tmp_path: Path) -> None:
         workdir = tmp_path / str(n)
         workdir.mkdir()
         assert campaign.run(scenario, workdir).violations == []
+
+
+def test_a_short_campaign_deletes_certificates_and_the_ledger_sees_it() -> None:
+    """Single-account scenarios get signing certificates; the ledger records their deletion."""
+    ran, total, failure = campaign.campaign(seed=7, runs=20)
+    assert failure == ""
+    assert ran["single account"] > 0
+    assert total.certificates["set up"] > 0
+    assert total.certificates["deleted"] > 0
+
+
+def test_ledger_records_a_certificate_deactivated_then_deleted() -> None:
+    """A certificate's Inactive and deleted changes are in the ledger, told apart from keys."""
+    clock = FakeClock()
+    with Sandbox(clock=clock) as sandbox:
+        sandbox.create_account(campaign.ACCOUNT, root_keys=0)
+        cert = sandbox.add_root_signing_certificate(campaign.ACCOUNT)
+        manager = rootkeys.RootKeyManager(
+            sandbox.root_session(campaign.ACCOUNT), clock=clock, journal=False
+        )
+        manager.remove_all(observe_for=timedelta(0))
+        changes = [c for c in sandbox.key_changes() if c.key_id == cert]
+    assert [(c.kind, c.status, c.by) for c in changes] == [
+        ("certificate", ACT, "sandbox"),
+        ("certificate", OFF, "root"),
+        ("certificate", None, "root"),
+    ]
+    assert changes[-1].deleted
+    assert not changes[-1].was_usable
+
+
+def test_faults_hit_certificate_calls_and_every_promise_holds(tmp_path: Path) -> None:
+    """Throttled DeleteSigningCertificate: the certificate is still deleted, no violation."""
+    scenario = campaign.Scenario(
+        seed=0,
+        org=False,
+        keys=((OFF,),),
+        self_signed=False,
+        window=HOUR,
+        staged=False,
+        faults=(campaign.Fault("throttling", "DeleteSigningCertificate", 2),),
+        check_fails_at=None,
+        check_raises=False,
+        hook_raises=False,
+        crash=None,
+        certificates=("Active",),
+    )
+    result = campaign.run(scenario, tmp_path)
+    assert result.violations == []
+    assert result.certificates["deleted"] == 1
+    assert result.certificates["faults on their calls"] >= 1
+
+
+def test_judge_flags_a_certificate_deleted_while_active() -> None:
+    """The deletion invariants judge certificates too (their ids are not AKIA...)."""
+    cert = "ASCA" + "B" * 20
+    made = KeyChange(T0, "111122223333", cert, ACT, False, "sandbox", False)
+    gone = KeyChange(T0 + HOUR, "111122223333", cert, None, False, "root", True)
+    assert (made.kind, _change(0, ACT, was=False).kind) == ("certificate", "key")
+    assert campaign.deletion_violations((made, gone), timedelta(0), []) != []

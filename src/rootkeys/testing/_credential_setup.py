@@ -75,6 +75,8 @@ class RootCredentialSetup:
 
         def _account(self, account_id: str) -> RootUser: ...
 
+        def _watch(self, account_id: str, by: str) -> None: ...
+
     def add_root_signing_certificate(
         self, account_id: str, *, status: Literal["Active", "Inactive"] = "Active"
     ) -> str:
@@ -88,6 +90,7 @@ class RootCredentialSetup:
                 )
             cert = RootCertificate(certificate_id(), status, self.clock.now())
             user.certificates[cert.certificate_id] = cert
+            self._watch(account_id, "sandbox")
             return cert.certificate_id
 
     def set_root_password(

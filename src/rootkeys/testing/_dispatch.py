@@ -2,7 +2,8 @@
 
 It answers the root user's calls, AssumeRoot and its sessions, quarantine refusals and
 injected faults itself, passes the rest to moto (naming the account in moto's
-``x-moto-account-id`` header), logs each call, and keeps the ledger of key changes.
+``x-moto-account-id`` header), logs each call, and keeps the ledger of changes to root
+keys and signing certificates.
 `Dispatcher` is a mixin of `Sandbox`, which owns the state it reads.
 """
 
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import botocore.exceptions
 
-from rootkeys._models import LastUsed
+from rootkeys._models import KeyStatus, LastUsed
 from rootkeys.testing import _cloudwatch, _configrules, _http, _org, _root
 from rootkeys.testing._calls import SECRET_PARAMS, SandboxCall
 from rootkeys.testing._faults import FaultInjection
@@ -32,7 +33,17 @@ __all__ = ["DEFAULT_ACCOUNT", "Dispatcher", "Principal"]
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's, for calls signed by credentials it made itself
 
-_KEY_WRITES = frozenset({"UpdateAccessKey", "DeleteAccessKey", "CreateAccessKey"})
+_KEY_WRITES = frozenset(
+    {
+        "UpdateAccessKey",
+        "DeleteAccessKey",
+        "CreateAccessKey",
+        "UpdateSigningCertificate",
+        "DeleteSigningCertificate",
+        "UploadSigningCertificate",
+    }
+)
+"""Calls that change a root credential the ledger follows (keys and signing certificates)."""
 _SCP_WRITES = frozenset({"AttachPolicy", "DetachPolicy"})
 _FEATURE_WRITES = ("EnableOrganizationsRoot", "DisableOrganizationsRoot")
 _AS_ROOT = frozenset({"root-key", "root-session", "assume-root"})
@@ -96,9 +107,11 @@ class Dispatcher(FaultInjection):
         quarantined = self._org is not None and _org.scp_denies(
             self._org, account_id, CallContext(user.arn, "*")
         )
+        credentials = {k.key_id: k.status for k in user.keys.values()}
+        credentials |= {c.certificate_id: KeyStatus(c.status) for c in user.certificates.values()}
         self._ledger.observe(
             account_id,
-            {k.key_id: k.status for k in user.keys.values()},
+            credentials,
             quarantined=quarantined,
             at=self.clock.now(),
             by=by,

@@ -1,15 +1,17 @@
-"""The sandbox's ledger of root keys: every change of status, deletion and quarantine.
+"""The sandbox's ledger of root credentials: every change of status, deletion and quarantine.
 
-Tests (and the fault campaign) judge rootkeys' promises from it: a key may only be
-deleted while unusable, and only after a whole window of being unusable. It is kept
-from the sandbox's own state, so it sees what really happened, whatever the journal says.
+It follows the root user's access keys and X.509 signing certificates alike (both have an
+Active/Inactive status). Tests (and the fault campaign) judge rootkeys' promises from it:
+a credential may only be deleted while unusable, and only after a whole window of being
+unusable. It is kept from the sandbox's own state, so it sees what really happened,
+whatever the journal says.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rootkeys._models import KeyStatus
 
@@ -21,12 +23,12 @@ __all__ = ["KeyChange", "Ledger"]
 
 @dataclass(frozen=True, slots=True)
 class KeyChange:
-    """One root key's state changing, as the sandbox saw it (no secret).
+    """One root key's or signing certificate's state changing, as the sandbox saw it (no secret).
 
     Attributes:
         at: when, on the sandbox's clock.
-        account_id: the key's account.
-        key_id: the key.
+        account_id: the credential's account.
+        key_id: the access key id, or the signing certificate's id (see `kind`).
         status: its IAM status after the change; None once deleted.
         quarantined: whether the account's quarantine SCP denied the root user after it.
         by: who made the change: ``root``, ``assumed-root``, ``admin``, ``user`` or
@@ -43,6 +45,16 @@ class KeyChange:
     was_usable: bool
 
     @property
+    def kind(self) -> Literal["key", "certificate"]:
+        """Which credential changed, told by its id.
+
+        An access key id is ``AKIA`` (or ``ASIA``) and 16 characters; a signing
+        certificate id is 24 to 128 characters.
+        """
+        is_key = len(self.key_id) == 20 and self.key_id.startswith(("AKIA", "ASIA"))
+        return "key" if is_key else "certificate"
+
+    @property
     def usable(self) -> bool:
         """Whether the key can sign requests after the change."""
         return self.status is KeyStatus.ACTIVE and not self.quarantined
@@ -55,7 +67,7 @@ class KeyChange:
 
 @dataclass
 class Ledger:
-    """Compares each account's keys with what it saw last, and records the differences."""
+    """Compares each account's credentials with what it saw last; records the differences."""
 
     changes: list[KeyChange] = field(default_factory=list)
     _seen: dict[str, dict[str, tuple[KeyStatus, bool]]] = field(default_factory=dict)
@@ -69,7 +81,15 @@ class Ledger:
         at: datetime,
         by: str,
     ) -> None:
-        """Record every key of ``account_id`` whose status or quarantine differs from before."""
+        """Record every credential whose status or quarantine differs from before.
+
+        Args:
+            account_id: the account.
+            keys: every root access key and signing certificate of the account, by id.
+            quarantined: whether the account's quarantine SCP denies the root user.
+            at: now, on the sandbox's clock.
+            by: who made the change (see `KeyChange.by`).
+        """
         before = self._seen.get(account_id, {})
         now = {key_id: (status, quarantined) for key_id, status in keys.items()}
         for key_id in sorted(before.keys() | now.keys()):

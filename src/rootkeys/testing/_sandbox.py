@@ -231,10 +231,10 @@ class Sandbox(Serving, Alarms, RootCredentialSetup):
             self._watch(account_id, "sandbox")
 
     def key_changes(self, account_id: str | None = None) -> tuple[KeyChange, ...]:
-        """Every change of a root key's status, deletion or quarantine, oldest first.
+        """Every change of a root credential's status, deletion or quarantine, oldest first.
 
-        Kept from the sandbox's own state (not from what any caller says), so tests can
-        judge from it whether a key was ever deleted while usable, or too soon.
+        Keys and signing certificates (`KeyChange.kind`), kept from the sandbox's own state
+        (not from what any caller says): tests judge from it whether one was deleted too soon.
         """
         with self._lock:
             return tuple(c for c in self._ledger.changes if account_id in (None, c.account_id))

@@ -182,3 +182,20 @@ def test_docs_notebook_kernel_imports_this_checkout(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PYTHONPATH", "src")  # relative: would not survive the kernel's cd
     hooks.on_config(SimpleNamespace(config_file_path=str(ROOT / "mkdocs.yml")))
     assert os.environ["PYTHONPATH"].split(os.pathsep) == [str((ROOT / "src").resolve())]
+
+
+def test_the_api_reference_shows_organizations_inherited_methods() -> None:
+    """Organization's public methods from its base classes are listed for the API page
+    (mkdocstrings shows inherited members only when named)."""
+    import inspect
+
+    import rootkeys
+
+    inherited = {
+        name
+        for name, _ in inspect.getmembers(rootkeys.Organization, inspect.isfunction)
+        if not name.startswith("_") and name not in vars(rootkeys.Organization)
+    }
+    found = re.search(r"inherited_members: \[(.*?)\]", (DOCS / "api.md").read_text())
+    assert found is not None
+    assert inherited <= set(found.group(1).split(", "))

@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._manager": 8,
     "rootkeys._org": 8,
     "rootkeys._org_credentials": 8,
+    "rootkeys._org_reads": 8,
     "rootkeys._config": 8,
     "rootkeys._config_sections": 8,
     "rootkeys._terminal": 9,

@@ -106,7 +106,7 @@ def test_a_served_sandbox_answers_rootkeys_in_another_process(home: Path) -> Non
             assert plan.returncode == 0, plan.stderr
             for key in keys:
                 assert key in plan.stdout
-            assert "CloudTrail events" in plan.stdout
+            assert "CloudTrail event" in plan.stdout
             assert "cn-" not in plan.stdout
             assert "<html" not in plan.stdout.lower()
             assert _journals_in(home) == []

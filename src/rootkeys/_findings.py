@@ -107,7 +107,8 @@ class KeyEvidence(Tabular, BaseModel):
             return f"{used}; no CloudTrail events in {len(trail.regions)} region(s)"
         top = [c.value for c in (trail.source_ips[:1] + trail.user_agents[:1])]
         more = "" if trail.complete else "+"
-        return f"{used}; {trail.events}{more} CloudTrail events, from {', '.join(top)}"
+        noun = "event" if trail.events == 1 and trail.complete else "events"
+        return f"{used}; {trail.events}{more} CloudTrail {noun}, from {', '.join(top)}"
 
 
 class Preflight(BaseModel):

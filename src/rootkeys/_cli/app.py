@@ -64,7 +64,6 @@ def main(
     started = datetime.now(UTC)
     try:
         context = Context(resolve(args, os.environ if environ is None else environ), out, err)
-        context.argv = tuple(given)
         return _run(context)
     except RootKeysError as exc:
         if args.debug:
@@ -180,10 +179,9 @@ def _check_inputs(context: Context) -> None:
     if context.option("regions") is not None:
         validate_regions(args.regions)
     if context.command == "verify":
-        given = "--timeout" in context.argv
-        if given and not args.reevaluate:
+        if args.timeout is not None and not args.reevaluate:
             raise InputError("--timeout is for --reevaluate: how long to wait for AWS Config")
-        if args.timeout <= timedelta(0):
+        if args.timeout is not None and args.timeout <= timedelta(0):
             raise InputError("--timeout must be positive, e.g. 10m")
 
 

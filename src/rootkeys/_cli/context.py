@@ -67,8 +67,6 @@ class Context:
     _progress: Any = field(default=None, repr=False)
     _checks: list[rootkeys.Check] | None = field(default=None, repr=False)
     _config: Config | None = field(default=None, repr=False)
-    argv: tuple[str, ...] = ()
-    """The command line as typed (to tell a flag given from its default)."""
 
     @property
     def command(self) -> str:

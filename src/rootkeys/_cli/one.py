@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import rootkeys
@@ -27,6 +28,8 @@ __all__ = [
     "window",
 ]
 
+REEVALUATE_TIMEOUT = timedelta(minutes=10)
+"""How long `verify --reevaluate` waits for AWS Config by default."""
 EXIT_DONE = 0
 EXIT_NOT_DONE = 1
 EXIT_USAGE = 2
@@ -92,7 +95,8 @@ def _verify(context: Context, manager: rootkeys.RootKeyManager) -> int:
         emit(context, result, table)
         return EXIT_DONE if ok else EXIT_NOT_DONE
     context.say("asking AWS Config to evaluate its root-key rule (IAM.4) now…")
-    confirmation = manager.confirm_control(region=context.args.region, timeout=context.args.timeout)
+    timeout = context.args.timeout or REEVALUATE_TIMEOUT  # zero was refused with the input
+    confirmation = manager.confirm_control(region=context.args.region, timeout=timeout)
     if context.args.output == "table":
         emit(context, result, table)
         emit(context, confirmation)

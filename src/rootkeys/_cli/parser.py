@@ -185,7 +185,6 @@ def _verify(commands: Commands) -> None:
     verify.add_argument(
         "--timeout",
         type=duration,
-        default=timedelta(minutes=10),
         metavar="DURATION",
         help="with --reevaluate: how long to wait for Config's verdict (default: 10m)",
     )

@@ -93,9 +93,13 @@ def test_endpoint_url_sends_every_call_to_the_sandbox_server(
     """--endpoint-url: the CLI reaches a served sandbox, as a real shell would."""
     for name, value in sandbox.root_credentials(account.account_id).items():
         monkeypatch.setenv(name, value)
+    before = len(sandbox.calls)
     with sandbox.serve() as url:
         code, out, _ = run("--endpoint-url", url, "--output", "json", "status")
     assert code == 0
+    reached = sandbox.calls[before:]
+    assert reached
+    assert all(call.served for call in reached)  # over loopback HTTP, not in-process
     assert json.loads(out)["result"]["account_id"] == ACCOUNT
 
 
@@ -224,10 +228,11 @@ def test_rootkeys_config_names_the_file_and_flags_add_checks(
     config = tmp_path / "rootkeys.toml"
     config.write_text('observe = "7d"\n')
     monkeypatch.setenv("ROOTKEYS_CONFIG", str(config))
-    code, out, _ = run("remove", "--no-wait", "--yes", "--check-command", "true")
+    code, out, _ = run("remove", "--no-wait", "--yes", "--check-command", "true", "--wide")
     assert code == 0
     assert "observing" in out
     assert "7d" in out
+    assert "2 checks run" in out  # the flag's command check ran, once per key
 
 
 def test_a_bad_config_file_is_exit_2_naming_its_line_before_credentials(

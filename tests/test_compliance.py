@@ -43,7 +43,7 @@ def test_after_removal_config_is_asked_and_turns_compliant(
     assert "compliant" in confirmation.table()
 
 
-def test_without_asking_config_still_says_non_compliant(
+def test_the_sandboxs_config_keeps_its_old_verdict_until_asked(
     sandbox: Sandbox, account: SandboxAccount, clock: FakeClock
 ) -> None:
     """The lag: the rule's last verdict stands until an evaluation runs."""

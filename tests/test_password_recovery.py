@@ -79,6 +79,8 @@ def test_cli_recover_password_refuses_ocsf_and_acts_once_per_account(
     out, err = io.StringIO(), io.StringIO()
     argv = ["recover-password", "--accounts", member, "--yes", "--output", "ocsf"]
     assert main(argv, out=out, err=err) == 2
+    assert not sandbox.root_password(member)  # refused: nothing changed
     argv = ["recover-password", "--accounts", f"{member},{member}", "--yes", "--output", "json"]
     assert main(argv, out=out, err=err) == 0
-    assert len(json.loads(out.getvalue())["result"]) == 1
+    [done] = json.loads(out.getvalue())["result"]
+    assert done["allowed"] is True

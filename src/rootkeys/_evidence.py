@@ -273,7 +273,6 @@ class EvidenceSource:
         self, session: Session | None, *, region: str, clock: Clock, policy: RetryPolicy
     ) -> None:
         self._session = session
-        self._region = region
         self.region = region
         """The session's region (default: us-east-1): CloudTrail's fallback."""
         self._clock = clock
@@ -324,10 +323,10 @@ class EvidenceSource:
         one partition, so a commercial account is never searched in ``cn-*`` or
         ``us-gov-*`` regions, whatever an endpoint lists.
         """
-        fallback = (self._region,)
+        fallback = (self.region,)
         if self._session is None:
             return fallback
-        ec2 = self._session.client("ec2", region_name=self._region, config=BOTO_CONFIG)
+        ec2 = self._session.client("ec2", region_name=self.region, config=BOTO_CONFIG)
         try:
             answer = call_with_retries(
                 "DescribeRegions",
@@ -339,7 +338,7 @@ class EvidenceSource:
             log.warning("cannot list the enabled regions (%s); searching %s only", exc, fallback)
             return fallback
         listed = {str(r["RegionName"]) for r in answer.get("Regions", [])}
-        wanted = partition or _partition_of(self._session, self._region)
+        wanted = partition or _partition_of(self._session, self.region)
         return tuple(sorted(r for r in listed if _partition_of(self._session, r) == wanted)) or (
             fallback
         )

@@ -102,9 +102,6 @@ class ManagementAccount:
             ) from exc
         details = org["Organization"]
         self._partition = _partition_of(details)
-        self.described = str(details.get("MasterAccountId", ""))
-        """The management account's id as the organization describes it, even when the
-        preflight then refuses (set by `preflight`; empty before)."""
         if details.get("FeatureSet") != "ALL":
             raise OrganizationSetupError(
                 "the organization is not in all-features mode: enable all features in AWS "

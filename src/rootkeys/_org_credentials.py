@@ -137,17 +137,22 @@ class OrganizationCredentials:
         )
 
     def root_access_finding(self) -> Finding:
-        """Whether centralized root access is on, as a finding on the organization.
+        """Whether centralized root credentials management is on, as a finding.
 
-        PASS when the preflight finds ``RootCredentialsManagement`` and ``RootSessions``
-        on (and the organization in all-features mode); FAIL with what is missing.
+        PASS when ``RootCredentialsManagement`` is on, as Prowler's
+        ``iam_root_credentials_management_enabled`` judges it (``RootSessions`` is not
+        part of this check); FAIL, naming the management account, when it is off.
         """
         try:
-            management = self._management.preflight()
-        except OrganizationSetupError as exc:
-            account = getattr(self._management, "described", "")  # as far as it was read
-            return root_access_finding(account, False, now=self._clock.now(), detail=str(exc))
-        return root_access_finding(management, True, now=self._clock.now())
+            state = self._management.setup.read(root_sessions=False)
+        except OrganizationSetupError as exc:  # not even an organization to judge
+            return root_access_finding("", False, now=self._clock.now(), detail=str(exc))
+        return root_access_finding(
+            state.management_account_id,
+            state.root_credentials_management,
+            now=self._clock.now(),
+            organization=state.organization_id,
+        )
 
     def allow_password_recovery(self, account_id: str) -> PasswordRecovery:
         """Let a member account's root user recover a password: the undo of deleting it.

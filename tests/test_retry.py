@@ -146,3 +146,35 @@ def test_redact_removes_secrets_and_quoted_signing_material() -> None:
     assert secret not in text
     assert "security-token" not in text
     assert "AKIAAAAAAAAAAAAAAAAA" in text
+
+
+def test_a_call_that_reached_aws_keeps_every_attempt_and_is_not_called_unreachable() -> None:
+    """A read timeout (the endpoint answered, then stalled) gets the policy's 8 attempts,
+    not the 3 of an endpoint never reached, and its error does not blame the endpoint."""
+    import botocore.exceptions
+
+    from rootkeys.errors import EndpointError
+
+    tries: list[int] = []
+
+    def stalls() -> None:
+        tries.append(1)
+        raise botocore.exceptions.ReadTimeoutError(endpoint_url="https://iam.amazonaws.com/")
+
+    with pytest.raises(EndpointError) as caught:
+        call_with_retries(
+            "ListAccessKeys", stalls, policy=rootkeys.RetryPolicy(), sleep=lambda s: None
+        )
+    assert len(tries) == rootkeys.RetryPolicy().attempts
+    assert "could not reach" not in str(caught.value)
+
+    def refused() -> None:
+        tries.append(1)
+        raise botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:9/")
+
+    tries.clear()
+    with pytest.raises(EndpointError, match=r"could not reach AWS at http://127\.0\.0\.1:9/"):
+        call_with_retries(
+            "ListAccessKeys", refused, policy=rootkeys.RetryPolicy(), sleep=lambda s: None
+        )
+    assert len(tries) == rootkeys.RetryPolicy().unreachable_attempts

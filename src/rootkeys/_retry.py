@@ -92,6 +92,9 @@ CREDENTIAL_CODES = frozenset(
     }
 )
 _CONNECTION_ERRORS = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
+_UNREACHABLE = botocore.exceptions.ConnectionError
+"""The endpoint was never reached (refused, DNS, connect timeout), as opposed to a call
+that reached it and then failed in passing (a read timeout, a closed connection)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +231,7 @@ def _unreachable_after(attempts: int) -> Any:
         def __call__(self, state: tenacity.RetryCallState) -> bool:
             outcome = state.outcome
             failed = outcome.exception() if outcome is not None and outcome.failed else None
-            return isinstance(failed, _CONNECTION_ERRORS) and state.attempt_number >= attempts
+            return isinstance(failed, _UNREACHABLE) and state.attempt_number >= attempts
 
     return Unreachable()
 
@@ -261,12 +264,14 @@ def translate(exc: Exception, operation: str) -> AWSError:
         )
     if isinstance(exc, _CONNECTION_ERRORS):
         where = getattr(exc, "kwargs", {}).get("endpoint_url")
-        return EndpointError(
-            f"could not reach AWS{' at ' + str(where) if where else ''}: check the network "
-            "and the endpoint (--endpoint-url, AWS_ENDPOINT_URL)",
-            code=type(exc).__name__,
-            operation=operation,
+        at = f" at {where}" if where else ""
+        text = (
+            f"could not reach AWS{at}: check the network and the endpoint "
+            "(--endpoint-url, AWS_ENDPOINT_URL)"
+            if isinstance(exc, _UNREACHABLE)
+            else f"the connection to AWS{at} failed after every retry ({type(exc).__name__})"
         )
+        return EndpointError(text, code=type(exc).__name__, operation=operation)
     return AWSError(
         redact(str(exc)) or type(exc).__name__, code=type(exc).__name__, operation=operation
     )

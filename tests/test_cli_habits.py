@@ -284,20 +284,23 @@ def test_account_id_goes_before_the_command_too(
     assert sandbox.mutations(ACCOUNT) == ()
 
 
-def test_status_and_verify_read_the_config_file_too(
+def test_plan_and_status_read_the_config_file_and_rollback_never_does(
     signed_in: SandboxAccount, tmp_path: Path
 ) -> None:
-    """status gives not-yet-started keys the config's window; a bad file is refused."""
+    """status gives not-yet-started keys the config's window; a bad file is refused by the
+    commands that use it, and never stands in the way of a rollback."""
     config = tmp_path / "rootkeys.toml"
     config.write_text('observe = "2d"\n')
     code, out, _ = run("--config", str(config), "--output", "json", "status")
     assert code == 0
     assert {key["window"] for key in json.loads(out)["result"]["keys"]} == {"P2D"}
     config.write_text('observ = "2d"\n')
-    for command in ("status", "verify"):
+    for command in ("status", "plan"):
         code, _, err = run("--config", str(config), command)
         assert code == 2
         assert "line 1" in err
+    code, _, err = run("--config", str(config), "rollback", "--yes")
+    assert code == 0, err
 
 
 def test_an_interrupted_remove_says_how_to_go_on(

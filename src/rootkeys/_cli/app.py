@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from types import ModuleType
 
+CONFIGURED = ("plan", "status", "remove")
+"""The commands that use the config file (its window, interval and checks)."""
+
 __all__ = ["EXIT_INTERRUPTED", "INTERRUPTED", "exit_code", "main", "main_exit"]
 
 EXIT_INTERRUPTED = 130
@@ -168,7 +171,9 @@ def _check_inputs(context: Context) -> None:
         validate_account_id(args.account_id)
     for account_id in context.option("accounts") or ():
         validate_account_id(account_id)
-    chosen = window(context)  # the flags', else the config file's (checked here, line named)
+    # the commands that use the config file read it here (a mistake named with its line);
+    # the others never do, so a broken file cannot stand in the way of a rollback
+    chosen = window(context) if context.command in CONFIGURED else None
     if context.command == "remove" and chosen is None:
         raise InputError(
             "remove needs a window: --observe DURATION (e.g. 7d), --policy, or `observe` "

@@ -377,3 +377,14 @@ def test_bad_credentials_selections_are_input_errors(
     code, _, err = run(*argv)
     assert code == 2
     assert said in err
+
+
+def test_org_verify_gives_no_verdict_for_an_account_it_could_not_read(
+    org_signed_in: SandboxOrganization,
+) -> None:
+    """The management account (out of reach) is neither clean nor dirty: null, not true."""
+    code, out, _ = run("--output", "json", "verify", "--org")
+    verdicts = {r["account_id"]: r["no_root_key_remains"] for r in json.loads(out)["result"]}
+    assert verdicts["999988887777"] is None
+    assert {verdicts[m] for m in org_signed_in.member_account_ids} == {False}
+    assert code == 1

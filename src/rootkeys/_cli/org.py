@@ -89,11 +89,13 @@ def _verify(context: Context, organization: rootkeys.Organization) -> int:
     """Every selected member account audited: none may hold a root key, none unread."""
     rows: list[tuple[str, str]] = []
     results: list[dict[str, object]] = []
-    for audit in organization.audit(context.args.accounts, ou=context.args.ou):
+    ok: bool | None
+    audits = list(organization.audit(context.args.accounts, ou=context.args.ou))
+    for audit in audits:
         if audit.status is AuditStatus.FAILED:
-            verdict, ok = "could not be read: not verified", False
-        elif audit.status is not AuditStatus.AUDITED:
-            verdict, ok = f"{audit.status.value}: not verified", True
+            verdict, ok = "could not be read: not verified", None
+        elif audit.status is not AuditStatus.AUDITED:  # never read: no verdict either way
+            verdict, ok = f"{audit.status.value}: not verified", None
         elif audit.keys or audit.keys_present:
             verdict, ok = f"{len(audit.keys)} root access key(s) remain", False
         else:
@@ -105,7 +107,11 @@ def _verify(context: Context, organization: rootkeys.Organization) -> int:
         "Verify", ("account", "verdict"), rows, after=after, empty="no member account selected"
     )
     emit(context, results, table)
-    return EXIT_DONE if all(r["no_root_key_remains"] for r in results) else EXIT_NOT_DONE
+    failed = any(a.status is AuditStatus.FAILED for a in audits)
+    if failed:
+        return EXIT_AWS
+    remain = any(r["no_root_key_remains"] is False for r in results)
+    return EXIT_NOT_DONE if remain else EXIT_DONE
 
 
 def _rollback(context: Context, organization: rootkeys.Organization) -> int:

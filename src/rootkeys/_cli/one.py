@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import rootkeys
@@ -28,8 +27,6 @@ __all__ = [
     "window",
 ]
 
-REEVALUATE_TIMEOUT = timedelta(minutes=10)
-"""How long `verify --reevaluate` waits for AWS Config by default."""
 EXIT_DONE = 0
 EXIT_NOT_DONE = 1
 EXIT_USAGE = 2
@@ -95,8 +92,8 @@ def _verify(context: Context, manager: rootkeys.RootKeyManager) -> int:
         emit(context, result, table)
         return EXIT_DONE if ok else EXIT_NOT_DONE
     context.say("asking AWS Config to evaluate its root-key rule (IAM.4) now…")
-    timeout = context.args.timeout or REEVALUATE_TIMEOUT  # zero was refused with the input
-    confirmation = manager.confirm_control(region=context.args.region, timeout=timeout)
+    waits = {} if context.args.timeout is None else {"timeout": context.args.timeout}
+    confirmation = manager.confirm_control(region=context.args.region, **waits)
     if context.args.output == "table":
         emit(context, result, table)
         emit(context, confirmation)

@@ -255,3 +255,24 @@ def test_plan_cross_checks_the_credential_report_against_access_keys_only(
     assert plan.credential_report is not None
     assert plan.credential_report.active_keys == 1
     assert "agrees" in plan.table(), plan.table()
+
+
+def test_one_account_refuses_password_and_mfa_but_verifies_them(
+    sandbox: Sandbox, cert_account: SandboxAccount, fresh
+) -> None:
+    """A standalone account's password and MFA are not removed; verify() can still ask."""
+    manager = fresh()
+    sandbox.set_root_password(cert_account.account_id)
+    before = len(sandbox.calls)
+
+    for call in (
+        lambda: manager.remove_all(DAY, credentials={"keys", "password"}),
+        lambda: manager.plan(DAY, credentials={"mfa", "password"}),
+        lambda: manager.status(credentials={"password"}),
+    ):
+        with pytest.raises(rootkeys.errors.InputError, match="member accounts only"):
+            call()
+    assert len(sandbox.calls) == before
+
+    assert not manager.verify(credentials={"password"})
+    assert manager.verify(credentials={"mfa"})

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from rootkeys._controls import Finding, FindingStatus, ocsf_finding
-from rootkeys._models import AccessKey, AccountId, KeyStatus
+from rootkeys._models import DEFAULT_KINDS, AccessKey, AccountId, CredentialKind, KeyStatus
 from rootkeys._orgreports import AuditStatus
 from rootkeys._public import rehome
 from rootkeys._render import Table, Tabular, stamp
@@ -124,6 +124,23 @@ class RootCredentials(Tabular, BaseModel):
     def has_sign_in_credentials(self) -> bool:
         """Whether the root user has a password, an access key or a signing certificate."""
         return self.password.exists or bool(self.keys) or bool(self.certificates)
+
+    def remaining(self, kinds: Iterable[CredentialKind] = DEFAULT_KINDS) -> tuple[str, ...]:
+        """What is left of the credentials of ``kinds``, in words (empty: none remains).
+
+        Access keys count when listed or when ``AccountAccessKeysPresent`` says so.
+        """
+        wanted = frozenset(kinds)
+        left: list[str] = []
+        if CredentialKind.KEYS in wanted and (self.keys or self.keys_present):
+            left.append(f"{len(self.keys) or 'an unlisted'} root access key(s)")
+        if CredentialKind.CERTIFICATES in wanted and self.certificates:
+            left.append(f"{len(self.certificates)} signing certificate(s)")
+        if CredentialKind.PASSWORD in wanted and self.password.exists:
+            left.append("a root password")
+        if CredentialKind.MFA in wanted and self.mfa_devices:
+            left.append(f"{len(self.mfa_devices)} MFA device(s)")
+        return tuple(left)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -108,8 +108,18 @@ class Settings:
 
     @property
     def needs_evidence(self) -> bool:
-        """Whether a key's window may depend on the evidence of its use."""
-        return self.policy is not None and self.policy.by_risk
+        """Whether a key's window (or its account's block) may depend on its use."""
+        policy = self.policy
+        return policy is not None and (policy.by_risk or policy.sign_in_blocks is not None)
+
+    def restrict(
+        self, rules: AccountRules, keys: Sequence[AccessKey], now: datetime
+    ) -> AccountRules:
+        """``rules``, with the account blocked if the policy's ``sign_in_blocks`` says so."""
+        if self.policy is None or rules.cannot_make_unusable:
+            return rules
+        blocked = self.policy.blocked_by_sign_in(keys, now)
+        return rules if blocked is None else replace(rules, cannot_make_unusable=blocked)
 
     def chosen(self, key_id: str, account_id: str) -> tuple[timedelta, str] | None:
         """The window set for the key whatever its risk, and why; None: by its risk."""

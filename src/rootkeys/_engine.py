@@ -146,6 +146,8 @@ def read_plan(
     states = {k.key_id: k.state for k in keys}
     memory = remembered(journal, account.account_id, states, at, account.gateway.kinds)
     rules = account.rules(states)
+    if settings is not None:
+        rules = settings.restrict(rules, keys, at)
     requested, risks = (
         settings.requested(keys, memory, found, at, account.account_id) if settings else ({}, {})
     )
@@ -274,7 +276,7 @@ def run_pass(
         found = evidence(undecided) if evidence is not None and undecided else {}
         requested, _ = settings.requested(keys, memory, found, now, account.account_id)
         states = {k.key_id: k.state for k in keys}
-        rules = account.rules(states)
+        rules = settings.restrict(account.rules(states), keys, now)
         decisions = decide(
             states,
             memory,

@@ -7,7 +7,7 @@ length of its observation window.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -165,6 +165,27 @@ class RemovalPolicy(BaseModel):
     """A window for every key of these accounts (12-digit account id: window)."""
     keys: Mapping[str, timedelta] = Field(default_factory=dict)
     """A window for these keys (access key id: window); wins over ``accounts``."""
+    sign_in_blocks: timedelta | None = None
+    """When a member account's root password is removed too: an account whose root user
+    signed in with its password this recently is blocked (nothing in it is made
+    unusable; a person decides). None: a recent sign-in only gives the password (and its
+    MFA devices) the ``recent`` window."""
+
+    def blocked_by_sign_in(self, keys: Sequence[AccessKey], now: datetime) -> str | None:
+        """Why ``sign_in_blocks`` blocks the account of ``keys`` now, or None."""
+        if self.sign_in_blocks is None:
+            return None
+        for key in keys:
+            password = key.kind is CredentialKind.PASSWORD
+            used = key.last_used.at if password and key.last_used else None
+            if used is not None and now - used <= self.sign_in_blocks:
+                return (
+                    f"its root user signed in with the password {when(used)}, within "
+                    f"{span(self.sign_in_blocks)} (RemovalPolicy.sign_in_blocks): ask who "
+                    "did, then remove the account's root credentials by hand or without "
+                    "sign_in_blocks"
+                )
+        return None
 
     def window(self, risk: Risk) -> timedelta:
         """The window this policy gives a key of ``risk``."""
@@ -204,7 +225,9 @@ class RemovalPolicy(BaseModel):
         A signing certificate's use is recorded nowhere (IAM keeps no last use for it, and
         CloudTrail no lookup by certificate): never having seen it used proves nothing, so
         it is classed as used in the last 90 days and gets the ``active`` window, never
-        the ``never`` one.
+        the ``never`` one. A password is classed by ``PasswordLastUsed``, and an MFA device
+        by its password's (it is used when the root user signs in), so the two share a
+        window.
         """
         if key.kind is CredentialKind.CERTIFICATES:
             return Risk.ACTIVE, "a signing certificate's use cannot be seen: treated as in use"
@@ -213,16 +236,28 @@ class RemovalPolicy(BaseModel):
         if trail and trail.last_seen:
             seen.append(trail.last_seen)
         if not seen:
-            return Risk.NEVER, "IAM and CloudTrail show no use"
+            return Risk.NEVER, _NEVER[key.kind]
         last = max(seen)
         ago = now - last
-        source = "CloudTrail" if trail and trail.last_seen == last else "IAM"
+        source = "CloudTrail" if trail and trail.last_seen == last else _SOURCE[key.kind]
         if ago <= self.recent_within:
             within = span(self.recent_within)
             return Risk.RECENT, f"last used {when(last)} ({source}), within {within}"
         if ago <= timedelta(days=90):
             return Risk.ACTIVE, f"last used {when(last)} ({source}), within 90 days"
         return Risk.DORMANT, f"last used {when(last)} ({source}), over 90 days ago"
+
+
+_NEVER = {
+    CredentialKind.KEYS: "IAM and CloudTrail show no use",
+    CredentialKind.PASSWORD: "IAM shows no sign-in with it (PasswordLastUsed)",
+    CredentialKind.MFA: "IAM shows no sign-in with the root password it guards",
+}
+_SOURCE = {
+    CredentialKind.KEYS: "IAM",
+    CredentialKind.PASSWORD: "PasswordLastUsed",
+    CredentialKind.MFA: "the root password's sign-in, PasswordLastUsed",
+}
 
 
 class ReportKey(BaseModel):

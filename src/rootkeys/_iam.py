@@ -8,7 +8,8 @@ calls a mutation.
 
 The lifecycle's calls (`key_states`, `list_keys`, `make`, `keys_present`) cover the
 credential kinds in `kinds`: access keys and signing certificates by default; `scoped`
-gives a gateway over fewer (``credentials={"keys"}``).
+gives a gateway over others (``credentials={"keys"}``; a member account's password and
+MFA devices, which only AssumeRoot's delete task policy removes).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import botocore.exceptions
 from botocore.config import Config
 
 from rootkeys._errors import InputError, InvalidCredentialsError
+from rootkeys._iam_credentials import SIGN_IN, RootCredentialCalls
 from rootkeys._models import (
-    ALL_KINDS,
+    DEFAULT_KINDS,
     AccessKey,
     Action,
     CallerIdentity,
@@ -30,6 +32,8 @@ from rootkeys._models import (
     KeyState,
     KeyStatus,
     LastUsed,
+    credential_id,
+    mfa_serial,
 )
 from rootkeys._retry import BOTO_CONFIG, RetryNotice, RetryPolicy, call_with_retries, translate
 
@@ -41,18 +45,21 @@ if TYPE_CHECKING:
     from mypy_boto3_iam.client import IAMClient
     from mypy_boto3_sts.client import STSClient
 
-__all__ = ["IamGateway"]
+__all__ = ["PRESENT", "SIGN_IN", "IamGateway"]
 
 log = logging.getLogger("rootkeys")
 T = TypeVar("T")
 DEFAULT_REGION = "us-east-1"
-_PRESENT: dict[CredentialKind, Any] = {
+PRESENT: dict[CredentialKind, str] = {
     CredentialKind.KEYS: "AccountAccessKeysPresent",
     CredentialKind.CERTIFICATES: "AccountSigningCertificatesPresent",
+    CredentialKind.MFA: "AccountMFAEnabled",
 }
+"""The ``GetAccountSummary`` field that says a credential of a kind is present (the
+password has none: ``GetLoginProfile`` says it)."""
 
 
-class IamGateway:
+class IamGateway(RootCredentialCalls):
     """Typed IAM and STS calls for the account whose credentials sign them."""
 
     def __init__(
@@ -71,7 +78,7 @@ class IamGateway:
         self._policy = policy
         self._sleep = sleep
         self._on_retry = on_retry
-        self.kinds: frozenset[CredentialKind] = ALL_KINDS
+        self.kinds: frozenset[CredentialKind] = DEFAULT_KINDS
 
     def scoped(self, kinds: frozenset[CredentialKind]) -> IamGateway:
         """The same gateway (same clients), its lifecycle calls covering only ``kinds``."""
@@ -174,28 +181,49 @@ class IamGateway:
     def key_states(self) -> dict[str, KeyState]:
         """Each of the caller's credentials' lifecycle state (from its IAM status).
 
-        Access keys and signing certificates, as `kinds` says (their ids never overlap).
+        The kinds `kinds` says (their ids never overlap); a password or an MFA device is
+        Active while it exists.
         """
         statuses: dict[str, KeyStatus] = {}
         if CredentialKind.KEYS in self.kinds:
             statuses |= self.key_statuses()
         if CredentialKind.CERTIFICATES in self.kinds:
             statuses |= {cert_id: status for cert_id, status, _ in self.signing_certificates()}
+        if CredentialKind.PASSWORD in self.kinds and (created := self.login_profile()):
+            statuses[credential_id(CredentialKind.PASSWORD, created)] = KeyStatus.ACTIVE
+        if CredentialKind.MFA in self.kinds:
+            statuses |= {
+                credential_id(CredentialKind.MFA, serial): KeyStatus.ACTIVE
+                for serial, _ in self.mfa_devices()
+            }
         return {key_id: KeyState(status.value) for key_id, status in statuses.items()}
 
     def make(self, action: Action, key_id: str) -> None:
         """Make ``action`` happen to the caller's key or certificate ``key_id`` (one AWS write).
 
-        The id says which it is: an access key (``UpdateAccessKey``, ``DeleteAccessKey``)
-        or a signing certificate (``UpdateSigningCertificate``,
-        ``DeleteSigningCertificate``).
+        The id says which it is: an access key (``UpdateAccessKey``, ``DeleteAccessKey``),
+        a signing certificate (``UpdateSigningCertificate``, ``DeleteSigningCertificate``),
+        a password (``DeleteLoginProfile``) or an MFA device (``DeactivateMFADevice``,
+        and ``DeleteVirtualMFADevice`` for a virtual one). A password and an MFA device
+        have no Inactive state: they can only be deleted.
 
         Raises:
-            InputError: for quarantine and release, which need an `Organization`.
+            InputError: for quarantine and release, which need an `Organization`; to
+                deactivate or reactivate a password or an MFA device.
         """
-        certificate = CredentialKind.of(key_id) is CredentialKind.CERTIFICATES
-        if action is Action.DELETE:
+        kind = CredentialKind.of(key_id)
+        certificate = kind is CredentialKind.CERTIFICATES
+        if action is Action.DELETE and kind is CredentialKind.PASSWORD:
+            self.delete_login_profile()
+        elif action is Action.DELETE and kind is CredentialKind.MFA:
+            self.delete_mfa_device(mfa_serial(key_id))
+        elif action is Action.DELETE:
             (self.delete_certificate if certificate else self.delete_key)(key_id)
+        elif kind in (CredentialKind.PASSWORD, CredentialKind.MFA):
+            raise InputError(
+                f"a root {kind.short} has no Inactive state: it is made unusable by an "
+                "organization's quarantine SCP, then deleted"
+            )
         elif action in (Action.DEACTIVATE, Action.REACTIVATE):
             active = KeyStatus.ACTIVE if action is Action.REACTIVATE else KeyStatus.INACTIVE
             (self.set_certificate_status if certificate else self.set_status)(key_id, active)
@@ -217,6 +245,8 @@ class IamGateway:
                 for cert_id, status, uploaded in self.signing_certificates()
             ]
             found += sorted(certificates, key=lambda c: c.created_at)
+        if CredentialKind.PASSWORD in self.kinds or CredentialKind.MFA in self.kinds:
+            found += self._sign_in_credentials()
         return found
 
     def access_keys(self, *, last_used: bool = True) -> list[AccessKey]:
@@ -267,22 +297,6 @@ class IamGateway:
     def delete_key(self, key_id: str) -> None:
         """``iam:DeleteAccessKey`` without ``UserName``: acts on the caller's key."""
         self._call("DeleteAccessKey", lambda: self._iam.delete_access_key(AccessKeyId=key_id))
-
-    def set_certificate_status(self, certificate_id: str, status: KeyStatus) -> None:
-        """``iam:UpdateSigningCertificate`` without ``UserName``: the caller's certificate."""
-        self._call(
-            "UpdateSigningCertificate",
-            lambda: self._iam.update_signing_certificate(
-                CertificateId=certificate_id, Status=status.value
-            ),
-        )
-
-    def delete_certificate(self, certificate_id: str) -> None:
-        """``iam:DeleteSigningCertificate`` without ``UserName``: the caller's certificate."""
-        self._call(
-            "DeleteSigningCertificate",
-            lambda: self._iam.delete_signing_certificate(CertificateId=certificate_id),
-        )
 
     def account_summary(self) -> dict[str, int]:
         """``iam:GetAccountSummary``'s ``SummaryMap``."""
@@ -342,67 +356,11 @@ class IamGateway:
         """Whether a credential of `kinds` is present, from ``iam:GetAccountSummary``.
 
         ``AccountAccessKeysPresent`` (what CIS 1.4 and Security Hub IAM.4 read) for access
-        keys, ``AccountSigningCertificatesPresent`` for signing certificates.
+        keys, ``AccountSigningCertificatesPresent`` for signing certificates,
+        ``AccountMFAEnabled`` for MFA devices; for the password, ``iam:GetLoginProfile``
+        (the summary has no field for it).
         """
-        answer = self._call("GetAccountSummary", self._iam.get_account_summary)
-        summary = answer["SummaryMap"]
-        fields = [_PRESENT[kind] for kind in CredentialKind if kind in self.kinds]
-        return any(bool(summary.get(field, 0)) for field in fields)
-
-    # -- the root user's other credentials (each call in IAMAuditRootUserCredentials) ------
-
-    def signing_certificates(self) -> list[tuple[str, KeyStatus, datetime]]:
-        """The caller's signing certificates: (id, status, upload date), all pages."""
-
-        def list_all() -> list[tuple[str, KeyStatus, datetime]]:
-            found: list[tuple[str, KeyStatus, datetime]] = []
-            for page in self._iam.get_paginator("list_signing_certificates").paginate():
-                for cert in page["Certificates"]:
-                    found.append(
-                        (cert["CertificateId"], KeyStatus(cert["Status"]), cert["UploadDate"])
-                    )
-            return found
-
-        return self._call("ListSigningCertificates", list_all)
-
-    def login_profile(self) -> datetime | None:
-        """When the caller's password was set (``iam:GetLoginProfile``); None: no password."""
-
-        def read() -> datetime | None:
-            try:
-                return self._iam.get_login_profile()["LoginProfile"]["CreateDate"]
-            except self._iam.exceptions.NoSuchEntityException:
-                return None
-
-        return self._call("GetLoginProfile", read)
-
-    def allow_password_recovery(self) -> bool:
-        """Let the root user set a password through "forgot password"; False: it has one.
-
-        A member account, in an ``IAMCreateRootUserPassword`` session:
-        ``iam:CreateLoginProfile`` with no password. False changes nothing.
-        """
-
-        def create() -> bool:
-            try:
-                self._iam.create_login_profile()
-            except self._iam.exceptions.EntityAlreadyExistsException:
-                return False
+        fields = [PRESENT[k] for k in CredentialKind if k in self.kinds and k in PRESENT]
+        if fields and any(self.account_summary().get(field, 0) for field in fields):
             return True
-
-        return self._call("CreateLoginProfile", create)
-
-    def password_last_used(self) -> datetime | None:
-        """``iam:GetUser``'s ``PasswordLastUsed`` for the caller; None: never, or unknown."""
-        return self._call("GetUser", self._iam.get_user)["User"].get("PasswordLastUsed")
-
-    def mfa_devices(self) -> list[tuple[str, datetime]]:
-        """The caller's MFA devices: (serial number or ARN, enable date), all pages."""
-
-        def list_all() -> list[tuple[str, datetime]]:
-            found: list[tuple[str, datetime]] = []
-            for page in self._iam.get_paginator("list_mfa_devices").paginate():
-                found += [(d["SerialNumber"], d["EnableDate"]) for d in page["MFADevices"]]
-            return found
-
-        return self._call("ListMFADevices", list_all)
+        return CredentialKind.PASSWORD in self.kinds and self.login_profile() is not None

@@ -138,6 +138,11 @@ def resolve_windows(
             validate_credential_id(key_id)
         for window in observe_for.windows:
             validate_window(window, None)
+        blocks = observe_for.sign_in_blocks
+        if blocks is not None and not timedelta(0) < blocks <= timedelta(days=90):
+            raise InputError(
+                f"sign_in_blocks must be more than 0 and at most 90 days, got {_shown(blocks)}"
+            )
         _, interval = validate_window(max(observe_for.windows), check_interval)
         return observe_for.fixed, observe_for, interval
     window, interval = validate_window(observe_for, check_interval)

@@ -49,6 +49,7 @@ from rootkeys._models import (
     CredentialKind,
     KeyState,
     StepResult,
+    validate_account_credentials,
     validate_account_id,
     validate_credential_id,
     validate_credentials,
@@ -278,7 +279,7 @@ class RootKeyManager:
         "certificates"}`` by default (``{"keys"}``: access keys alone, as `remove_all`
         with the same argument). A signing certificate has no evidence of use.
         """
-        kinds = validate_credentials(credentials)
+        kinds = validate_account_credentials(credentials)
         settings = None if observe_for is None else Settings.of(observe_for)
         wanted = None if regions is None else validate_regions(regions)
         budget: object = evidence_budget
@@ -351,11 +352,12 @@ class RootKeyManager:
         return self._evidence.enabled_regions()
 
     def verify(self, *, credentials: Iterable[CredentialKind | str] | None = None) -> bool:
-        """Whether no root access key or signing certificate remains.
+        """Whether no root access key or signing certificate remains (or what is asked).
 
         Checks the listed keys and certificates and ``GetAccountSummary``'s
         ``AccountAccessKeysPresent`` and ``AccountSigningCertificatesPresent``
-        (``credentials={"keys"}``: access keys alone, as before certificates were covered).
+        (``credentials={"keys"}``: access keys alone, as before certificates were covered;
+        ``"password"``: no login profile; ``"mfa"``: no MFA device, ``AccountMFAEnabled`` 0).
 
         Both change as soon as the keys are deleted. Scanners that read the IAM credential
         report (Prowler, Cloud Custodian) may flag deleted keys for 4 hours or more, since
@@ -528,7 +530,7 @@ class RootKeyManager:
         go on, or `rollback` to make them usable again.
         """
         settings = Settings.of(observe_for, check_interval)
-        kinds = validate_credentials(credentials)
+        kinds = validate_account_credentials(credentials)
         wanted = None if regions is None else validate_regions(regions)
         if not isinstance(wait, bool):
             raise InputError(f"wait must be True or False, not {wait!r}")
@@ -616,7 +618,7 @@ class RootKeyManager:
         window a run would be given, for keys whose window is not set yet (or to see a
         lengthened one). ``credentials``: the kinds shown (default: keys and certificates).
         """
-        kinds = validate_credentials(credentials)
+        kinds = validate_account_credentials(credentials)
         settings = None if observe_for is None else Settings.of(observe_for)
         identity, keys = read_plan(
             self._account(kinds),

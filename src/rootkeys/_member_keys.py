@@ -18,7 +18,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from rootkeys._errors import IllegalTransitionError, InputError, NotRootError, RootKeysError
-from rootkeys._models import KEYS_ONLY, AccessKey, Action, CallerIdentity, CredentialKind, KeyState
+from rootkeys._models import (
+    DEFAULT_KINDS,
+    AccessKey,
+    Action,
+    CallerIdentity,
+    CredentialKind,
+    KeyState,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -100,7 +107,11 @@ class QuarantineControl(Protocol):
 
 
 class MemberGateway:
-    """A member account's root keys, through fresh AssumeRoot sessions (a `KeyGateway`).
+    """A member account's root credentials, through fresh AssumeRoot sessions (a `KeyGateway`).
+
+    It covers the credential kinds in `kinds`: access keys and signing certificates by
+    default; the password and MFA devices when asked (the quarantine SCP makes every
+    root credential unusable, and the delete task policy deletes each kind).
 
     One gateway serves one pass over the account, which lasts seconds, not a window. It
     reads the account's SCPs once and reuses that reading for the pass; its own attach or
@@ -115,9 +126,11 @@ class MemberGateway:
         *,
         clock: Clock,
         on_retry: Callable[[RetryNotice], None] | None = None,
+        kinds: frozenset[CredentialKind] = DEFAULT_KINDS,
     ) -> None:
         self._org = organization
         self.account_id = account_id
+        self._kinds = kinds
         self._clock = clock
         self._on_retry = on_retry
         self._sessions: dict[str, tuple[datetime, IamGateway]] = {}
@@ -126,8 +139,8 @@ class MemberGateway:
 
     @property
     def kinds(self) -> frozenset[CredentialKind]:
-        """A member account's lifecycle covers its root access keys."""
-        return KEYS_ONLY
+        """The kinds of root credential this gateway lists and removes."""
+        return self._kinds
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -178,12 +191,11 @@ class MemberGateway:
         return policy_id is not None and policy_id in self.attached_scps(fresh=fresh)
 
     def key_states(self, *, fresh: bool = False) -> dict[str, KeyState]:
-        """Each root key's state; an Active key of a quarantined account is Quarantined.
+        """Each credential's state; an Active one in a quarantined account is Quarantined.
 
         ``fresh`` reads the SCPs again instead of reusing this pass's reading.
         """
-        statuses = self._as_root(AUDIT, lambda g: g.key_statuses())
-        states = {key_id: KeyState(status.value) for key_id, status in statuses.items()}
+        states = self._as_root(AUDIT, lambda g: g.scoped(self._kinds).key_states())
         if KeyState.ACTIVE in states.values() and self.is_quarantined(fresh=fresh):
             return {
                 k: KeyState.QUARANTINED if s is KeyState.ACTIVE else s for k, s in states.items()
@@ -191,15 +203,15 @@ class MemberGateway:
         return states
 
     def list_keys(self, *, last_used: bool = True) -> list[AccessKey]:
-        """The root keys, oldest first, marked quarantined when the account's SCP says so."""
-        keys = self._as_root(AUDIT, lambda g: g.access_keys(last_used=last_used))
+        """The credentials, by kind and oldest first, marked quarantined if the SCP says so."""
+        keys = self._as_root(AUDIT, lambda g: g.scoped(self._kinds).list_keys(last_used=last_used))
         if any(k.state is KeyState.ACTIVE for k in keys) and self.is_quarantined():
             return [k.model_copy(update={"quarantined": True}) for k in keys]
         return keys
 
     def keys_present(self) -> bool:
-        """``AccountAccessKeysPresent``, read in an audit session."""
-        return self._as_root(AUDIT, lambda g: g.scoped(KEYS_ONLY).keys_present())
+        """Whether a credential of `kinds` is present (the account summary), in an audit session."""
+        return self._as_root(AUDIT, lambda g: g.scoped(self._kinds).keys_present())
 
     # -- changing -------------------------------------------------------------------------
 
@@ -212,7 +224,9 @@ class MemberGateway:
         """Quarantine, release or delete (AssumeRoot can do no other change).
 
         A delete is refused unless the key is unusable right now: Inactive, Expired, or
-        Active with the quarantine SCP attached (read again just before the delete).
+        Active with the quarantine SCP attached (read again just before the delete); an
+        MFA device's, while the root password is still there (a password without MFA
+        would be worse than both).
 
         Raises:
             IllegalTransitionError: a delete of a key that is usable.
@@ -232,7 +246,15 @@ class MemberGateway:
                     KeyState.DELETED.value,
                     "its account is no longer quarantined: the key is usable again",
                 )
-            self._as_root(DELETE, lambda g: g.delete_key(key_id))
+            mfa = current is not None and CredentialKind.of(key_id) is CredentialKind.MFA
+            if mfa and current and self._as_root(DELETE, lambda g: g.login_profile()):
+                raise IllegalTransitionError(
+                    key_id,
+                    current.value,
+                    KeyState.DELETED.value,
+                    "the root password is still there: an MFA device is deleted after it",
+                )
+            self._as_root(DELETE, lambda g: g.make(Action.DELETE, key_id))
         else:
             raise InputError(
                 f"{action.value} is not possible through AssumeRoot (its task policies have "

@@ -28,7 +28,14 @@ from rootkeys._engine import (
 from rootkeys._errors import RootKeysError
 from rootkeys._management import MANAGEMENT_HOW
 from rootkeys._member_keys import AUDIT, MemberGateway
-from rootkeys._models import Action, KeyState, StepResult
+from rootkeys._models import (
+    ALL_KINDS,
+    DEFAULT_KINDS,
+    Action,
+    CredentialKind,
+    KeyState,
+    StepResult,
+)
 from rootkeys._observe import Emitter, EventKind
 from rootkeys._orgreports import (
     AccountAudit,
@@ -129,10 +136,19 @@ class MemberRunner:
         """Tell the hooks the run sleeps until its next pass (no account: it is the run's)."""
         Emitter(self._hooks, self._clock).waiting(until, accounts)
 
-    def _member(self, account_id: str) -> tuple[MemberAccount, Emitter, Stepper]:
+    def _member(
+        self, account_id: str, kinds: frozenset[CredentialKind] = ALL_KINDS
+    ) -> tuple[MemberAccount, Emitter, Stepper]:
+        """The account over credentials of ``kinds`` (by default every kind).
+
+        Every kind by default, since the quarantine that an explicit step attaches or
+        detaches covers every credential.
+        """
         emit = Emitter(self._hooks, self._clock)
         emit.account_id = account_id
-        gateway = MemberGateway(self._org, account_id, clock=self._clock, on_retry=emit.retrying)
+        gateway = MemberGateway(
+            self._org, account_id, clock=self._clock, on_retry=emit.retrying, kinds=kinds
+        )
         stepper = Stepper(
             gateway,
             clock=self._clock,
@@ -145,10 +161,15 @@ class MemberRunner:
     # -- reading -----------------------------------------------------------------------------
 
     def read(
-        self, account_id: str, settings: Settings | None, *, deleted: bool
+        self,
+        account_id: str,
+        settings: Settings | None,
+        *,
+        deleted: bool,
+        kinds: frozenset[CredentialKind] = DEFAULT_KINDS,
     ) -> tuple[CallerIdentity, tuple[PlannedKey, ...]]:
-        """Each key's decision in the account, read-only (a plan or a status)."""
-        account, _, _ = self._member(account_id)
+        """Each credential's decision in the account, read-only (a plan or a status)."""
+        account, _, _ = self._member(account_id, kinds)
         return read_plan(
             account,
             journal=self._journal,
@@ -170,13 +191,16 @@ class MemberRunner:
         run_id: str | None = None,
         earlier: RemovalReport | None = None,
         combine: Callable[[RemovalReport | None, RemovalReport], RemovalReport] | None = None,
+        kinds: frozenset[CredentialKind] = DEFAULT_KINDS,
     ) -> tuple[AccountRemoval, RemovalReport | None]:
-        """One pass over the account; never raises for an AWS failure (reported instead).
+        """One pass over the account's credentials of ``kinds``; never raises for AWS.
+
+        An AWS failure is reported instead.
 
         Returns the account's result (over this run's passes, with ``combine``) and the
         pass's report (None when it failed).
         """
-        account, emit, stepper = self._member(account_id)
+        account, emit, stepper = self._member(account_id, kinds)
         quarantine = QuarantineStatus.NONE
 
         def settle(report: RemovalReport, memory: Mapping[str, KeyMemory]) -> None:
@@ -273,10 +297,15 @@ class MemberRunner:
         account, emit, _ = self._member(account_id)
         return resume(account, journal=self._journal, clock=self._clock, emit=emit)
 
-    def plan(self, account: dict[str, str], settings: Settings | None) -> Plan:
+    def plan(
+        self,
+        account: dict[str, str],
+        settings: Settings | None,
+        kinds: frozenset[CredentialKind] = DEFAULT_KINDS,
+    ) -> Plan:
         """One account's plan, read-only; a plan with a ``note`` when it cannot be read."""
         now = self._clock.now()
-        identity, keys, note = self._read_or_note(account, settings, deleted=False)
+        identity, keys, note = self._read_or_note(account, settings, kinds, deleted=False)
         if identity is None:
             return Plan(account_id=account["Id"], caller_arn="", created_at=now, keys=(), note=note)
         return Plan(
@@ -288,20 +317,30 @@ class MemberRunner:
             policy=settings.policy if settings else None,
         )
 
-    def status(self, account: dict[str, str], settings: Settings | None) -> RemovalStatus:
+    def status(
+        self,
+        account: dict[str, str],
+        settings: Settings | None,
+        kinds: frozenset[CredentialKind] = DEFAULT_KINDS,
+    ) -> RemovalStatus:
         """One account's status, read-only; with a ``note`` when it cannot be read."""
-        _, keys, note = self._read_or_note(account, settings, deleted=True)
+        _, keys, note = self._read_or_note(account, settings, kinds, deleted=True)
         return RemovalStatus(account_id=account["Id"], at=self._clock.now(), keys=keys, note=note)
 
     def _read_or_note(
-        self, account: dict[str, str], settings: Settings | None, *, deleted: bool
+        self,
+        account: dict[str, str],
+        settings: Settings | None,
+        kinds: frozenset[CredentialKind],
+        *,
+        deleted: bool,
     ) -> tuple[CallerIdentity | None, tuple[PlannedKey, ...], str]:
         """The account's decisions, or why there are none (out of reach, an AWS error)."""
         note = account.get("Note")
         if note is not None:
             return None, (), note
         try:
-            identity, keys = self.read(account["Id"], settings, deleted=deleted)
+            identity, keys = self.read(account["Id"], settings, deleted=deleted, kinds=kinds)
         except RootKeysError as exc:
             return None, (), f"could not be read: {exc}"
         return identity, keys, ""

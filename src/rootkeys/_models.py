@@ -7,19 +7,37 @@ and are the only credential material rootkeys ever keeps.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from rootkeys._errors import InputError
+from rootkeys._kinds import (
+    ALL_KINDS,
+    DEFAULT_KINDS,
+    KEYS_ONLY,
+    SIGN_IN_KINDS,
+    CredentialKind,
+    credential_id,
+    mfa_serial,
+    validate_account_credentials,
+    validate_account_id,
+    validate_account_ids,
+    validate_certificate_id,
+    validate_credential_id,
+    validate_credentials,
+    validate_key_id,
+    validate_member_credentials,
+    validate_ou,
+)
 from rootkeys._public import rehome
 
 __all__ = [
     "ALL_KINDS",
+    "DEFAULT_KINDS",
     "KEYS_ONLY",
+    "SIGN_IN_KINDS",
     "AccessKey",
     "AccessKeyId",
     "AccountId",
@@ -34,156 +52,24 @@ __all__ = [
     "Step",
     "StepResult",
     "StepStatus",
+    "credential_id",
+    "mfa_serial",
+    "validate_account_credentials",
     "validate_account_id",
     "validate_account_ids",
     "validate_certificate_id",
     "validate_credential_id",
     "validate_credentials",
     "validate_key_id",
+    "validate_member_credentials",
     "validate_ou",
 ]
-
-_KEY_ID = re.compile(r"AKIA[A-Z0-9]{16}")
-_ACCOUNT_ID = re.compile(r"[0-9]{12}")
-_CERTIFICATE_ID = re.compile(r"\w{24,128}", re.ASCII)
-
-
-class CredentialKind(StrEnum):
-    """A kind of root credential that goes through the lifecycle (deactivate, observe, delete).
-
-    The values are what ``credentials=`` takes (``{"keys", "certificates"}``). A
-    credential's kind follows from its id: an access key id is ``AKIA`` + 16 characters,
-    a signing certificate id 24 to 128 word characters, so the two never overlap.
-    """
-
-    KEYS = "keys"
-    """The root user's access keys."""
-    CERTIFICATES = "certificates"
-    """The root user's X.509 signing certificates (Active or Inactive, like keys)."""
-
-    @property
-    def short(self) -> str:
-        """A table's word for it (``key``, ``cert``)."""
-        return "key" if self is CredentialKind.KEYS else "cert"
-
-    @classmethod
-    def of(cls, credential_id: str) -> CredentialKind:
-        """The kind of the credential whose id is ``credential_id`` (already validated)."""
-        return cls.KEYS if _KEY_ID.fullmatch(credential_id) else cls.CERTIFICATES
-
-
-ALL_KINDS = frozenset(CredentialKind)
-"""Every kind the lifecycle covers: what ``credentials=`` means by default."""
-
-KEYS_ONLY = frozenset({CredentialKind.KEYS})
-"""Access keys alone (``credentials={"keys"}``; member accounts, for now)."""
-
-
-def validate_key_id(value: object) -> str:
-    """Return ``value`` if it is a long-term AWS access key id, else raise `InputError`.
-
-    Root access keys are long-term keys: ``AKIA`` followed by 16 upper-case letters or
-    digits. The message never repeats more than the first characters of the value, in
-    case a secret was pasted by mistake.
-    """
-    if isinstance(value, str) and _KEY_ID.fullmatch(value):
-        return value
-    return _reject("access key id", value, "AKIA followed by 16 upper-case letters or digits")
-
-
-def validate_certificate_id(value: object) -> str:
-    """Return ``value`` if it is a signing certificate id (24-128 word characters)."""
-    if isinstance(value, str) and _CERTIFICATE_ID.fullmatch(value):
-        return value
-    return _reject("signing certificate id", value, "24 to 128 letters, digits or underscores")
-
-
-def validate_credential_id(value: object) -> str:
-    """Return ``value`` if it is a root access key id or signing certificate id.
-
-    Else raise `InputError`, quoting no more than the first characters of the value.
-    """
-    if isinstance(value, str) and (_KEY_ID.fullmatch(value) or _CERTIFICATE_ID.fullmatch(value)):
-        return value
-    return _reject(
-        "access key id or signing certificate id",
-        value,
-        "AKIA followed by 16 upper-case letters or digits (an access key), or 24 to 128 "
-        "letters, digits or underscores (a signing certificate)",
-    )
-
-
-def validate_credentials(value: object) -> frozenset[CredentialKind]:
-    """The kinds ``credentials=`` asks for: a set of `CredentialKind` or their values.
-
-    None means every kind. A lone string is refused (``{"keys"}``, not ``"keys"``), as
-    is an empty selection or an unknown kind, with `InputError` before any AWS call.
-    """
-    if value is None:
-        return ALL_KINDS
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise InputError(
-            'credentials must be a set of kinds, such as {"keys", "certificates"}, not '
-            f"{_article(type(value).__name__)} {type(value).__name__}"
-        )
-    kinds: set[CredentialKind] = set()
-    known = ", ".join(repr(k.value) for k in CredentialKind)
-    for item in value:
-        if not isinstance(item, str) or item not in CredentialKind._value2member_map_:
-            shown = repr(item[:16]) if isinstance(item, str) else type(item).__name__
-            raise InputError(f"{shown} is not a kind of root credential: expected {known}")
-        kinds.add(CredentialKind(item))
-    if not kinds:
-        raise InputError(f"credentials must name at least one kind: {known}")
-    return frozenset(kinds)
-
-
-def validate_account_id(value: object) -> str:
-    """Return ``value`` if it is a 12-digit AWS account id, else raise `InputError`."""
-    if isinstance(value, str) and _ACCOUNT_ID.fullmatch(value):
-        return value
-    return _reject("AWS account id", value, "exactly 12 digits, as a string")
-
-
-_OU = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32}")
-
-
-def validate_account_ids(value: object) -> list[str] | None:
-    """Account ids to select (each validated), or None for all; a lone string is refused."""
-    if value is None:
-        return None
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise InputError(
-            "account_ids must be a list of 12-digit account ids (a single one in a list too), "
-            f"not {_article(type(value).__name__)} {type(value).__name__}"
-        )
-    return [validate_account_id(a) for a in value]
-
-
-def validate_ou(value: object) -> str | None:
-    """An organizational unit id (``ou-...``) or a root id (``r-...``), or None."""
-    if value is None or (isinstance(value, str) and _OU.fullmatch(value)):
-        return value
-    return _reject("organizational unit id", value, "ou-xxxx-xxxxxxxx, or a root id r-xxxx")
-
-
-def _reject(what: str, value: object, expected: str) -> str:
-    if isinstance(value, str):
-        shown = repr(value[:8] + "…") if len(value) > 8 else repr(value)
-    else:
-        shown = f"{_article(type(value).__name__)} {type(value).__name__}"
-    raise InputError(f"{shown} is not {_article(what)} {what}: expected {expected}")
-
-
-def _article(noun: str) -> str:
-    return "an" if noun[:1].lower() in "aeiou" else "a"
-
 
 AccessKeyId = Annotated[str, AfterValidator(validate_key_id)]
 """A long-term AWS access key id (``AKIA`` + 16 characters), validated."""
 
 CredentialId = Annotated[str, AfterValidator(validate_credential_id)]
-"""A root access key id or signing certificate id, validated."""
+"""A root credential's id in the lifecycle (see `CredentialKind`), validated."""
 
 AccountId = Annotated[str, AfterValidator(validate_account_id)]
 """A 12-digit AWS account id, validated."""
@@ -253,12 +139,15 @@ class LastUsed(BaseModel):
 
 
 class AccessKey(BaseModel):
-    """One access key of the root user, as IAM describes it, or one signing certificate.
+    """One access key of the root user, as IAM describes it, or another root credential.
 
     A root signing certificate goes through the same lifecycle as an access key
     (Active, Inactive, deleted): ``key_id`` is then the certificate's id, ``created_at``
     its upload date, and ``kind`` says which it is. IAM records no last use of a
-    certificate, so its ``last_used`` is always None.
+    certificate, so its ``last_used`` is always None. In a member account, the password
+    and MFA devices can go through it too (always Active until deleted; the quarantine
+    makes them unusable): a password's ``last_used`` is ``PasswordLastUsed``, and an MFA
+    device, used when the root user signs in, carries its password's.
     """
 
     model_config = _FROZEN

@@ -1,4 +1,4 @@
-"""`Organization`: every member account's root keys, without signing in as root.
+"""`Organization`: every member account's root credentials, without signing in as root.
 
 Built from a session of the management account (or the IAM delegated administrator). It
 checks that centralized root access is on, lists the member accounts, and reaches each
@@ -28,6 +28,7 @@ from rootkeys._models import (
     KeyState,
     validate_account_id,
     validate_account_ids,
+    validate_member_credentials,
     validate_ou,
 )
 from rootkeys._notebook import notebook_progress, validate_progress
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from rootkeys._clock import Clock
     from rootkeys._findings import RemovalPolicy
     from rootkeys._journal import Journal
-    from rootkeys._models import StepResult
+    from rootkeys._models import CredentialKind, StepResult
     from rootkeys._observe import Check, Hook
     from rootkeys._reports import RemovalReport
     from rootkeys._root_access import RootAccess
@@ -250,8 +251,9 @@ class Organization(OrganizationReads):
         ou: str | None = None,
         keep_quarantine: bool = False,
         progress: bool = True,
+        credentials: Iterable[CredentialKind | str] | None = None,
     ) -> OrganizationReport:
-        """Remove the root keys of every selected member account, safely; one report.
+        """Remove the root credentials of every selected member account, safely; one report.
 
         Collects `removals` (see there) into an `OrganizationReport`. ``progress``: in a
         Jupyter notebook, a table of every key updated in place (``False``: none).
@@ -264,6 +266,7 @@ class Organization(OrganizationReads):
             account_ids=account_ids,
             ou=ou,
             keep_quarantine=keep_quarantine,
+            credentials=credentials,
         )
         started = self._clock.now()
         with notebook_progress(shown) as view, self._runner.also(view):
@@ -281,8 +284,9 @@ class Organization(OrganizationReads):
         account_ids: Iterable[str] | None = None,
         ou: str | None = None,
         keep_quarantine: bool = False,
+        credentials: Iterable[CredentialKind | str] | None = None,
     ) -> Iterator[AccountRemoval]:
-        """Remove the root keys of every selected member account; results as they come.
+        """Remove the root credentials of every selected member account; results as they come.
 
         Per account, the single-account lifecycle through AssumeRoot: a key already
         Inactive goes straight into its window; Active keys are made unusable by the
@@ -293,6 +297,16 @@ class Organization(OrganizationReads):
         ``AccountAccessKeysPresent`` is confirmed 0 in an audit session. A failing check
         rolls that account back (quarantine detached, keys untouched, put on hold); the
         other accounts go on. Every step is in the journal, per account.
+
+        ``credentials``: the kinds removed, ``{"keys", "certificates"}`` by default.
+        Signing certificates follow keys (the quarantine makes them unusable, then
+        ``DeleteSigningCertificate``). The root password (``"password"``:
+        ``DeleteLoginProfile``) and MFA devices (``"mfa"``: ``DeactivateMFADevice``, and
+        ``DeleteVirtualMFADevice`` for a virtual one) only when asked, MFA only with the
+        password, each after its window like a key: a password's window follows its last
+        sign-in (and its MFA devices share it), and a policy's ``sign_in_blocks`` blocks
+        an account whose root user signed in recently. `allow_password_recovery` is the
+        way back for a deleted password.
 
         ``wait=True`` comes back to the accounts still observing, one check interval
         apart, until every window has ended. ``wait=False`` makes one pass and reports
@@ -311,7 +325,8 @@ class Organization(OrganizationReads):
                 "live there); this Organization was made with journal=False"
             )
         wanted, ou = validate_account_ids(account_ids), validate_ou(ou)
-        return self._removals(settings, wait, wanted, ou, keep_quarantine)
+        kinds = validate_member_credentials(credentials)
+        return self._removals(settings, wait, wanted, ou, keep_quarantine, kinds)
 
     def _removals(
         self,
@@ -320,6 +335,7 @@ class Organization(OrganizationReads):
         wanted: list[str] | None,
         ou: str | None,
         keep_quarantine: bool,
+        kinds: frozenset[CredentialKind],
     ) -> Iterator[AccountRemoval]:
         management = self._management.account_id
         passes: dict[str, int] = {}
@@ -337,6 +353,7 @@ class Organization(OrganizationReads):
                 run_id=run_id,
                 earlier=reports.get(account_id),
                 combine=combine,
+                kinds=kinds,
             )
             if latest is not None:
                 reports[account_id] = combine(reports.get(account_id), latest)

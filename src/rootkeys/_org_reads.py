@@ -16,7 +16,9 @@ from rootkeys._member_runs import out_of_reach
 from rootkeys._models import (
     validate_account_id,
     validate_account_ids,
-    validate_key_id,
+    validate_credential_id,
+    validate_credentials,
+    validate_member_credentials,
     validate_ou,
 )
 from rootkeys._org_credentials import OrganizationCredentials
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from rootkeys._findings import RemovalPolicy
     from rootkeys._journal import Journal
     from rootkeys._member_runs import MemberRunner
+    from rootkeys._models import CredentialKind
     from rootkeys._orgreports import AccountAudit
     from rootkeys._reports import Plan, RemovalStatus
 
@@ -57,6 +60,7 @@ class OrganizationReads(OrganizationCredentials):
         *,
         account_ids: Iterable[str] | None = None,
         ou: str | None = None,
+        credentials: Iterable[CredentialKind | str] | None = None,
     ) -> Iterator[Plan]:
         """What the next `remove_all` does to each member account's keys, changing nothing.
 
@@ -65,10 +69,12 @@ class OrganizationReads(OrganizationCredentials):
         until, delete, finish a rollback, on hold with its resume call, blocked by the
         SCP limit). An account that cannot be read (out of reach, suspended, an AWS
         error) gets a plan with no keys and a ``note`` saying why. Nothing is written.
+        ``credentials``: the kinds planned for, as `remove_all` takes them.
         """
         settings = None if observe_for is None else Settings.of(observe_for)
         wanted, ou = validate_account_ids(account_ids), validate_ou(ou)
-        return self._reads(wanted, ou, lambda a: self._runner.plan(a, settings))
+        kinds = validate_member_credentials(credentials)
+        return self._reads(wanted, ou, lambda a: self._runner.plan(a, settings, kinds))
 
     def status(
         self,
@@ -76,45 +82,58 @@ class OrganizationReads(OrganizationCredentials):
         *,
         account_ids: Iterable[str] | None = None,
         ou: str | None = None,
+        credentials: Iterable[CredentialKind | str] | None = None,
     ) -> Iterator[RemovalStatus]:
         """Where each member account's keys stand (`RootKeyManager.status`, per account).
 
-        Streamed like `plan`; reads AWS and the journal, changes neither.
+        Streamed like `plan`; reads AWS and the journal, changes neither. ``credentials``:
+        the kinds shown (default: keys and certificates).
         """
         settings = None if observe_for is None else Settings.of(observe_for)
         wanted, ou = validate_account_ids(account_ids), validate_ou(ou)
-        return self._reads(wanted, ou, lambda a: self._runner.status(a, settings))
+        kinds = validate_credentials(credentials)
+        return self._reads(wanted, ou, lambda a: self._runner.status(a, settings, kinds))
 
     def history(self, account_id: str, key_id: str) -> KeyHistory:
-        """The journal's records for one key of a member account, oldest first."""
-        account_id, key_id = validate_account_id(account_id), validate_key_id(key_id)
+        """The journal's records for one root credential of a member account, oldest first."""
+        account_id, key_id = validate_account_id(account_id), validate_credential_id(key_id)
         if self._journal.in_memory:
             raise InputError("this Organization has no journal (journal=False): no history")
         records = tuple(self._journal.records(account_id, key_id))
         return KeyHistory(account_id=account_id, key_id=key_id, records=records)
 
-    def verify(self, account_ids: Iterable[str] | None = None, *, ou: str | None = None) -> bool:
-        """Whether no selected member account has a root access key left.
+    def verify(
+        self,
+        account_ids: Iterable[str] | None = None,
+        *,
+        ou: str | None = None,
+        credentials: Iterable[CredentialKind | str] | None = None,
+    ) -> bool:
+        """Whether no selected member account has a root access key or certificate left.
 
-        Every member account is audited (listed keys and ``AccountAccessKeysPresent``);
-        an account that cannot be audited makes the answer False. The management account
-        is out of AssumeRoot's reach, so it is not among the accounts verified: verify it
-        with a single-account `RootKeyManager` signed in as its root user.
+        Every member account's root credentials are read (`credentials`: the listings,
+        and ``AccountAccessKeysPresent``); an account that cannot be read makes the
+        answer False. ``credentials``: the kinds that must be gone (default: keys and
+        certificates; add ``"password"`` and ``"mfa"`` to confirm no root password or
+        MFA device remains). The management account is out of AssumeRoot's reach, so
+        it is not among the accounts verified: verify it with a single-account
+        `RootKeyManager` signed in as its root user.
 
         Raises:
             InputError: ``account_ids`` names the management account (it cannot be
                 verified from here, and a True would be a false "done").
         """
         wanted = validate_account_ids(account_ids)
+        kinds = validate_credentials(credentials)
         if wanted is not None and self._management.account_id in wanted:
             raise InputError(
                 f"{self._management.account_id} is the management account, which AssumeRoot "
                 f"cannot reach, so it cannot be verified here: {MANAGEMENT_HOW}"
             )
-        for audit in self.audit(wanted, ou=ou):
-            if audit.status is AuditStatus.FAILED:
+        for found in self.credentials(wanted, ou=ou):
+            if found.status is AuditStatus.FAILED:
                 return False
-            if audit.status is AuditStatus.AUDITED and (audit.keys or audit.keys_present):
+            if found.status is AuditStatus.AUDITED and found.remaining(kinds):
                 return False
         return True
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rootkeys._change import state_of
 from rootkeys._decide import Decision, Next
 from rootkeys._errors import IllegalTransitionError, RootKeysError
+from rootkeys._iam import PRESENT
 from rootkeys._models import AccessKey, CredentialKind, KeyState, ObservedKey, Step, StepStatus
 from rootkeys._observe import EventKind, Observation, check_name, check_once
 from rootkeys._reconcile import KeyMemory
@@ -400,10 +401,8 @@ class AccountPass:
 
 
 def _present_field(gateway: KeyGateway) -> str:
-    """The account summary field(s) a pass confirms: access keys', and certificates'."""
-    if CredentialKind.CERTIFICATES in gateway.kinds:
-        return "AccountAccessKeysPresent/AccountSigningCertificatesPresent"
-    return "AccountAccessKeysPresent"
+    """What a pass confirms: the account summary's field per kind (the password: its profile)."""
+    return "/".join(PRESENT.get(k, "LoginProfile") for k in CredentialKind if k in gateway.kinds)
 
 
 _UNTOUCHED = {

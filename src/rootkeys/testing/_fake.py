@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from rootkeys._decide import AccountRules
 from rootkeys._errors import AWSError
 from rootkeys._models import (
-    ALL_KINDS,
+    DEFAULT_KINDS,
     KEYS_ONLY,
     AccessKey,
     Action,
@@ -115,7 +115,7 @@ class FakeAccount:
     @property
     def kinds(self) -> frozenset[CredentialKind]:
         """A single account's keys and certificates; a member account's keys."""
-        return KEYS_ONLY if self.quarantine else ALL_KINDS
+        return KEYS_ONLY if self.quarantine else DEFAULT_KINDS
 
     def prove_root(self) -> CallerIdentity:
         """Always the account's root user."""

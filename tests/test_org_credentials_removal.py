@@ -177,7 +177,8 @@ def test_a_recent_sign_in_blocks_the_account_when_the_policy_says_so(
     outcomes = {a.account_id: a.outcome for a in report.accounts}
     assert outcomes[recent] is AccountOutcome.BLOCKED
     assert outcomes[old] is AccountOutcome.DONE
-    assert sandbox.root_password(recent) and len(sandbox.root_keys(recent)) == 1
+    assert sandbox.root_password(recent)
+    assert len(sandbox.root_keys(recent)) == 1
     assert not quarantined(sandbox, recent)
     assert not sandbox.root_password(old)
 

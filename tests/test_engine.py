@@ -288,6 +288,7 @@ def _check_reads_are_reads(engine: Engine, settings: Settings) -> dict[str, Plan
     scps=st.sampled_from([0, 0, 5]),
     inactive=st.integers(0, 1),
     certificates=st.integers(0, 1),
+    sign_in=st.booleans(),
     history=st.lists(steps, max_size=14),
 )
 def test_plan_status_and_run_tell_one_story(
@@ -296,16 +297,19 @@ def test_plan_status_and_run_tell_one_story(
     scps: int,
     inactive: int,
     certificates: int,
+    sign_in: bool,
     history: list[tuple[object, ...]],
 ) -> None:
     """Random histories, one account (keys and signing certificates) or a member account
-    (keys): plan = status = the next pass."""
+    (keys, certificates, password and MFA): plan = status = the next pass."""
     account = FakeAccount(
         keys=2 - inactive,
         inactive=inactive,
         quarantine=member,
         scps=scps,
-        certificates=0 if member else certificates,
+        certificates=certificates,
+        password=member and sign_in,
+        mfa=1 if member and sign_in else 0,
     )
     if protected and not member:
         account.signing_key_id = _key(account, 0)

@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING
 from rootkeys._decide import AccountRules
 from rootkeys._errors import AWSError
 from rootkeys._models import (
+    ALL_KINDS,
     DEFAULT_KINDS,
-    KEYS_ONLY,
     AccessKey,
     Action,
     CallerIdentity,
     CredentialKind,
     KeyState,
     KeyStatus,
+    credential_id,
 )
 
 if TYPE_CHECKING:
@@ -57,12 +58,17 @@ class FakeCall:
         return self.operation in _WRITES
 
 
+_DELETE = {
+    CredentialKind.KEYS: "DeleteAccessKey",
+    CredentialKind.CERTIFICATES: "DeleteSigningCertificate",
+    CredentialKind.PASSWORD: "DeleteLoginProfile",
+    CredentialKind.MFA: "DeactivateMFADevice",
+}
 _WRITES = frozenset(
     {
         "UpdateAccessKey",
-        "DeleteAccessKey",
         "UpdateSigningCertificate",
-        "DeleteSigningCertificate",
+        *_DELETE.values(),
         "AttachPolicy",
         "DetachPolicy",
         "CreatePolicy",
@@ -81,8 +87,9 @@ class FakeAccount:
             account-wide SCP) rather than a single account (unusable = Inactive).
         signing_key_id: the key that signs the session (never touched), if any.
         scps: how many other SCPs are attached (at 5 the quarantine cannot be).
-        certificates: how many Active root signing certificates to start with (a single
-            account's lifecycle covers them; a member account's does not, for now).
+        certificates: how many Active root signing certificates to start with.
+        password: whether the root user has a password, and ``mfa`` how many MFA devices
+            (a member account's lifecycle covers them; a single account's does not).
     """
 
     account_id: str = "111122223333"
@@ -92,6 +99,8 @@ class FakeAccount:
     signing_key_id: str | None = None
     scps: int = 0
     certificates: int = 0
+    password: bool = False
+    mfa: int = 0
     statuses: dict[str, KeyStatus] = field(default_factory=dict)
     quarantined: bool = False
     calls: list[FakeCall] = field(default_factory=list)
@@ -104,6 +113,11 @@ class FakeAccount:
             self.add_key(KeyStatus.ACTIVE if n < self.keys else KeyStatus.INACTIVE)
         for _ in range(self.certificates):
             self.add_certificate()
+        if self.password:
+            self.statuses[credential_id(CredentialKind.PASSWORD, _CREATED)] = KeyStatus.ACTIVE
+        for n in range(self.mfa):
+            serial = f"arn:aws:iam::{self.account_id}:mfa/device-{n}"
+            self.statuses[credential_id(CredentialKind.MFA, serial)] = KeyStatus.ACTIVE
 
     # -- the engine's seam -------------------------------------------------------------------
 
@@ -114,8 +128,8 @@ class FakeAccount:
 
     @property
     def kinds(self) -> frozenset[CredentialKind]:
-        """A single account's keys and certificates; a member account's keys."""
-        return KEYS_ONLY if self.quarantine else DEFAULT_KINDS
+        """A single account's keys and certificates; a member account's every credential."""
+        return ALL_KINDS if self.quarantine else DEFAULT_KINDS
 
     def prove_root(self) -> CallerIdentity:
         """Always the account's root user."""
@@ -172,7 +186,7 @@ class FakeAccount:
             self._call("DetachPolicy")
             self.quarantined = False
         else:
-            self._call("DeleteSigningCertificate" if certificate else "DeleteAccessKey", key_id)
+            self._call(_DELETE[CredentialKind.of(key_id)], key_id)
             self._require(key_id)
             if self._state(self.statuses[key_id]).usable:
                 self.deleted_while_usable.append(key_id)

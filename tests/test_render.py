@@ -16,7 +16,7 @@ import pytest
 
 import rootkeys
 from rootkeys import CheckResult, EventKind, ObservedKey
-from rootkeys._render import Table, Tabular
+from rootkeys._render import Table, Tabular, span
 from rootkeys.journal import RecordKind
 from rootkeys.reports import KeyEvidence
 from rootkeys.testing import FakeClock, Sandbox
@@ -270,6 +270,27 @@ def test_times_are_compact_and_utc() -> None:
     assert text.splitlines()[0].endswith("at 2026-12-02 05:24Z")
     assert "2026-12-03 17:24Z" in text
     assert "UTC" not in text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "units", "text"),
+    [
+        (0, None, "0"),
+        (86400 + 300, None, "1d5m"),
+        (-90, None, "-1m30s"),
+        (86400 + 300, 2, "1d"),
+        (6 * 86400 + 23 * 3600 + 59 * 60, 2, "6d23h"),
+        (108, 2, "1m48s"),
+        (120, 2, "2m"),
+        (3 * 3600 + 5, 1, "3h"),
+    ],
+    ids=["zero", "whole", "negative", "two-no-gap", "two-days", "two-minutes", "round", "one"],
+)
+def test_a_span_keeps_its_largest_units_when_asked(
+    seconds: int, units: int | None, text: str
+) -> None:
+    """span(units=n) keeps the n largest units (rounded down); by default, every unit."""
+    assert span(timedelta(seconds=seconds), units=units) == text
 
 
 def test_table_fits_a_narrower_width_and_refuses_a_silly_one(

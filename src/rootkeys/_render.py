@@ -125,18 +125,25 @@ class Tabular:
         return self._table(wide=True).html()
 
 
-def span(window: timedelta) -> str:
-    """A window as a person writes it: 7d, 12h, 1d12h, 30m, 0."""
+def span(window: timedelta, *, units: int | None = None) -> str:
+    """A window as a person writes it: 7d, 12h, 1d12h, 30m, 0.
+
+    Args:
+        window: the duration (whole seconds; a negative one is written with ``-``).
+        units: keep this many units, from the largest on (``units=2``: ``6d23h``, ``1m48s``,
+            and ``1d`` for one day, no hours and five minutes); None keeps them all.
+    """
     seconds = int(window.total_seconds())
     if seconds == 0:
         return "0"
     sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-    parts = []
+    parts: list[tuple[int, str]] = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return sign + "".join(parts)
+        if count or parts:
+            parts.append((count, unit))
+    kept = parts if units is None else parts[:units]
+    return sign + "".join(f"{count}{unit}" for count, unit in kept if count)
 
 
 def stamp(at: datetime) -> str:

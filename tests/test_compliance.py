@@ -84,6 +84,31 @@ def test_no_rule_in_the_region_says_so(
     assert "StartConfigRulesEvaluation" not in _config_calls(sandbox)
 
 
+def test_the_rule_is_found_on_a_later_page_through_a_throttle(
+    sandbox: Sandbox, account: SandboxAccount, clock: FakeClock
+) -> None:
+    """Thirty other rules put the root-key rule on DescribeConfigRules' second page; a
+    throttled first page is retried (the retry policy), and every page is read."""
+    client = sandbox.root_session(account.account_id).client("config", region_name="us-east-1")
+    for n in range(30):  # sorted before "securityhub-...": the first page is theirs
+        client.put_config_rule(
+            ConfigRule={
+                "ConfigRuleName": f"another-rule-{n:02}",
+                "Source": {"Owner": "AWS", "SourceIdentifier": "S3_BUCKET_VERSIONING_ENABLED"},
+            }
+        )
+    rule = sandbox.add_root_key_rule(account.account_id)
+    sandbox.inject_throttling(operation="DescribeConfigRules", times=1)
+    manager = rootkeys.RootKeyManager(
+        sandbox.root_session(account.account_id), journal=False, clock=clock
+    )
+    confirmation = manager.confirm_control(poll=timedelta(seconds=5))
+    assert [r.rule_name for r in confirmation.rules] == [rule]
+    described = [c for c in sandbox.calls if c.operation == "DescribeConfigRules"]
+    assert [c.fault for c in described] == ["Throttling", None, None]
+    assert "NextToken" in described[-1].params
+
+
 def test_an_iam_user_is_refused_before_config_is_asked(
     sandbox: Sandbox, account: SandboxAccount, clock: FakeClock
 ) -> None:

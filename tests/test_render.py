@@ -16,7 +16,7 @@ import pytest
 
 import rootkeys
 from rootkeys import CheckResult, EventKind, ObservedKey
-from rootkeys._render import Table, Tabular
+from rootkeys._render import Table, Tabular, span, stamp
 from rootkeys.journal import RecordKind
 from rootkeys.reports import KeyEvidence
 from rootkeys.testing import FakeClock, Sandbox
@@ -270,6 +270,56 @@ def test_times_are_compact_and_utc() -> None:
     assert text.splitlines()[0].endswith("at 2026-12-02 05:24Z")
     assert "2026-12-03 17:24Z" in text
     assert "UTC" not in text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "units", "text"),
+    [
+        (0, None, "0"),
+        (86400 + 300, None, "1d5m"),
+        (-90, None, "-1m30s"),
+        (86400 + 300, 2, "1d"),
+        (6 * 86400 + 23 * 3600 + 59 * 60, 2, "6d23h"),
+        (108, 2, "1m48s"),
+        (120, 2, "2m"),
+        (3 * 3600 + 5, 1, "3h"),
+    ],
+    ids=["zero", "whole", "negative", "two-no-gap", "two-days", "two-minutes", "round", "one"],
+)
+def test_a_span_keeps_its_largest_units_when_asked(
+    seconds: int, units: int | None, text: str
+) -> None:
+    """span(units=n) keeps the n largest units (rounded down); by default, every unit."""
+    assert span(timedelta(seconds=seconds), units=units) == text
+
+
+@pytest.mark.parametrize(
+    ("near", "text"),
+    [
+        (None, "2026-12-02 05:24Z"),
+        (datetime(2026, 12, 2, 5, 24, 51, tzinfo=UTC), "2026-12-02 05:24:31Z"),
+        (datetime(2026, 12, 2, 4, 30, tzinfo=UTC), "2026-12-02 05:24:31Z"),
+        (datetime(2026, 12, 2, 6, 24, 31, tzinfo=UTC), "2026-12-02 05:24Z"),
+        (datetime(2026, 12, 2, 7, 24, 51), "2026-12-02 05:24Z"),
+    ],
+    ids=["alone", "same-minute", "within-the-hour-before", "an-hour-apart", "naive-utc"],
+)
+def test_a_time_beside_one_within_the_hour_shows_its_seconds(
+    near: datetime | None, text: str
+) -> None:
+    """stamp(near=): less than an hour apart, to the second; else (and alone) to the minute."""
+    assert stamp(datetime(2026, 12, 2, 5, 24, 31, tzinfo=UTC), near=near) == text
+
+
+def test_a_short_window_tells_since_from_until() -> None:
+    """A 20-second window inside one minute: since and until differ once near each other."""
+    since = datetime(2026, 12, 2, 5, 24, 10, tzinfo=UTC)
+    until = since + timedelta(seconds=20)
+    assert stamp(since) == stamp(until)  # to the minute, the two read the same
+    assert (stamp(since, near=until), stamp(until, near=since)) == (
+        "2026-12-02 05:24:10Z",
+        "2026-12-02 05:24:30Z",
+    )
 
 
 def test_table_fits_a_narrower_width_and_refuses_a_silly_one(

@@ -14,9 +14,9 @@ Calls: ``config:DescribeConfigRules``, ``config:StartConfigRulesEvaluation``,
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from botocore import xform_name
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from rootkeys._errors import AWSError
@@ -105,18 +105,11 @@ def confirm_root_key_rule(
     def call(operation: str, fn: Callable[[], Any]) -> Any:
         return call_with_retries(operation, fn, policy=policy, sleep=clock.sleep)
 
-    names: list[str] = []
-    token: dict[str, str] = {}
-    while True:
-        page = call("DescribeConfigRules", partial(client.describe_config_rules, **token))
-        names += [
-            r["ConfigRuleName"]
-            for r in page.get("ConfigRules", [])
-            if r.get("Source", {}).get("SourceIdentifier") == ROOT_KEY_RULE
-        ]
-        if not page.get("NextToken"):
-            break
-        token = {"NextToken": page["NextToken"]}
+    names = [
+        r["ConfigRuleName"]
+        for r in _listed(client, call, "DescribeConfigRules", "ConfigRules")
+        if r.get("Source", {}).get("SourceIdentifier") == ROOT_KEY_RULE
+    ]
     asked = clock.now()
     if not names:
         note = (
@@ -128,10 +121,13 @@ def confirm_root_key_rule(
         )
 
     def evaluated() -> dict[str, datetime | None]:
-        statuses = call(
+        statuses = _listed(
+            client,
+            call,
             "DescribeConfigRuleEvaluationStatus",
-            lambda: client.describe_config_rule_evaluation_status(ConfigRuleNames=names),
-        )["ConfigRulesEvaluationStatus"]
+            "ConfigRulesEvaluationStatus",
+            ConfigRuleNames=names,
+        )
         return {s["ConfigRuleName"]: s.get("LastSuccessfulEvaluationTime") for s in statuses}
 
     before = evaluated()  # AWS's own times: settled means a newer one, whatever our clock
@@ -150,10 +146,13 @@ def confirm_root_key_rule(
         if settled or clock.now() >= deadline:
             break
         clock.sleep(poll.total_seconds())
-    verdicts = call(
+    verdicts = _listed(
+        client,
+        call,
         "DescribeComplianceByConfigRule",
-        lambda: client.describe_compliance_by_config_rule(ConfigRuleNames=names),
-    )["ComplianceByConfigRules"]
+        "ComplianceByConfigRules",
+        ConfigRuleNames=names,
+    )
     rules = tuple(
         RuleVerdict(
             rule_name=v["ConfigRuleName"],
@@ -165,6 +164,27 @@ def confirm_root_key_rule(
     return ControlConfirmation(
         account_id=account_id, region=region, asked_at=asked, settled=settled, rules=rules
     )
+
+
+def _listed(
+    client: Any,
+    call: Callable[[str, Callable[[], Any]], Any],
+    operation: str,
+    key: str,
+    **params: Any,
+) -> list[dict[str, Any]]:
+    """Every item of a Config listing, every page (botocore's paginator).
+
+    The whole listing is one call of the retry policy: a retried listing is read again
+    from its first page, as the other paginated reads are (`IamGateway.key_statuses`).
+    """
+    paginator = client.get_paginator(xform_name(operation))
+
+    def read() -> list[dict[str, Any]]:
+        return [item for page in paginator.paginate(**params) for item in page.get(key, [])]
+
+    listed: list[dict[str, Any]] = call(operation, read)
+    return listed
 
 
 def _newer(now: datetime | None, before: datetime | None) -> bool:

@@ -13,20 +13,21 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from rootkeys._assume_root import RootSessions
-from rootkeys._errors import AWSError, OrganizationSetupError, RootKeysError
+from rootkeys._errors import OrganizationSetupError, RootKeysError
 from rootkeys._member_keys import AUDIT, task_policy_in
 from rootkeys._quarantine import QuarantineScp
 from rootkeys._retry import BOTO_CONFIG, call_with_retries
 from rootkeys._root_access import RootAccessSetup
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     import boto3
 
     from rootkeys._clock import Clock
     from rootkeys._iam import IamGateway
     from rootkeys._retry import RetryNotice, RetryPolicy
+    from rootkeys._root_access import OrganizationRead
 
 __all__ = ["ENABLE_HOW", "MANAGEMENT_HOW", "REQUIRED_FEATURES", "ManagementAccount"]
 
@@ -89,43 +90,28 @@ class ManagementAccount:
     def preflight(self) -> str:
         """Check that centralized root access can work; return the management account id.
 
+        It judges the organization's latest read (`RootAccessSetup.organization`, the one
+        reader of the organization and its features) when a root-access read just made one
+        and it shows everything on; otherwise it reads now, so a refusal is always today's.
+
         Raises:
             OrganizationSetupError: not an organization, not in all-features mode, or
                 the root features are off; the message says what to enable and how.
         """
-        try:
-            org = self._call("DescribeOrganization", self._orgs.describe_organization)
-        except RootKeysError as exc:
-            raise OrganizationSetupError(
-                f"cannot describe the organization ({exc}); run rootkeys from the management "
-                "account or the IAM delegated administrator"
-            ) from exc
-        details = org["Organization"]
-        self._partition = _partition_of(details)
-        if details.get("FeatureSet") != "ALL":
-            raise OrganizationSetupError(
-                "the organization is not in all-features mode: enable all features in AWS "
-                "Organizations first. " + ENABLE_HOW
-            )
-        trusted = True
-        try:
-            features = self._call(
-                "ListOrganizationsFeatures", self._iam.list_organizations_features
-            )
-        except AWSError as exc:
-            if exc.code != "ServiceAccessNotEnabledException":
+        seen = self.setup.take_latest()
+        if seen is None or _not_ready(seen) is not None:
+            try:
+                seen = self.setup.organization()
+            except RootKeysError as exc:
                 raise OrganizationSetupError(
-                    f"cannot read IAM's organization features ({exc}). " + ENABLE_HOW
+                    f"cannot describe the organization ({exc}); run rootkeys from the "
+                    "management account or the IAM delegated administrator"
                 ) from exc
-            features, trusted = {"EnabledFeatures": []}, False  # nothing is on without it
-        missing = [] if trusted else ["trusted access for IAM"]
-        missing += [f for f in REQUIRED_FEATURES if f not in features.get("EnabledFeatures", [])]
-        if missing:
-            raise OrganizationSetupError(
-                f"centralized root access is not fully on (missing: {', '.join(missing)}). "
-                + ENABLE_HOW
-            )
-        self._management = str(details["MasterAccountId"])
+        self._partition = _partition_of(seen.details)
+        problem = _not_ready(seen)
+        if problem is not None:
+            raise OrganizationSetupError(problem) from seen.features_error
+        self._management = seen.management_account_id
         return self._management
 
     # -- members ------------------------------------------------------------------------------
@@ -241,7 +227,27 @@ def _selected(
             }
 
 
-def _partition_of(organization: dict[str, Any]) -> str:
+def _not_ready(seen: OrganizationRead) -> str | None:
+    """What keeps centralized root access from working in the organization seen, if anything."""
+    if not seen.all_features:
+        return (
+            "the organization is not in all-features mode: enable all features in AWS "
+            "Organizations first. " + ENABLE_HOW
+        )
+    error = seen.features_error
+    if error is not None:
+        return f"cannot read IAM's organization features ({error}). " + ENABLE_HOW
+    missing = [] if seen.trusted else ["trusted access for IAM"]
+    missing += [f for f in REQUIRED_FEATURES if f not in (seen.features or ())]
+    if missing:
+        return (
+            f"centralized root access is not fully on (missing: {', '.join(missing)}). "
+            + ENABLE_HOW
+        )
+    return None
+
+
+def _partition_of(organization: Mapping[str, Any]) -> str:
     """The organization's partition, from its ARN (``arn:aws-us-gov:organizations::...``)."""
     arn = str(organization.get("Arn") or "")
     if arn.startswith("arn:") and arn.count(":") >= 5:

@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from rootkeys._decide import Next
 from rootkeys._observe import STILL_UNUSABLE, Event, EventKind
+from rootkeys._render import span
 from rootkeys._retry import redact
 
 __all__ = [
@@ -352,14 +353,9 @@ def _said(event: Event, text: str) -> Notice:
 
 
 def short(left: timedelta) -> str:
-    """A duration in its two largest units, as a person writes it: 6d23h, 1m48s, 2m, 0s."""
-    seconds = max(int(left.total_seconds()), 0)
-    parts: list[tuple[int, str]] = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count or parts:
-            parts.append((count, unit))
-    return "".join(f"{count}{unit}" for count, unit in parts[:2] if count) or "0s"
+    """Time left in its two largest units (`span`'s words): 6d23h, 1m48s, 2m; 0s when none."""
+    words = span(max(left, timedelta(0)), units=2)
+    return "0s" if words == "0" else words
 
 
 def fit(text: str, width: int) -> str:

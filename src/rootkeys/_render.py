@@ -5,7 +5,9 @@ cells too long for their column wrap within it, the longest columns giving way f
 titles and notes wrap too. ``table(wide=True)`` shows every column and every text whole.
 
 And the words every table uses for time: `span` (a duration as a person writes it,
-``7d``, ``1d12h``), `stamp` (a time in UTC, ``2026-12-02 05:24Z``) and `ago`.
+``7d``, ``1d12h``), `stamp` (a time in UTC, ``2026-12-02 05:24Z``; to the second,
+``05:24:31Z``, beside a time less than an hour away, where minutes may not tell the two
+apart) and `ago`.
 """
 
 from __future__ import annotations
@@ -125,23 +127,39 @@ class Tabular:
         return self._table(wide=True).html()
 
 
-def span(window: timedelta) -> str:
-    """A window as a person writes it: 7d, 12h, 1d12h, 30m, 0."""
+def span(window: timedelta, *, units: int | None = None) -> str:
+    """A window as a person writes it: 7d, 12h, 1d12h, 30m, 0.
+
+    Args:
+        window: the duration (whole seconds; a negative one is written with ``-``).
+        units: keep this many units, from the largest on (``units=2``: ``6d23h``, ``1m48s``,
+            and ``1d`` for one day, no hours and five minutes); None keeps them all.
+    """
     seconds = int(window.total_seconds())
     if seconds == 0:
         return "0"
     sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-    parts = []
+    parts: list[tuple[int, str]] = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return sign + "".join(parts)
+        if count or parts:
+            parts.append((count, unit))
+    kept = parts if units is None else parts[:units]
+    return sign + "".join(f"{count}{unit}" for count, unit in kept if count)
 
 
-def stamp(at: datetime) -> str:
-    """A time in UTC, to the minute: ``2026-12-02 05:24Z`` (a naive time is taken as UTC)."""
-    utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+def stamp(at: datetime, *, near: datetime | None = None) -> str:
+    """A time in UTC, to the minute: ``2026-12-02 05:24Z`` (a naive time is taken as UTC).
+
+    Args:
+        at: the time.
+        near: a time shown with it (the other end of its window, say): when they are less
+            than an hour apart, minutes may not tell them apart, so ``at`` shows its
+            seconds too: ``2026-12-02 05:24:31Z``.
+    """
+    utc = _utc(at)
+    if near is not None and abs(utc - _utc(near)) < timedelta(hours=1):
+        return f"{utc:%Y-%m-%d %H:%M:%S}Z"
     return f"{utc:%Y-%m-%d %H:%M}Z"
 
 
@@ -154,6 +172,10 @@ def ago(at: datetime, now: datetime) -> str:
     units = [i for i, c in enumerate(rough) if c.isalpha()]
     rough = rough[: units[1] + 1] if len(units) > 1 else rough
     return f"{rough} ago" if seconds > 0 else f"in {rough}"
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def clip(text: str, limit: int | None) -> str:

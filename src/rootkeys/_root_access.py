@@ -20,6 +20,8 @@ what is on is AWS's to say (`read` asks it; CloudTrail records who changed it).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +45,7 @@ __all__ = [
     "ENABLE_CALLS",
     "IAM_PRINCIPAL",
     "READ_PERMISSIONS",
+    "OrganizationRead",
     "RootAccess",
     "RootAccessRole",
     "RootAccessSetup",
@@ -58,6 +61,13 @@ ENABLE_CALLS = (TRUSTED_ACCESS, CREDENTIALS, SESSIONS)
 """The calls that enable centralized root access, in the order they must be made."""
 READ_PERMISSIONS = ("organizations:DescribeOrganization", "iam:ListOrganizationsFeatures")
 """What reading the state needs (``sts:GetCallerIdentity`` needs no permission)."""
+_UNREADABLE_HERE = frozenset(
+    {
+        "AccountNotManagementOrDelegatedAdministratorException",
+        "OrganizationNotInAllFeaturesModeException",
+    }
+)
+"""Why IAM may refuse to list the features to a session that may still read the rest."""
 _WAIT_SECONDS = 5.0
 _WAIT_TRIES = 12  # a minute for trusted access to reach IAM (eventually consistent)
 
@@ -132,6 +142,34 @@ class RootAccess(Tabular, BaseModel):
         return Table("Centralized root access", ("", ""), rows, before=before, after=after)
 
 
+@dataclass(frozen=True)
+class OrganizationRead:
+    """The organization and IAM's features for it, as one read saw them.
+
+    Attributes:
+        details: ``DescribeOrganization``'s ``Organization`` (id, ARN, feature set...).
+        features: the features IAM lists as enabled (empty while trusted access for IAM
+            is off); None when IAM would not list them.
+        trusted: whether trusted access for IAM is on; None when unknown.
+        features_error: why IAM would not list the features, when it would not.
+    """
+
+    details: Mapping[str, Any]
+    features: frozenset[str] | None
+    trusted: bool | None
+    features_error: AWSError | None = None
+
+    @property
+    def management_account_id(self) -> str:
+        """The organization's management account."""
+        return str(self.details["MasterAccountId"])
+
+    @property
+    def all_features(self) -> bool:
+        """Whether the organization is in all-features mode."""
+        return self.details.get("FeatureSet") == "ALL"
+
+
 class RootAccessSetup:
     """Reads and enables centralized root access with a session of the organization.
 
@@ -149,6 +187,27 @@ class RootAccessSetup:
         self._orgs, self._iam, self._sts = orgs, iam, sts
         self._call = call
         self._clock = clock
+        self._latest: OrganizationRead | None = None
+
+    def organization(self) -> OrganizationRead:
+        """The organization and IAM's features for it, read now: the one reader of both.
+
+        `read` and `ManagementAccount.preflight` both read through it; the latest read is
+        kept for the next preflight (`take_latest`), so a read then a preflight make
+        ``DescribeOrganization`` and ``ListOrganizationsFeatures`` once.
+
+        Raises:
+            RootKeysError: ``DescribeOrganization`` failed (each caller says what it means).
+        """
+        details = self._call("DescribeOrganization", self._orgs.describe_organization)
+        seen = _features(details["Organization"], self._iam, self._call)
+        self._latest = seen
+        return seen
+
+    def take_latest(self) -> OrganizationRead | None:
+        """The latest `organization` read not yet taken, once (then None until the next)."""
+        seen, self._latest = self._latest, None
+        return seen
 
     def read(self, *, root_sessions: bool = True) -> RootAccess:
         """What is on, and the calls enabling (with ``root_sessions`` or not) would make.
@@ -160,37 +219,24 @@ class RootAccessSetup:
         _flag(root_sessions)
         account = str(self._call("GetCallerIdentity", self._sts.get_caller_identity)["Account"])
         try:
-            org = self._call("DescribeOrganization", self._orgs.describe_organization)
+            seen = self.organization()
         except AWSError as exc:
             raise OrganizationSetupError(
                 f"account {account} is not in an organization readable here ({exc})"
             ) from exc
-        details = org["Organization"]
-        management = str(details["MasterAccountId"])
-        all_features = details.get("FeatureSet") == "ALL"
-        features: set[str] | None = None
-        trusted: bool | None = None
-        delegated = False
-        try:
-            listed = self._call("ListOrganizationsFeatures", self._iam.list_organizations_features)
-            features, trusted = set(listed.get("EnabledFeatures", [])), True
-            delegated = account != management
-        except AWSError as exc:
-            if exc.code == "ServiceAccessNotEnabledException":
-                features, trusted = set(), False
-            elif exc.code not in (
-                "AccountNotManagementOrDelegatedAdministratorException",
-                "OrganizationNotInAllFeaturesModeException",
-            ):
-                raise
+        if seen.features_error is not None and seen.features_error.code not in _UNREADABLE_HERE:
+            raise seen.features_error
+        management = seen.management_account_id
+        all_features = seen.all_features
+        features, trusted = seen.features, seen.trusted
         if account == management:
             role = RootAccessRole.MANAGEMENT
-        elif delegated:
+        elif trusted:  # IAM listed the features to a member: its delegated administrator
             role = RootAccessRole.DELEGATED_ADMINISTRATOR
         else:
             role = RootAccessRole.MEMBER
         if not all_features:  # no features without all features, whatever else is known
-            features, trusted = features or set(), trusted or False
+            features, trusted = features or frozenset(), trusted or False
         credentials = None if features is None else "RootCredentialsManagement" in features
         sessions = None if features is None else "RootSessions" in features
         wanted = {TRUSTED_ACCESS: trusted, CREDENTIALS: credentials}
@@ -198,7 +244,7 @@ class RootAccessSetup:
             wanted[SESSIONS] = sessions
         changes = tuple(call for call, on in wanted.items() if not on)
         return RootAccess(
-            organization_id=str(details["Id"]),
+            organization_id=str(seen.details["Id"]),
             management_account_id=management,
             account_id=account,
             role=role,
@@ -256,6 +302,19 @@ class RootAccessSetup:
                 if exc.code != "ServiceAccessNotEnabledException" or attempt == _WAIT_TRIES - 1:
                     raise
                 self._clock.sleep(_WAIT_SECONDS)
+
+
+def _features(
+    details: Mapping[str, Any], iam: Any, call: Callable[[str, Any], Any]
+) -> OrganizationRead:
+    """``ListOrganizationsFeatures`` for the organization ``details`` describes."""
+    try:
+        listed = call("ListOrganizationsFeatures", iam.list_organizations_features)
+    except AWSError as exc:
+        if exc.code == "ServiceAccessNotEnabledException":  # nothing is on without it
+            return OrganizationRead(details, frozenset(), trusted=False)
+        return OrganizationRead(details, None, None, features_error=exc)
+    return OrganizationRead(details, frozenset(listed.get("EnabledFeatures", [])), trusted=True)
 
 
 def _flag(value: object) -> bool:

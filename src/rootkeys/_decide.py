@@ -295,7 +295,7 @@ def _one(
         return Decision(key_id, state, Next.OBSERVE, reason, None, "", start, None)
     until = start + window
     if until > now:
-        reason = f"{state.value} since {stamp(start)}; checks run until the window ends"
+        reason = f"{state.value} since {stamp(start, near=until)}; checks run until the window ends"
         return Decision(key_id, state, Next.OBSERVE, reason, window, why, start, until)
     reason = f"{state.value} for its whole window ({span(window)}): deleted if every check passes"
     return Decision(key_id, state, Next.DELETE, reason, window, why, start, until)

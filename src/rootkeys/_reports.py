@@ -224,7 +224,13 @@ class RemovalStatus(Tabular, BaseModel):
         else:
             header = ("key", "state", "next", "until", "why")
             rows = [
-                (k.key_id, k.state.value, k.next.value, stamp(k.until) if k.until else "", k.reason)
+                (
+                    k.key_id,
+                    k.state.value,
+                    k.next.value,
+                    stamp(k.until, near=k.since) if k.until else "",
+                    k.reason,
+                )
                 for k in self.keys
             ]
         header, rows = kinded(header, rows, [k.key_id for k in self.keys])

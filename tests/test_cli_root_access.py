@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import rootkeys
 from rootkeys.cli import main
 from rootkeys.testing import Sandbox, SandboxOrganization
 from tests.conftest import sign_in
@@ -136,6 +137,35 @@ def test_a_member_account_is_refused_with_exit_3(
     assert code == 3
     assert f"needs the management account {off.management_account_id}" in err
     assert _writes(sandbox) == []
+
+
+def test_a_refused_enable_reads_the_state_once_and_says_why(
+    sandbox: Sandbox, off: SandboxOrganization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a member account: the plan, then the refusal `RootAccess.refusal` gives (exit 3),
+    from one read of the organization and no write."""
+    sign_in(monkeypatch, sandbox.admin_session(off.member_account_ids[0]))
+    before = len(sandbox.calls)
+    code, _, err = run("org", "enable", "--yes")
+    assert code == 3
+    assert "Centralized root access" in err  # the plan came first
+    made = [c.operation for c in sandbox.calls[before:]]
+    assert made.count("DescribeOrganization") == 1
+    assert _writes(sandbox) == []
+    organization = rootkeys.Organization(sandbox.admin_session(off.member_account_ids[0]))
+    refusal = organization.root_access().refusal
+    assert refusal is not None
+    assert f"rootkeys: error: {refusal}" in err
+
+
+def test_rootkeys_account_id_does_not_stop_org_status(
+    sandbox: Sandbox, off: SandboxOrganization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ROOTKEYS_ACCOUNT_ID is one account's: `org status` reads the organization anyway."""
+    monkeypatch.setenv("ROOTKEYS_ACCOUNT_ID", "999999999999")
+    code, out, _ = run("org", "status", "--output", "json")
+    assert code == 0
+    assert json.loads(out)["result"]["management_account_id"] == off.management_account_id
 
 
 def test_the_other_org_commands_name_org_enable_while_it_is_off(

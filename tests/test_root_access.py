@@ -154,3 +154,40 @@ def test_root_sessions_must_be_a_bool(
     with pytest.raises(InputError):
         organization.enable_root_access(root_sessions=value)  # type: ignore[arg-type]
     assert len(sandbox.calls) == before
+
+
+def test_the_refusal_is_the_text_enable_raises_with(sandbox: Sandbox) -> None:
+    """`refusal` says why this session may not enable: the message enable refuses with.
+
+    For a member and the delegated administrator; None for the management account, and
+    for the delegated administrator once nothing is left to change.
+    """
+    org = sandbox.create_organization(members=2, root_features=False, trusted_access=True)
+    admin, member = org.member_account_ids
+    sandbox.management_session().client("organizations").register_delegated_administrator(
+        AccountId=admin, ServicePrincipal="iam.amazonaws.com"
+    )
+    for account in (admin, member):
+        organization = rootkeys.Organization(sandbox.admin_session(account), journal=False)
+        refusal = organization.root_access().refusal
+        with pytest.raises(NotManagementAccountError) as caught:
+            organization.enable_root_access()
+        assert refusal == str(caught.value)
+        assert f"account {account}" in refusal
+    management = rootkeys.Organization(sandbox.management_session(), journal=False)
+    assert management.root_access().refusal is None
+    management.enable_root_access()
+    assert management.root_access().refusal is None  # on: nothing to refuse
+    assert rootkeys.Organization(sandbox.admin_session(admin)).root_access().refusal is None
+
+
+def test_without_all_features_the_refusal_names_all_features(sandbox: Sandbox) -> None:
+    """The management account of a consolidated-billing organization: refused, with why."""
+    sandbox.create_organization(members=1, root_features=False, all_features=False)
+    organization = rootkeys.Organization(sandbox.management_session(), journal=False)
+    refusal = organization.root_access().refusal
+    assert refusal is not None
+    assert "all-features" in refusal
+    with pytest.raises(OrganizationSetupError) as caught:
+        organization.enable_root_access()
+    assert str(caught.value) == refusal

@@ -119,6 +119,31 @@ class RootAccess(Tabular, BaseModel):
         """Whether trusted access and both features are on."""
         return bool(self.trusted_access and self.root_credentials_management and self.root_sessions)
 
+    @property
+    def refusal(self) -> str | None:
+        """Why this session cannot make the ``changes``; None when it may (or none are due).
+
+        The message `Organization.enable_root_access` refuses with, before any change:
+        the management account alone may enable, in an organization with all features.
+        """
+        refused = self._refused()
+        return None if refused is None else str(refused)
+
+    def _refused(self) -> OrganizationSetupError | None:
+        """The error enabling refuses with (None: it may go on)."""
+        if not self.changes:
+            return None
+        if self.role is not RootAccessRole.MANAGEMENT:
+            return NotManagementAccountError(
+                self.account_id,
+                self.management_account_id,
+                self.role.value,
+                "enabling centralized root access",
+            )
+        if not self.all_features:
+            return OrganizationSetupError(self.note)
+        return None
+
     def _table(self, wide: bool = False) -> Table:
         def state(value: bool | None) -> str:
             return "unknown (not readable here)" if value is None else ("on" if value else "off")
@@ -267,15 +292,9 @@ class RootAccessSetup:
             OrganizationSetupError: the organization is not in all-features mode.
         """
         plan = self.read(root_sessions=_flag(root_sessions))
-        if plan.changes and plan.role is not RootAccessRole.MANAGEMENT:
-            raise NotManagementAccountError(
-                plan.account_id,
-                plan.management_account_id,
-                plan.role.value,
-                "enabling centralized root access",
-            )
-        if plan.changes and not plan.all_features:
-            raise OrganizationSetupError(plan.note)
+        refused = plan._refused()
+        if refused is not None:
+            raise refused
         if not plan.changes:
             log.info("centralized root access: already on in %s", plan.organization_id)
             return plan

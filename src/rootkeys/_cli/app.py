@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from rootkeys._cli.context import Context, resolve
 from rootkeys._cli.credentials import run_credentials
-from rootkeys._cli.one import EXIT_AWS, EXIT_DONE, EXIT_NOT_DONE, EXIT_USAGE, run_one, window
+from rootkeys._cli.one import EXIT_AWS, EXIT_DONE, EXIT_NOT_DONE, EXIT_USAGE, run_one
 from rootkeys._cli.options import FINDINGS_OUTPUT, joined_negatives
 from rootkeys._cli.org import run_org
 from rootkeys._cli.output import must_be_able_to_ask
@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 
 CONFIGURED = ("plan", "status", "remove")
 """The commands that use the config file (its window, interval and checks)."""
+ORGANIZATION_ONLY = {
+    "audit": "audit reads every member account",
+    "org": "`rootkeys org` acts on the organization of the signed-in account",
+    "recover-password": "choose the member accounts with --accounts",
+}
+"""The commands for an organization alone (no ``--org``), and why ``--account-id`` is not."""
 
 __all__ = ["EXIT_INTERRUPTED", "INTERRUPTED", "exit_code", "main", "main_exit"]
 
@@ -94,39 +100,47 @@ def _run(context: Context) -> int:
     if context.command == "sandbox":
         return _sandbox(context)
     must_be_able_to_ask(context)
+    if context.args.output == FINDINGS_OUTPUT and context.command != "credentials":
+        raise InputError("--output ocsf is for findings: rootkeys credentials")
+    _check_scope(context.args)
+    _check_inputs(context)
     if context.command == "org":
         return run_root_access(context)
     if context.command == "credentials":
         return run_credentials(context)
-    if context.args.output == FINDINGS_OUTPUT:
-        raise InputError("--output ocsf is for findings: rootkeys credentials")
     if context.command == "recover-password":
         return run_recover_password(context)
-    _check_scope(context.args)
-    _check_inputs(context)
     if context.command == "audit" or context.option("org", False):
         return run_org(context)
     return run_one(context)
 
 
 def _check_scope(args: argparse.Namespace) -> None:
-    """One account or an organization: refuse options of the other before any AWS call."""
-    inherited = "account_id" in args.from_environment  # ROOTKEYS_ACCOUNT_ID: one account's
-    if inherited and (getattr(args, "org", False) or not hasattr(args, "org")):
+    """One account or an organization: refuse options of the other before any AWS call.
+
+    ``ROOTKEYS_ACCOUNT_ID`` names the account of the one-account commands: an
+    organization's commands ignore it (a flag ``--account-id`` they refuse).
+    """
+    alone = args.command in ORGANIZATION_ONLY  # an organization's, always (no --org)
+    organization = alone or getattr(args, "org", False)
+    if organization and "account_id" in args.from_environment:
         args.account_id = None
-    if not hasattr(args, "org"):  # audit: an organization's, always
+    if alone:
         if args.account_id:
-            raise InputError("--account-id is for one account's commands, not audit")
+            raise InputError(
+                f"--account-id is for one account's commands, not {args.command}: "
+                f"{ORGANIZATION_ONLY[args.command]}"
+            )
         return
-    if not args.org:
+    if not organization:
         given = [
             flag
-            for flag, value in (
-                ("--accounts", args.accounts),
-                ("--ou", args.ou),
-                ("--keep-quarantine", getattr(args, "keep_quarantine", False)),
+            for flag, option in (
+                ("--accounts", "accounts"),
+                ("--ou", "ou"),
+                ("--keep-quarantine", "keep_quarantine"),
             )
-            if value
+            if getattr(args, option, None)
         ]
         if given:
             raise InputError(f"these options need --org: {', '.join(given)}")
@@ -173,12 +187,11 @@ def _check_inputs(context: Context) -> None:
         validate_account_id(account_id)
     # the commands that use the config file read it here (a mistake named with its line);
     # the others never do, so a broken file cannot stand in the way of a rollback
-    chosen = window(context) if context.command in CONFIGURED else None
-    if context.command == "remove" and chosen is None:
-        raise InputError(
-            "remove needs a window: --observe DURATION (e.g. 7d), --policy, or `observe` "
-            "in the config file"
-        )
+    chosen = None
+    if context.command == "remove":
+        chosen = context.removal_window()
+    elif context.command in CONFIGURED:
+        chosen = context.window()
     if chosen is not None:
         Settings.of(chosen, context.check_interval())
     if context.option("regions") is not None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,12 +25,13 @@ from rootkeys._errors import InputError
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from datetime import timedelta
+    from typing import Literal
 
     import boto3  # noqa: TC004 (a field annotation, never evaluated)
 
     from rootkeys._config import Config  # noqa: TC004 (a field annotation, never evaluated)
 
-__all__ = ["ENVIRONMENT", "Context"]
+__all__ = ["ENVIRONMENT", "Context", "Forward", "command_only"]
 
 ENVIRONMENT = {
     "ROOTKEYS_JOURNAL": "journal",
@@ -37,6 +40,8 @@ ENVIRONMENT = {
     "ROOTKEYS_ACCOUNT_ID": "account_id",
 }
 """rootkeys' own environment variables, and the option each stands for."""
+_PYTHON_CALL = re.compile(r", or \w+\.resume\('[^']*'\)")
+"""The Python call a library resume hint offers after its command."""
 
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> argparse.Namespace:
@@ -56,6 +61,33 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> argparse.Na
     return args
 
 
+def command_only(text: str) -> str:
+    """``text`` with each resume hint's Python call left out: the command alone."""
+    return _PYTHON_CALL.sub("", text)
+
+
+class Forward:
+    """The one hook a command's manager or organization is built with.
+
+    It passes each event on to the progress display while one is shown, and drops it
+    otherwise: the plan shown before the question and the run after it use the same
+    manager, and only the run's events are shown. The display names the command that
+    resumes a key, not the Python call the library's hint adds.
+    """
+
+    def __init__(self) -> None:
+        self.target: rootkeys.Hook | None = None
+
+    def __call__(self, event: rootkeys.Event) -> None:
+        """Show ``event`` on the progress display, if one is shown."""
+        if self.target is None:
+            return
+        message = command_only(event.message)
+        self.target(
+            event if message == event.message else dataclasses.replace(event, message=message)
+        )
+
+
 @dataclass
 class Context:
     """One command's options, streams, and what it builds from them (lazily)."""
@@ -64,7 +96,7 @@ class Context:
     out: TextIO
     err: TextIO
     _session: boto3.Session | None = field(default=None, repr=False)
-    _progress: Any = field(default=None, repr=False)
+    _progress: Forward = field(default_factory=Forward, repr=False)
     _checks: list[rootkeys.Check] | None = field(default=None, repr=False)
     _config: Config | None = field(default=None, repr=False)
 
@@ -92,10 +124,6 @@ class Context:
         """``--journal`` (or ``ROOTKEYS_JOURNAL``), else the per-user journal."""
         return rootkeys.Journal(self.args.journal) if self.args.journal else rootkeys.Journal()
 
-    def hooks(self) -> list[rootkeys.Hook]:
-        """The progress display, unless ``--quiet``."""
-        return [] if self._progress is None else [self._progress]
-
     @contextlib.contextmanager
     def progress(self) -> Iterator[None]:
         """Show progress on stderr while the block runs (a live view on a terminal)."""
@@ -105,32 +133,39 @@ class Context:
         from rootkeys._terminal import TerminalProgress
 
         with TerminalProgress(self.err, live=self.err.isatty()) as progress:
-            self._progress = progress
+            self._progress.target = progress
             try:
                 yield
             finally:
-                self._progress = None
+                self._progress.target = None
 
-    def manager(self) -> rootkeys.RootKeyManager:
-        """A manager for the signed-in account (``--account-id`` checked against it)."""
+    def manager(self, *, journal: bool = True) -> rootkeys.RootKeyManager:
+        """A manager for the signed-in account (``--account-id`` checked against it).
+
+        Its events reach the progress display while `progress` shows one. Without
+        ``journal``, it opens none (the commands that only read AWS).
+        """
         return rootkeys.RootKeyManager(
             self.session(),
             account_id=self.option("account_id"),
-            hooks=self.hooks(),
-            journal=self.journal(),
+            hooks=[self._progress],
+            journal=self._journal(journal),
             checks=self.checks(),
         )
 
-    def organization(self) -> rootkeys.Organization:
-        """The organization the signed-in management account runs."""
+    def organization(self, *, journal: bool = True) -> rootkeys.Organization:
+        """The organization the signed-in management account runs (as `manager`)."""
         return rootkeys.Organization(
             self.session(),
             workers=self.option("workers", 16),
             region=self.args.region,
-            hooks=self.hooks(),
-            journal=self.journal(),
+            hooks=[self._progress],
+            journal=self._journal(journal),
             checks=self.checks(),
         )
+
+    def _journal(self, wanted: bool) -> rootkeys.Journal | Literal[False]:
+        return self.journal() if wanted else False
 
     def config(self) -> Config:
         """The config file, with what the flags add to it or replace.
@@ -156,6 +191,16 @@ class Context:
     def window(self) -> timedelta | rootkeys.RemovalPolicy | None:
         """The window a run gives keys: the flags', else the config file's (None: none)."""
         return self.config().observe_for()
+
+    def removal_window(self) -> timedelta | rootkeys.RemovalPolicy:
+        """The window a removal gives keys; `InputError` when neither flag nor file sets one."""
+        chosen = self.window()
+        if chosen is None:
+            raise InputError(
+                "remove needs a window: --observe DURATION (e.g. 7d), --policy, or `observe` "
+                "in the config file"
+            )
+        return chosen
 
     def check_interval(self) -> timedelta | None:
         """The time between rounds of checks: the flag's, else the config file's."""

@@ -16,10 +16,6 @@ import rootkeys
 from rootkeys._cli.one import EXIT_AWS, EXIT_DONE
 from rootkeys._cli.options import command, members, org
 from rootkeys._cli.output import emit, emit_each
-from rootkeys._controls import FindingStatus
-from rootkeys._credentials import CSV_COLUMNS, findings_csv
-from rootkeys._errors import InputError
-from rootkeys._orgreports import AuditStatus
 
 if TYPE_CHECKING:
     import argparse
@@ -58,22 +54,18 @@ def add_credentials(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run_credentials(context: Context) -> int:
-    """Run ``rootkeys credentials``; its exit code (3 when an account could not be read)."""
+    """Run ``rootkeys credentials``; its exit code (3 when an account could not be read).
+
+    Its options were checked before (``app``): one account's or an organization's.
+    """
+    from rootkeys._controls import FindingStatus
+
     args = context.args
-    if not args.org and (args.accounts or args.ou):
-        raise InputError("--accounts and --ou need --org")
-    if args.org and args.account_id:
-        raise InputError("--account-id is for one account: with --org, use --accounts")
     if not args.org:
-        manager = rootkeys.RootKeyManager(
-            context.session(), account_id=args.account_id, journal=False
-        )
-        found = manager.credentials()
+        found = context.manager(journal=False).credentials()
         _print(context, [found], [], single=True)
         return EXIT_DONE
-    organization = rootkeys.Organization(
-        context.session(), workers=args.workers, region=args.region, journal=False
-    )
+    organization = context.organization(journal=False)
     organization.credentials(args.accounts, ou=args.ou)  # bad input refused before any call
     overall = organization.root_access_finding()
     if overall.status is FindingStatus.FAIL:  # the members cannot be read: say so, in full
@@ -96,6 +88,8 @@ def wrap(line: str) -> str:
 
 
 def _noting(results: Iterable[RootCredentials], failed: list[str]) -> Iterator[RootCredentials]:
+    from rootkeys._orgreports import AuditStatus
+
     for result in results:
         if result.status is AuditStatus.FAILED:
             failed.append(result.account_id)
@@ -105,6 +99,8 @@ def _noting(results: Iterable[RootCredentials], failed: list[str]) -> Iterator[R
 def _print(
     context: Context, results: Iterable[RootCredentials], overall: list[Finding], *, single: bool
 ) -> None:
+    from rootkeys._credentials import CSV_COLUMNS, findings_csv
+
     out, output = context.out, context.args.output
     if output == "ocsf":
         from rootkeys._controls import ocsf_finding

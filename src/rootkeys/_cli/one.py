@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import rootkeys
-from rootkeys._cli.output import confirm, emit
+from rootkeys._cli.output import confirm, emit, tell
 from rootkeys._render import Table
 
 if TYPE_CHECKING:
@@ -24,18 +24,12 @@ __all__ = [
     "resumed_table",
     "run_one",
     "steps_table",
-    "window",
 ]
 
 EXIT_DONE = 0
 EXIT_NOT_DONE = 1
 EXIT_USAGE = 2
 EXIT_AWS = 3
-
-
-def window(context: Context) -> Any:
-    """``--policy``, ``--observe``, else the config file's window (None if none)."""
-    return context.window()
 
 
 def removal_code(observing: bool, finished: bool, context: Context) -> int:
@@ -55,7 +49,7 @@ def run_one(context: Context) -> int:
     manager = context.manager()
     if command == "plan":
         plan = manager.plan(
-            window(context),
+            context.window(),
             evidence=not context.args.no_evidence,
             regions=context.args.regions,
             credentials=context.args.credentials,
@@ -63,7 +57,7 @@ def run_one(context: Context) -> int:
         emit(context, plan)
         return EXIT_DONE
     if command == "status":
-        status = manager.status(observe_for=window(context), credentials=context.args.credentials)
+        status = manager.status(observe_for=context.window(), credentials=context.args.credentials)
         emit(context, status)
         return EXIT_DONE
     if command == "verify":
@@ -164,7 +158,7 @@ def rolled_back(results: Sequence[rootkeys.StepResult]) -> int:
 
 
 def _rollback(context: Context, manager: rootkeys.RootKeyManager) -> int:
-    context.say(manager.status().table(wide=context.args.wide))
+    tell(context, manager.status())
     which = context.args.key_id or "every root key"
     asking = (
         f"Roll back: make {which} that rootkeys made unusable Active again, and hold it "
@@ -178,12 +172,13 @@ def _rollback(context: Context, manager: rootkeys.RootKeyManager) -> int:
 
 
 def _remove(context: Context) -> int:
-    chosen = window(context)
+    chosen = context.removal_window()
     kinds = context.args.credentials
-    plan = context.manager().plan(
+    manager = context.manager()  # one manager: the plan before the question, the run after
+    plan = manager.plan(
         chosen, evidence=isinstance(chosen, rootkeys.RemovalPolicy), credentials=kinds
     )
-    context.say(plan.table(wide=context.args.wide))
+    tell(context, plan)
     waiting = plan.waiting
     moving = [k for k in plan.keys if k.next.removes or k.next is rootkeys.Next.ROLL_BACK]
     if waiting and not moving:
@@ -195,7 +190,6 @@ def _remove(context: Context) -> int:
     if plan.removable and not confirm(context, asking):
         return EXIT_NOT_DONE
     with context.progress():  # after the question: a live view would garble the prompt
-        manager = context.manager()
         report = manager.remove_all(
             chosen, context.check_interval(), wait=context.args.wait, credentials=kinds
         )

@@ -14,12 +14,9 @@ from rootkeys._cli.one import (
     resumed_table,
     rolled_back,
     steps_table,
-    window,
 )
-from rootkeys._cli.output import confirm, emit, emit_each
+from rootkeys._cli.output import confirm, emit, emit_each, tell
 from rootkeys._errors import RootKeysError
-from rootkeys._management import MANAGEMENT_HOW
-from rootkeys._orgreports import AuditStatus
 from rootkeys._render import Table
 
 if TYPE_CHECKING:
@@ -27,7 +24,7 @@ if TYPE_CHECKING:
 
     from rootkeys._cli.context import Context
 
-__all__ = ["run_org"]
+__all__ = ["each", "run_org"]
 
 T = TypeVar("T")
 
@@ -43,18 +40,18 @@ def run_org(context: Context) -> int:
         return EXIT_DONE
     if context.command == "plan":
         emit_each(
-            context, organization.plan(window(context), account_ids=args.accounts, ou=args.ou)
+            context, organization.plan(context.window(), account_ids=args.accounts, ou=args.ou)
         )
         return EXIT_DONE
     if context.command == "status":
-        statuses = organization.status(window(context), account_ids=args.accounts, ou=args.ou)
+        statuses = organization.status(context.window(), account_ids=args.accounts, ou=args.ou)
         emit_each(context, statuses)
         return EXIT_DONE
     if context.command == "verify":
         return _verify(context, organization)
     if context.command == "resume":
         accounts = args.accounts or _held(organization)
-        done, code = _each(context, accounts, organization.resume)
+        done, code = each(context, accounts, organization.resume)
         entries = [resumed(a, keys) for a, keys in done]
         emit(context, entries, resumed_table(entries, "rootkeys remove --org"))
         return code
@@ -70,10 +67,14 @@ def _held(organization: rootkeys.Organization) -> list[str]:
     ]
 
 
-def _each(
+def each(
     context: Context, account_ids: Sequence[str], act: Callable[[str], T]
 ) -> tuple[list[tuple[str, T]], int]:
-    """``act`` on each account in turn; an account's error is told and the others go on."""
+    """``act`` on each account in turn; an account's error is told and the others go on.
+
+    Returns what ``act`` returned for each account it succeeded on, and the exit code: 0,
+    or 3 when an account failed.
+    """
     done: list[tuple[str, T]] = []
     code = EXIT_DONE
     for account_id in account_ids:
@@ -87,6 +88,9 @@ def _each(
 
 def _verify(context: Context, organization: rootkeys.Organization) -> int:
     """Every selected member account audited: none may hold a root key, none unread."""
+    from rootkeys._management import MANAGEMENT_HOW
+    from rootkeys._orgreports import AuditStatus
+
     rows: list[tuple[str, str]] = []
     results: list[dict[str, object]] = []
     ok: bool | None
@@ -117,14 +121,14 @@ def _verify(context: Context, organization: rootkeys.Organization) -> int:
 def _rollback(context: Context, organization: rootkeys.Organization) -> int:
     accounts = context.args.accounts
     for status in organization.status(account_ids=accounts):
-        context.say(status.table(wide=context.args.wide))
+        tell(context, status)
     asking = (
         f"Roll back {len(accounts)} member account(s): detach the quarantine SCP, and "
         "hold their keys until `rootkeys resume --org`?"
     )
     if not confirm(context, asking):
         return EXIT_NOT_DONE
-    done, code = _each(context, accounts, organization.rollback)
+    done, code = each(context, accounts, organization.rollback)
     results = [result for _, steps in done for result in steps]
     held = ",".join(dict.fromkeys(r.account_id for r in results))
     emit(context, results, steps_table(results, f"rootkeys resume --org --accounts {held}"))
@@ -133,10 +137,11 @@ def _rollback(context: Context, organization: rootkeys.Organization) -> int:
 
 def _remove(context: Context) -> int:
     args = context.args
-    chosen = window(context)
-    plans = list(context.organization().plan(chosen, account_ids=args.accounts, ou=args.ou))
+    chosen = context.removal_window()
+    organization = context.organization()  # one: the plans before the question, the run after
+    plans = list(organization.plan(chosen, account_ids=args.accounts, ou=args.ou))
     for plan in plans:
-        context.say(plan.table(wide=args.wide))
+        tell(context, plan)
     moving = [p for p in plans if any(_moves(k) for k in p.keys)]
     waiting = [k for p in plans for k in p.waiting]
     if not moving:
@@ -156,7 +161,7 @@ def _remove(context: Context) -> int:
     if not confirm(context, asking):
         return EXIT_NOT_DONE
     with context.progress():  # after the question: a live view would garble the prompt
-        report = context.organization().remove_all(
+        report = organization.remove_all(
             chosen,
             context.check_interval(),
             wait=args.wait,

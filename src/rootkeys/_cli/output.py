@@ -1,6 +1,7 @@
 """How results are printed, and how a person is asked before a change.
 
-A table (fitted to 100 columns, or ``--wide``), one JSON document, or CSV rows.
+A table (fitted to 100 columns, or ``--wide``), one JSON document, or CSV rows. A held
+key's resume hint shows the command alone: the library's adds the Python call.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from rootkeys._cli.context import command_only
 from rootkeys._errors import InputError
 from rootkeys._render import WIDTH, Table, Tabular
 
@@ -20,19 +22,42 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JSON_SCHEMA_VERSION",
+    "commands_only",
     "confirm",
     "emit",
     "emit_each",
     "must_ask",
     "must_be_able_to_ask",
+    "tell",
 ]
 
 JSON_SCHEMA_VERSION = 1
 
 
+def commands_only(result: Any) -> Any:
+    """A plan or status (or a list of them) with each resume hint as the command alone."""
+    from rootkeys._reports import Plan, RemovalStatus
+
+    if isinstance(result, list):
+        return [commands_only(item) for item in result]
+    if not isinstance(result, Plan | RemovalStatus) or not any(k.resume for k in result.keys):
+        return result
+    keys = tuple(
+        k.model_copy(update={"resume": command_only(k.resume)}) if k.resume else k
+        for k in result.keys
+    )
+    return result.model_copy(update={"keys": keys})
+
+
+def tell(context: Context, result: Tabular) -> None:
+    """Show a result's table on stderr (a plan or status before a question)."""
+    context.say(commands_only(result).table(wide=context.args.wide))
+
+
 def emit(context: Context, result: Any, table: Table | None = None) -> None:
     """Print a result: its table (or ``table``), one JSON document, or CSV rows."""
     args, out = context.args, context.out
+    result = commands_only(result)
     if args.output == "json":
         document = {
             "command": args.command,
@@ -60,7 +85,8 @@ def emit_each(context: Context, results: Iterable[Tabular]) -> None:
         return
     wide = context.args.wide
     for result in results:
-        print(_text(_table(result, wide=wide), wide=wide), file=context.out, flush=True)
+        shown = _table(commands_only(result), wide=wide)
+        print(_text(shown, wide=wide), file=context.out, flush=True)
 
 
 def _items(result: Any) -> list[Any]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import rootkeys
-from rootkeys._cli.one import EXIT_AWS, EXIT_DONE, EXIT_NOT_DONE
+from rootkeys._cli.one import EXIT_NOT_DONE
 from rootkeys._cli.options import command, ids
+from rootkeys._cli.org import each
 from rootkeys._cli.output import confirm, emit
-from rootkeys._errors import InputError, RootKeysError
-from rootkeys._models import validate_account_id
 from rootkeys._render import Table
 
 if TYPE_CHECKING:
@@ -52,25 +50,20 @@ def add_recover_password(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run_recover_password(context: Context) -> int:
-    """Run ``rootkeys recover-password``; its exit code (3 if an account failed)."""
-    args = context.args
-    if args.account_id and "account_id" not in args.from_environment:
-        raise InputError("--account-id is for one account's commands: use --accounts")
-    args.accounts = list(dict.fromkeys(validate_account_id(a) for a in args.accounts))
-    organization = rootkeys.Organization(context.session(), region=args.region, journal=False)
+    """Run ``rootkeys recover-password``; its exit code (3 if an account failed).
+
+    The account ids were checked before (``app``); each is acted on once.
+    """
+    accounts = list(dict.fromkeys(context.args.accounts))
+    organization = context.organization(journal=False)
     asking = (
-        f"Let the root users of {len(args.accounts)} member account(s) set a password "
+        f"Let the root users of {len(accounts)} member account(s) set a password "
         "through 'forgot password'?"
     )
     if not confirm(context, asking):
         return EXIT_NOT_DONE
-    done, code = [], EXIT_DONE
-    for account_id in args.accounts:
-        try:
-            done.append(organization.allow_password_recovery(account_id))
-        except RootKeysError as exc:
-            print(f"rootkeys: error: account {account_id}: {exc}", file=context.err)
-            code = EXIT_AWS
+    results, code = each(context, accounts, organization.allow_password_recovery)
+    done = [result for _, result in results]
     rows = [
         (
             r.account_id,

@@ -368,7 +368,8 @@ def test_credentials_flag_scopes_a_run_and_certificate_ids_are_accepted(
     ("argv", "said"),
     [
         (["plan", "--credentials", "bogus"], "credential"),
-        (["status", "--org", "--credentials", "keys"], "--credentials is for one account"),
+        (["plan", "--org", "--mfa"], "MFA devices are removed with the root password"),
+        (["status", "--password"], "--password is for member accounts (--org)"),
     ],
 )
 def test_bad_credentials_selections_are_input_errors(

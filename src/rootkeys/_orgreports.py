@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rootkeys._models import AccessKey, AccountId
+from rootkeys._models import AccessKey, AccountId, CredentialKind
 from rootkeys._public import rehome
 from rootkeys._render import Table, Tabular, clip, stamp
 from rootkeys._reports import KeyOutcome, RemovalReport
@@ -178,9 +178,9 @@ def account_result(
         passing = "checks passing" if report.checks_run else "no checks ran"
         reason = f"keys unusable, {passing}; observing until {stamp(until)}"
     elif outcome is AccountOutcome.DONE:
-        reason = f"{len(report.deleted)} key(s) deleted; AccountAccessKeysPresent is 0"
+        reason = _deleted(report.deleted)
     elif outcome is AccountOutcome.NOTHING_TO_DO:
-        reason = "no root access keys"
+        reason = "no root access keys" if not report.keys else "nothing left to remove"
     else:
         reason = "; ".join(
             f"{k.key_id}: {k.outcome.value}: {k.reason}"
@@ -196,6 +196,24 @@ def account_result(
         observing_until=until,
         report=report,
     )
+
+
+_NAMES = {
+    CredentialKind.KEYS: "key(s)",
+    CredentialKind.CERTIFICATES: "signing certificate(s)",
+    CredentialKind.PASSWORD: "password",
+    CredentialKind.MFA: "MFA device(s)",
+}
+
+
+def _deleted(ids: tuple[str, ...]) -> str:
+    """What a finished account's removal deleted, by kind, and what the summary confirms."""
+    kinds = [CredentialKind.of(i) for i in ids]
+    if set(kinds) <= {CredentialKind.KEYS}:
+        return f"{len(ids)} key(s) deleted; AccountAccessKeysPresent is 0"
+    counts = [(kind, kinds.count(kind)) for kind in CredentialKind if kind in kinds]
+    shown = [_NAMES[k] if k is CredentialKind.PASSWORD else f"{n} {_NAMES[k]}" for k, n in counts]
+    return ", ".join(shown) + " deleted; none remain"
 
 
 def unreachable(account: dict[str, str], outcome: AccountOutcome, reason: str) -> AccountRemoval:

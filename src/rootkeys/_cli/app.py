@@ -162,25 +162,47 @@ def _check_scope(args: argparse.Namespace) -> None:
         raise InputError("--regions is for one account's evidence: plan --org gathers none")
 
 
+def _check_kinds(context: Context) -> None:
+    """``--credentials``, ``--password``, ``--mfa`` as the set of kinds (None: the default)."""
+    from rootkeys._models import (
+        validate_account_credentials,
+        validate_credentials,
+        validate_member_credentials,
+    )
+
+    args = context.args
+    chosen = context.option("credentials")
+    extra = [kind for kind in ("password", "mfa") if context.option(kind)]
+    if chosen is None and not extra:
+        return
+    if chosen is not None and set(chosen) & {"password", "mfa"}:
+        raise InputError("--credentials takes keys and certificates: use --password and --mfa")
+    kinds = set(chosen or ("keys", "certificates")) | set(extra)
+    if context.command == "verify":  # a read: any kind may be confirmed gone
+        args.credentials = validate_credentials(kinds)
+    elif not context.option("org"):
+        if extra:
+            raise InputError(
+                f"--{extra[0]} is for member accounts (--org): one account's root user signs "
+                "in with its password and MFA, and rootkeys never removes them"
+            )
+        args.credentials = validate_account_credentials(kinds)
+    elif context.command in ("plan", "remove"):
+        args.credentials = validate_member_credentials(kinds)
+    else:
+        args.credentials = validate_credentials(kinds)
+
+
 def _check_inputs(context: Context) -> None:
     """Refuse bad ids, windows and regions before any credential is loaded or AWS called."""
     from rootkeys._engine import Settings
     from rootkeys._evidence import validate_regions
-    from rootkeys._models import (
-        validate_account_id,
-        validate_credential_id,
-        validate_credentials,
-        validate_key_id,
-    )
+    from rootkeys._models import validate_account_id, validate_credential_id
 
     args = context.args
     if context.option("key_id") is not None:
-        # one account: a key or a signing certificate; members: keys only (for now)
-        (validate_key_id if context.option("org") else validate_credential_id)(args.key_id)
-    if context.option("credentials") is not None:
-        if context.option("org"):
-            raise InputError("--credentials is for one account: --org acts on access keys")
-        args.credentials = validate_credentials(set(args.credentials))
+        validate_credential_id(args.key_id)
+    _check_kinds(context)
     if context.option("account_id") is not None:
         validate_account_id(args.account_id)
     for account_id in context.option("accounts") or ():

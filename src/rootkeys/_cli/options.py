@@ -269,12 +269,22 @@ def checks(parser: argparse.ArgumentParser) -> None:
 
 
 def credentials(parser: argparse.ArgumentParser) -> None:
-    """``--credentials keys,certificates``: which root credentials one account's run covers."""
+    """``--credentials keys,certificates``, ``--password``, ``--mfa``: the kinds covered."""
     parser.add_argument(
         "--credentials",
         type=ids,
         metavar="KINDS",
-        help="one account: keys, certificates or both, comma-separated (default: both)",
+        help="keys, certificates or both, comma-separated (default: both)",
+    )
+    parser.add_argument(
+        "--password",
+        action="store_true",
+        help="with --org: the member accounts' root passwords too",
+    )
+    parser.add_argument(
+        "--mfa",
+        action="store_true",
+        help="with --org: their root MFA devices too (removed only with --password)",
     )
 
 

@@ -39,12 +39,15 @@ def run_org(context: Context) -> int:
         emit_each(context, organization.audit(args.accounts, ou=args.ou))
         return EXIT_DONE
     if context.command == "plan":
-        emit_each(
-            context, organization.plan(context.window(), account_ids=args.accounts, ou=args.ou)
+        plans = organization.plan(
+            context.window(), account_ids=args.accounts, ou=args.ou, credentials=args.credentials
         )
+        emit_each(context, plans)
         return EXIT_DONE
     if context.command == "status":
-        statuses = organization.status(context.window(), account_ids=args.accounts, ou=args.ou)
+        statuses = organization.status(
+            context.window(), account_ids=args.accounts, ou=args.ou, credentials=args.credentials
+        )
         emit_each(context, statuses)
         return EXIT_DONE
     if context.command == "verify":
@@ -87,35 +90,50 @@ def each(
 
 
 def _verify(context: Context, organization: rootkeys.Organization) -> int:
-    """Every selected member account audited: none may hold a root key, none unread."""
+    """Every selected member account read: none may hold a root credential asked, none unread."""
     from rootkeys._management import MANAGEMENT_HOW
+    from rootkeys._models import DEFAULT_KINDS
     from rootkeys._orgreports import AuditStatus
 
+    kinds = context.args.credentials or DEFAULT_KINDS
     rows: list[tuple[str, str]] = []
     results: list[dict[str, object]] = []
     ok: bool | None
-    audits = list(organization.audit(context.args.accounts, ou=context.args.ou))
-    for audit in audits:
-        if audit.status is AuditStatus.FAILED:
+    found = list(organization.credentials(context.args.accounts, ou=context.args.ou))
+    for member in found:
+        left = member.remaining(kinds) if member.status is AuditStatus.AUDITED else ()
+        if member.status is AuditStatus.FAILED:
             verdict, ok = "could not be read: not verified", None
-        elif audit.status is not AuditStatus.AUDITED:  # never read: no verdict either way
-            verdict, ok = f"{audit.status.value}: not verified", None
-        elif audit.keys or audit.keys_present:
-            verdict, ok = f"{len(audit.keys)} root access key(s) remain", False
+        elif member.status is not AuditStatus.AUDITED:  # never read: no verdict either way
+            verdict, ok = f"{member.status.value}: not verified", None
+        elif left:
+            verdict, ok = ", ".join(left) + " remain", False
         else:
-            verdict, ok = "no root access key remains", True
-        rows.append((audit.account_id, verdict))
-        results.append({"account_id": audit.account_id, "no_root_key_remains": ok})
+            verdict, ok = f"no root {_words(kinds)} remains", True
+        rows.append((member.account_id, verdict))
+        results.append(
+            {"account_id": member.account_id, "no_root_key_remains": ok, "remaining": list(left)}
+        )
     after = [f"the management account is not verified here: {MANAGEMENT_HOW}"]
     table = Table(
         "Verify", ("account", "verdict"), rows, after=after, empty="no member account selected"
     )
     emit(context, results, table)
-    failed = any(a.status is AuditStatus.FAILED for a in audits)
-    if failed:
+    if any(m.status is AuditStatus.FAILED for m in found):
         return EXIT_AWS
     remain = any(r["no_root_key_remains"] is False for r in results)
     return EXIT_NOT_DONE if remain else EXIT_DONE
+
+
+def _words(kinds: frozenset[rootkeys.lifecycle.CredentialKind]) -> str:
+    """The kinds verified, in words: ``access key or signing certificate``."""
+    names = {
+        "keys": "access key",
+        "certificates": "signing certificate",
+        "password": "password",
+        "mfa": "MFA device",
+    }
+    return " or ".join(names[k.value] for k in sorted(kinds, key=list(names).index))
 
 
 def _rollback(context: Context, organization: rootkeys.Organization) -> int:
@@ -139,7 +157,11 @@ def _remove(context: Context) -> int:
     args = context.args
     chosen = context.removal_window()
     organization = context.organization()  # one: the plans before the question, the run after
-    plans = list(organization.plan(chosen, account_ids=args.accounts, ou=args.ou))
+    plans = list(
+        organization.plan(
+            chosen, account_ids=args.accounts, ou=args.ou, credentials=args.credentials
+        )
+    )
     for plan in plans:
         tell(context, plan)
     moving = [p for p in plans if any(_moves(k) for k in p.keys)]
@@ -154,9 +176,12 @@ def _remove(context: Context) -> int:
             return EXIT_NOT_DONE
         context.say("nothing to remove: no member account holds a root key to remove")
         return EXIT_DONE
+    from rootkeys._models import DEFAULT_KINDS, CredentialKind
+
+    kinds = ", ".join(k.value for k in CredentialKind if k in (args.credentials or DEFAULT_KINDS))
     asking = (
-        f"Remove the root keys of {len(moving)} member account(s) "
-        "(Active keys quarantined by SCP first)?"
+        f"Remove the root credentials ({kinds}) of {len(moving)} member account(s) "
+        "(quarantined by SCP first)?"
     )
     if not confirm(context, asking):
         return EXIT_NOT_DONE
@@ -168,6 +193,7 @@ def _remove(context: Context) -> int:
             account_ids=args.accounts,
             ou=args.ou,
             keep_quarantine=args.keep_quarantine,
+            credentials=args.credentials,
         )
     emit(context, report)
     held = [

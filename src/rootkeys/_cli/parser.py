@@ -98,10 +98,12 @@ def _remove(commands: Commands) -> None:
         "remove",
         "make unusable, observe, then delete",
         """
-        Make every root access key that may be removed unusable, run the checks once
-        per round for its whole observation window, and delete it only if every check
-        passed. A failed check makes the key usable again and holds it until
-        `rootkeys resume`. Shows the plan first and asks (--yes answers for automation).
+        Make every root access key (and signing certificate) that may be removed unusable,
+        run the checks once per round for its whole observation window, and delete it
+        only if every check passed. A failed check makes the key usable again and holds
+        it until `rootkeys resume`. With --org, --password and --mfa remove the member
+        accounts' root passwords and MFA devices the same way. Shows the plan first and
+        asks (--yes answers for automation).
         With --no-wait, does one staged pass and exits: run it again (from cron) to go on.
         """,
         """
@@ -109,6 +111,7 @@ def _remove(commands: Commands) -> None:
         rootkeys remove --config ops.toml --no-wait --yes        # from cron, daily
         rootkeys remove --policy --alarm-prefix prod- --yes
         rootkeys remove --org --observe 7d --accounts 111122223333,444455556666
+        rootkeys remove --org --policy --password --mfa     # member passwords and MFA too
         """,
     )
     windows(remove)
@@ -165,8 +168,10 @@ def _verify(commands: Commands) -> None:
         "verify",
         "confirm no root access key remains (changes nothing)",
         """
-        Confirm that no root access key remains: none listed, and IAM's account summary
-        says AccountAccessKeysPresent = 0. Exit 0 if none remains, 1 if some do. With
+        Confirm that no root access key or signing certificate remains: none listed, and
+        IAM's account summary agrees (AccountAccessKeysPresent = 0). --password and --mfa
+        also confirm no root password or MFA device remains. Exit 0 if none remains, 1
+        if some do. With
         --reevaluate, also ask AWS Config to evaluate its root-key rule now (what Security
         Hub's IAM.4 reports) and wait for its verdict: exit 0 only once it is COMPLIANT.
         """,

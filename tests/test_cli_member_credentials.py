@@ -1,0 +1,110 @@
+"""The CLI over member accounts' root credentials: --credentials, --password, --mfa."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from rootkeys._cli.app import main
+from rootkeys.testing import Sandbox, SandboxAccount, SandboxOrganization
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _give_everything(sandbox: Sandbox, org: SandboxOrganization) -> None:
+    for member in org.member_account_ids:
+        sandbox.add_root_signing_certificate(member)
+        sandbox.set_root_password(member)
+        sandbox.add_root_mfa_device(member)
+
+
+def test_remove_org_with_password_and_mfa_removes_every_credential(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization, tmp_path: Path
+) -> None:
+    """--password --mfa: keys, certificates, passwords and MFA gone; verify --password --mfa 0."""
+    _give_everything(sandbox, org_signed_in)
+    journal = str(tmp_path / "journal.sqlite3")
+
+    code, _, err = run(
+        "remove", "--org", "--observe", "0s", "--password", "--mfa", "--yes", "--journal", journal
+    )
+
+    assert code == 0, err
+    assert "signing certificate(s), password, 1 MFA device(s)" in err
+    for member in org_signed_in.member_account_ids:
+        assert sandbox.root_keys(member) == []
+        assert sandbox.root_signing_certificates(member) == {}
+        assert not sandbox.root_password(member)
+        assert sandbox.root_mfa_devices(member) == {}
+    code, out, _ = run("verify", "--org", "--password", "--mfa", "--output", "json")
+    assert code == 0
+    verdicts = {r["account_id"]: r["no_root_key_remains"] for r in json.loads(out)["result"]}
+    assert all(verdicts[m] is True for m in org_signed_in.member_account_ids)
+    assert sandbox.denials() == ()
+
+
+def test_remove_org_by_default_leaves_passwords_and_verify_says_what_remains(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization, tmp_path: Path
+) -> None:
+    """Without the flags, passwords and MFA stay; verify --org --password says they remain."""
+    _give_everything(sandbox, org_signed_in)
+    journal = str(tmp_path / "journal.sqlite3")
+
+    code, _, err = run("remove", "--org", "--observe", "0s", "--yes", "--journal", journal)
+
+    assert code == 0, err
+    member = org_signed_in.member_account_ids[0]
+    assert sandbox.root_signing_certificates(member) == {}
+    assert sandbox.root_password(member)
+    assert run("verify", "--org")[0] == 0
+    code, out, _ = run("verify", "--org", "--password")
+    assert code == 1
+    assert "a root password remain" in out
+
+
+def test_plan_org_with_password_shows_the_password(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization
+) -> None:
+    """plan --org --password --output json lists the password by its lifecycle id."""
+    _give_everything(sandbox, org_signed_in)
+
+    code, out, err = run("plan", "--org", "--observe", "1d", "--password", "--output", "json")
+
+    assert code == 0, err
+    ids = [k["key_id"] for plan in json.loads(out)["result"] for k in plan["keys"]]
+    assert any(i.startswith("password:") for i in ids)
+    assert not any(i.startswith("mfa:") for i in ids)
+
+
+def test_mfa_without_password_and_password_for_one_account_are_usage_errors(
+    sandbox: Sandbox, signed_in: SandboxAccount
+) -> None:
+    """Exit 2 before any AWS call: --mfa alone with --org; --password for one account."""
+    before = len(sandbox.calls)
+
+    code, _, err = run("remove", "--org", "--observe", "1d", "--mfa", "--yes")
+    assert code == 2
+    assert "MFA devices are removed with the root password" in err
+    code, _, err = run("remove", "--observe", "1d", "--password", "--yes")
+    assert code == 2
+    assert "--password is for member accounts (--org)" in err
+    code, _, err = run("plan", "--credentials", "keys,password")
+    assert code == 2
+    assert "use --password and --mfa" in err
+
+    assert len(sandbox.calls) == before
+
+
+def test_one_account_verify_takes_password(sandbox: Sandbox, signed_in: SandboxAccount) -> None:
+    """verify --password (a read) for one account: 1 while the root user has a password."""
+    sandbox.set_root_password(signed_in.account_id)
+    for key in sandbox.root_keys(signed_in.account_id):
+        sandbox.delete_root_key(signed_in.account_id, key.key_id)
+
+    assert run("verify")[0] == 0
+    assert run("verify", "--password")[0] == 1

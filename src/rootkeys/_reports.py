@@ -246,12 +246,13 @@ class RemovalStatus(Tabular, BaseModel):
 def kinded(
     header: tuple[str, ...], rows: list[tuple[str, ...]], ids: list[str]
 ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-    """A table's rows led by their kind (``key``, ``cert``) when a certificate is among them.
+    """A table's rows led by their kind (``key``, ``cert``, ``password``, ``mfa``).
 
-    A table of access keys alone stays as it was.
+    Only when a kind other than access keys is among them: a table of access keys alone
+    stays as it was.
     """
     kinds = [CredentialKind.of(i) for i in ids]
-    if CredentialKind.CERTIFICATES not in kinds:
+    if set(kinds) <= {CredentialKind.KEYS}:
         return header, rows
     return ("kind", *header), [(kind.short, *row) for kind, row in zip(kinds, rows, strict=True)]
 

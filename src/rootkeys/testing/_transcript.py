@@ -155,9 +155,9 @@ def transcript() -> dict[str, Step]:
                     before()
                 run(name, *argv)
         organization = sandbox.create_organization(
-            members=2, root_keys=1, root_features=False, credentials=MIXED
+            members=2, root_keys=1, root_features=False, credentials=MIXED[1:]
         )
-        member = organization.member_account_ids[0]
+        member, signs_in = organization.member_account_ids
         management = session_credentials(sandbox.management_session())
         org_script: list[tuple[str, tuple[str, ...]]] = [
             ("org-status", ("org", "status")),
@@ -165,6 +165,10 @@ def transcript() -> dict[str, Step]:
             ("audit", ("audit",)),
             ("credentials-org", ("credentials", "--org")),
             ("plan-org", ("plan", "--org", "--observe", "7d")),
+            (
+                "plan-org-password",
+                ("plan", "--org", "--policy", "--password", "--mfa", "--accounts", signs_in),
+            ),
             ("remove-org", ("remove", "--org", "--observe", "7d", "--no-wait", "--yes")),
             ("status-org", ("status", "--org", "--accounts", member)),
             ("rollback-org", ("rollback", "--org", "--accounts", member, "--yes")),

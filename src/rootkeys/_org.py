@@ -164,12 +164,13 @@ class Organization(OrganizationReads):
         return self._management.quarantine_policy_id()
 
     def quarantine(self, account_id: str) -> tuple[StepResult, ...]:
-        """Make a member account's Active root keys unusable: attach the quarantine SCP.
+        """Make a member account's Active root credentials unusable: attach the quarantine SCP.
 
         The organization's reversible "deactivate" (AssumeRoot's delete task policy
-        cannot deactivate a key), recorded in the journal key by key like
+        cannot deactivate a key), recorded in the journal credential by credential (keys,
+        certificates, the password, MFA devices: the SCP covers them all) like
         `RootKeyManager.deactivate`; it also lifts a hold left by a rollback. Inactive
-        keys are already unusable: an account without Active keys is left alone.
+        ones are already unusable: an account with nothing Active is left alone.
 
         Raises:
             QuarantineBlockedError: the account already has AWS's maximum of 5 SCPs.

@@ -762,6 +762,20 @@ CASES: list[Case] = [
         False,
     ),
     (
+        "policy sign-in block a string",
+        lambda e: rootkeys.RemovalPolicy(sign_in_blocks="a week"),
+        IN,
+        "RemovalPolicy: sign_in_blocks: Input should be a valid timedelta",
+        False,
+    ),
+    (
+        "policy window a number of seconds",
+        lambda e: rootkeys.RemovalPolicy(recent=3600),
+        IN,
+        "RemovalPolicy: recent: Input should be a valid timedelta",
+        False,
+    ),
+    (
         "org history malformed credential id",
         lambda e: e.organization().history(e.org.member_account_ids[0], "not-an-id"),
         IN,

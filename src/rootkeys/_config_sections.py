@@ -193,6 +193,7 @@ class PolicyConfig(BaseModel):
     dormant: Window | None = None
     never: Window | None = None
     recent_within: Duration | None = None
+    sign_in_blocks: Duration | None = None
 
     def removal_policy(self, **overrides: Any) -> RemovalPolicy:
         """The `RemovalPolicy` these values make (``overrides``: its other fields)."""

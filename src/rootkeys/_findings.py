@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rootkeys._errors import InputError
 from rootkeys._models import AccessKey, AccessKeyId, CredentialKind, LastUsed
 from rootkeys._public import rehome
 from rootkeys._render import Table, Tabular, span, stamp
@@ -144,10 +146,22 @@ class RemovalPolicy(BaseModel):
     every key (``fixed``) needs no evidence, and, like one ``observe_for`` window,
     lengthens a shorter window the key already has (never shortens it). A window chosen
     by risk is set once, when the key's window starts. Account and key ids are checked
-    when the policy is used (`InputError` before any AWS call).
+    when the policy is used (`InputError` before any AWS call); a value of the wrong
+    type (a number or a string for a window) is an `InputError` when the policy is made.
     """
 
-    model_config = _FROZEN
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, strict=True)
+
+    def __init__(self, **values: Any) -> None:
+        """A policy from keyword values (`InputError` for a wrong type or an unknown name)."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(_clipped(p) for p in e['loc']) or 'policy'}: {e['msg']}"
+                for e in exc.errors(include_url=False, include_input=False)
+            )
+            raise InputError(f"RemovalPolicy: {problems}") from None
 
     recent: timedelta = timedelta(days=14)
     """Window for a key used in the last ``recent_within`` (default: a day)."""
@@ -258,6 +272,12 @@ _SOURCE = {
     CredentialKind.PASSWORD: "PasswordLastUsed",
     CredentialKind.MFA: "the root password's sign-in, PasswordLastUsed",
 }
+
+
+def _clipped(part: object) -> str:
+    """A name in a policy error: at most 12 characters of it (a secret may be pasted)."""
+    text = str(part)
+    return text if len(text) <= 12 else text[:12] + "…"
 
 
 class ReportKey(BaseModel):

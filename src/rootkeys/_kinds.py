@@ -146,7 +146,8 @@ def validate_credential_id(value: object) -> str:
         "access key id or signing certificate id",
         value,
         "AKIA followed by 16 upper-case letters or digits (an access key), or 24 to 128 "
-        "letters, digits or underscores (a signing certificate)",
+        "letters, digits or underscores (a signing certificate); a member's password or "
+        "MFA device by its id in a plan (password:…, mfa:…)",
     )
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rootkeys._decide import Next
 from rootkeys._errors import InputError
-from rootkeys._models import AccessKey, KeyState
+from rootkeys._models import KeyState, ObservedKey
 from rootkeys._public import rehome
 from rootkeys._reports import CheckFailure
 from rootkeys._retry import redact
@@ -156,8 +156,8 @@ class Check(Protocol):
     ``__name__`` is used).
     """
 
-    def __call__(self, key: AccessKey, /) -> bool | CheckResult:
-        """Check one key under observation."""
+    def __call__(self, key: ObservedKey, /) -> bool | CheckResult:
+        """Check one key under observation (its account and window included)."""
         ...
 
 
@@ -252,7 +252,7 @@ Emit = Callable[..., None]
 
 
 def check_once(
-    keys: Sequence[AccessKey],
+    keys: Sequence[ObservedKey],
     *,
     checks: Sequence[Check],
     until: datetime | None,
@@ -282,7 +282,7 @@ def check_once(
 
 
 def _tick(
-    watched: list[AccessKey],
+    watched: list[ObservedKey],
     gone: list[str],
     checks: Sequence[Check],
     clock: Clock,

@@ -180,7 +180,7 @@ def account_result(
     elif outcome is AccountOutcome.DONE:
         reason = _deleted(report.deleted)
     elif outcome is AccountOutcome.NOTHING_TO_DO:
-        reason = "no root access keys" if not report.keys else "nothing left to remove"
+        reason = "no root credential to remove" if not report.keys else "nothing left to remove"
     else:
         reason = "; ".join(
             f"{k.key_id}: {k.outcome.value}: {k.reason}"

@@ -158,7 +158,7 @@ class RemovalPolicy(BaseModel):
             super().__init__(**values)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(_clipped(p) for p in e['loc']) or 'policy'}: {e['msg']}"
+                f"{_where(e['loc'])}: {e['msg']}"
                 for e in exc.errors(include_url=False, include_input=False)
             )
             raise InputError(f"RemovalPolicy: {problems}") from None
@@ -274,10 +274,15 @@ _SOURCE = {
 }
 
 
-def _clipped(part: object) -> str:
-    """A name in a policy error: at most 12 characters of it (a secret may be pasted)."""
-    text = str(part)
-    return text if len(text) <= 12 else text[:12] + "…"
+def _where(loc: tuple[int | str, ...]) -> str:
+    """Where a policy error is: the field, then at most 12 characters of a key in it.
+
+    An id given as a key may be a secret pasted by mistake.
+    """
+    if not loc:
+        return "policy"
+    keys = [str(p) if len(str(p)) <= 12 else str(p)[:12] + "…" for p in loc[1:]]
+    return ".".join([str(loc[0]), *keys])
 
 
 class ReportKey(BaseModel):

@@ -17,8 +17,8 @@ import pytest
 DOCS = Path(__file__).parent.parent / "docs"
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 EXAMPLES = [
-    pytest.param(code, id=f"{page.name}:{n}")
-    for page in sorted(DOCS.glob("*.md"))
+    pytest.param(code, id=f"{page.relative_to(DOCS)}:{n}")
+    for page in sorted(DOCS.rglob("*.md"))
     for n, code in enumerate(BLOCK.findall(page.read_text()), start=1)
 ]
 

@@ -239,3 +239,26 @@ def test_history_takes_a_password_or_mfa_id(
     for credential in (password, mfa):
         history = organization.history(member, credential)
         assert history.records[-1].to_state is rootkeys.KeyState.DELETED
+
+
+def test_a_members_control_is_confirmed_through_a_session_of_its_own(
+    sandbox: Sandbox, org: SandboxOrganization, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """confirm_control for a member: Config asked with the session given, in that account."""
+    member, other = org.member_account_ids
+    rule = sandbox.add_root_key_rule(member)
+    organization = _organization(sandbox, clock, journal)
+    organization.remove_all(HOUR, EVERY, account_ids=[member])
+
+    confirmation = organization.confirm_control(
+        member, session=sandbox.admin_session(member), poll=timedelta(seconds=5)
+    )
+
+    assert confirmation.compliant
+    assert [(r.rule_name, r.compliance) for r in confirmation.rules] == [(rule, "COMPLIANT")]
+    started = [c for c in sandbox.calls if c.operation == "StartConfigRulesEvaluation"]
+    assert [c.account_id for c in started] == [member]
+    before = len(sandbox.calls)
+    with pytest.raises(rootkeys.errors.AccountMismatchError):
+        organization.confirm_control(member, session=sandbox.admin_session(other))
+    assert [c.operation for c in sandbox.calls[before:]] == ["GetCallerIdentity"]

@@ -10,7 +10,7 @@ organization's own finding: whether centralized root credentials management is o
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -18,7 +18,12 @@ from pydantic import BaseModel, ConfigDict
 from rootkeys._controls import Finding, FindingStatus
 from rootkeys._credentials import RootCredentials, read_root_credentials
 from rootkeys._driver import fan_out
-from rootkeys._errors import InputError, OrganizationSetupError, RootKeysError
+from rootkeys._errors import (
+    AccountMismatchError,
+    InputError,
+    OrganizationSetupError,
+    RootKeysError,
+)
 from rootkeys._member_keys import AUDIT, RECOVER
 from rootkeys._member_runs import out_of_reach
 from rootkeys._models import validate_account_id, validate_account_ids, validate_ou
@@ -28,8 +33,12 @@ from rootkeys._public import rehome
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    import boto3
+
     from rootkeys._clock import Clock
+    from rootkeys._compliance import ControlConfirmation
     from rootkeys._management import ManagementAccount
+    from rootkeys._retry import RetryPolicy
 
 __all__ = ["OrganizationCredentials", "PasswordRecovery", "root_access_finding"]
 
@@ -71,6 +80,7 @@ class OrganizationCredentials:
     _management: ManagementAccount
     _clock: Clock
     _workers: int
+    _retry: RetryPolicy
 
     def credentials(
         self, account_ids: Iterable[str] | None = None, *, ou: str | None = None
@@ -177,6 +187,60 @@ class OrganizationCredentials:
         allowed = gateway.allow_password_recovery()
         log.info("password recovery in %s: %s", account_id, "allowed" if allowed else "had one")
         return PasswordRecovery(account_id=account_id, allowed=allowed, at=self._clock.now())
+
+    def confirm_control(
+        self,
+        account_id: str,
+        *,
+        session: boto3.Session,
+        region: str | None = None,
+        timeout: timedelta = timedelta(minutes=10),
+        poll: timedelta = timedelta(seconds=15),
+    ) -> ControlConfirmation:
+        """AWS Config's verdict on a member account's root-key rule (IAM.4), now.
+
+        `RootKeyManager.confirm_control` for a member account: no root task policy
+        reaches AWS Config, so ``session`` is yours, in that account (for instance a role
+        you assume there, allowed ``config:StartConfigRulesEvaluation``,
+        ``config:DescribeConfigRules`` and ``config:DescribeComplianceByConfigRule``);
+        rootkeys checks that it is in ``account_id`` (``sts:GetCallerIdentity``), asks
+        Config to evaluate the rule and waits for its verdict. A write to AWS Config,
+        never to a credential. ``region``: where Config records global resources
+        (default: the session's).
+
+        Raises:
+            InputError: a malformed id or duration, the management account, or no
+                session, before any AWS call.
+            AccountMismatchError: ``session`` is in another account; nothing was asked.
+        """
+        from rootkeys._compliance import confirm_root_key_rule
+        from rootkeys._evidence import validate_regions
+        from rootkeys._retry import BOTO_CONFIG, call_with_retries
+
+        account_id = validate_account_id(account_id)
+        given: tuple[tuple[str, object], ...] = (("timeout", timeout), ("poll", poll))
+        for name, value in given:
+            if not isinstance(value, timedelta) or value <= timedelta(0):
+                raise InputError(f"{name} must be a positive timedelta, got {value!r}")
+        if not hasattr(session, "client"):
+            raise InputError("session must be a boto3.Session in the member account")
+        (chosen,) = validate_regions([region or session.region_name or "us-east-1"])
+        sts = session.client("sts", region_name=chosen, config=BOTO_CONFIG)
+        policy = self._retry
+        identity = call_with_retries(
+            "GetCallerIdentity", sts.get_caller_identity, policy=policy, sleep=self._clock.sleep
+        )
+        if identity["Account"] != account_id:
+            raise AccountMismatchError(identity["Arn"], account_id, identity["Account"])
+        return confirm_root_key_rule(
+            session.client("config", region_name=chosen, config=BOTO_CONFIG),
+            account_id=account_id,
+            region=chosen,
+            clock=self._clock,
+            timeout=timeout,
+            poll=poll,
+            policy=policy,
+        )
 
 
 class PasswordRecovery(BaseModel):

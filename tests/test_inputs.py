@@ -762,6 +762,26 @@ CASES: list[Case] = [
         False,
     ),
     (
+        "org confirm_control malformed account",
+        lambda e: e.organization().confirm_control(
+            "12345", session=e.sandbox.admin_session(e.org.member_account_ids[0])
+        ),
+        IN,
+        "is not an AWS account id",
+        False,
+    ),
+    (
+        "org confirm_control zero timeout",
+        lambda e: e.organization().confirm_control(
+            e.org.member_account_ids[0],
+            session=e.sandbox.admin_session(e.org.member_account_ids[0]),
+            timeout=timedelta(0),
+        ),
+        IN,
+        "timeout must be a positive timedelta",
+        False,
+    ),
+    (
         "policy sign-in block a string",
         lambda e: rootkeys.RemovalPolicy(sign_in_blocks="a week"),
         IN,

@@ -183,6 +183,26 @@ def test_a_recent_sign_in_blocks_the_account_when_the_policy_says_so(
     assert not sandbox.root_password(old)
 
 
+def test_a_recent_sign_in_blocks_a_keys_only_run_too(
+    sandbox: Sandbox, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """The quarantine locks the console out whatever a run removes: the block still holds."""
+    made = sandbox.create_organization(members=1, root_keys=1)
+    member = made.member_account_ids[0]
+    sandbox.set_root_password(member, last_used=clock.now() - timedelta(days=2))
+    policy = RemovalPolicy(fixed=HOUR, sign_in_blocks=timedelta(days=7))
+    organization = _organization(sandbox, clock, journal)
+
+    plan = next(iter(organization.plan(policy, account_ids=[member], credentials={"keys"})))
+    report = organization.remove_all(policy, EVERY, account_ids=[member], credentials={"keys"})
+
+    assert [k.next for k in plan.keys] == [rootkeys.Next.BLOCKED]
+    assert "signed in with the password" in plan.keys[0].reason
+    assert report.counts == {AccountOutcome.BLOCKED: 1}
+    assert not quarantined(sandbox, member)
+    assert len(sandbox.root_keys(member)) == 1
+
+
 def test_mfa_alone_is_refused_before_any_aws_call(
     sandbox: Sandbox, org: SandboxOrganization, clock: FakeClock, journal: rootkeys.Journal
 ) -> None:

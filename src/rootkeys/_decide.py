@@ -26,7 +26,7 @@ from rootkeys._reconcile import KeyMemory
 from rootkeys._render import span, stamp
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from rootkeys._findings import KeyEvidence, Risk
     from rootkeys._models import AccessKey
@@ -113,12 +113,19 @@ class Settings:
         return policy is not None and (policy.by_risk or policy.sign_in_blocks is not None)
 
     def restrict(
-        self, rules: AccountRules, keys: Sequence[AccessKey], now: datetime
+        self,
+        rules: AccountRules,
+        keys: Sequence[AccessKey],
+        now: datetime,
+        last_sign_in: Callable[[], datetime | None],
     ) -> AccountRules:
-        """``rules``, with the account blocked if the policy's ``sign_in_blocks`` says so."""
-        if self.policy is None or rules.cannot_make_unusable:
+        """``rules``, with the account blocked if the policy's ``sign_in_blocks`` says so.
+
+        Only an account made unusable by a quarantine (which locks the console out too).
+        """
+        if self.policy is None or rules.cannot_make_unusable or not rules.account_wide:
             return rules
-        blocked = self.policy.blocked_by_sign_in(keys, now)
+        blocked = self.policy.blocked_by_sign_in(keys, now, last_sign_in)
         return rules if blocked is None else replace(rules, cannot_make_unusable=blocked)
 
     def chosen(self, key_id: str, account_id: str) -> tuple[timedelta, str] | None:

@@ -94,6 +94,14 @@ class Account(Protocol):
         """What this kind of account changes in the decision, for keys in ``states``."""
         ...
 
+    def last_sign_in(self) -> datetime | None:
+        """When the root user last signed in with its password (None: never, or no password).
+
+        Read only when a policy's ``sign_in_blocks`` asks, in an account made unusable by
+        a quarantine (one account's deactivated keys leave the console alone: None).
+        """
+        ...
+
 
 # -- reading: plans and statuses ---------------------------------------------------------------
 
@@ -147,7 +155,7 @@ def read_plan(
     memory = remembered(journal, account.account_id, states, at, account.gateway.kinds)
     rules = account.rules(states)
     if settings is not None:
-        rules = settings.restrict(rules, keys, at)
+        rules = settings.restrict(rules, keys, at, account.last_sign_in)
     requested, risks = (
         settings.requested(keys, memory, found, at, account.account_id) if settings else ({}, {})
     )
@@ -276,7 +284,7 @@ def run_pass(
         found = evidence(undecided) if evidence is not None and undecided else {}
         requested, _ = settings.requested(keys, memory, found, now, account.account_id)
         states = {k.key_id: k.state for k in keys}
-        rules = settings.restrict(account.rules(states), keys, now)
+        rules = settings.restrict(account.rules(states), keys, now, account.last_sign_in)
         decisions = decide(
             states,
             memory,

@@ -7,7 +7,7 @@ length of its observation window.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -180,19 +180,32 @@ class RemovalPolicy(BaseModel):
     keys: Mapping[str, timedelta] = Field(default_factory=dict)
     """A window for these keys (access key id: window); wins over ``accounts``."""
     sign_in_blocks: timedelta | None = None
-    """When a member account's root password is removed too: an account whose root user
-    signed in with its password this recently is blocked (nothing in it is made
-    unusable; a person decides). None: a recent sign-in only gives the password (and its
-    MFA devices) the ``recent`` window."""
+    """A member account whose root user signed in with its password this recently is
+    blocked: nothing in it is quarantined (which would lock the console out too, whatever
+    the run removes); a person decides. None: a recent sign-in only gives the password
+    (and its MFA devices) the ``recent`` window when they are removed."""
 
-    def blocked_by_sign_in(self, keys: Sequence[AccessKey], now: datetime) -> str | None:
-        """Why ``sign_in_blocks`` blocks the account of ``keys`` now, or None."""
+    def blocked_by_sign_in(
+        self,
+        keys: Sequence[AccessKey],
+        now: datetime,
+        last_sign_in: Callable[[], datetime | None] = lambda: None,
+    ) -> str | None:
+        """Why ``sign_in_blocks`` blocks the account of ``keys`` now, or None.
+
+        The root password's last use, from ``keys`` when the password is among them, else
+        from ``last_sign_in`` (read only when the policy blocks at all): the quarantine
+        locks the root user's console out too, whichever credentials a run removes.
+        """
         if self.sign_in_blocks is None:
             return None
-        for key in keys:
-            password = key.kind is CredentialKind.PASSWORD
-            used = key.last_used.at if password and key.last_used else None
-            if used is not None and now - used <= self.sign_in_blocks:
+        passwords = [k for k in keys if k.kind is CredentialKind.PASSWORD]
+        if passwords:
+            seen = [k.last_used.at for k in passwords if k.last_used is not None]
+        else:
+            seen = [at] if (at := last_sign_in()) is not None else []
+        for used in seen:
+            if now - used <= self.sign_in_blocks:
                 return (
                     f"its root user signed in with the password {when(used)}, within "
                     f"{span(self.sign_in_blocks)} (RemovalPolicy.sign_in_blocks): ask who "

@@ -9,7 +9,7 @@ signs the session is never touched.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
@@ -663,6 +663,9 @@ class _OneAccount:
 
     def rules(self, states: Mapping[str, KeyState]) -> AccountRules:
         return AccountRules()
+
+    def last_sign_in(self) -> datetime | None:
+        return None  # deactivating keys leaves the console alone: nothing to block for
 
 
 rehome(globals())

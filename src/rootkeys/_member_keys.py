@@ -209,6 +209,14 @@ class MemberGateway:
             return [k.model_copy(update={"quarantined": True}) for k in keys]
         return keys
 
+    def last_sign_in(self) -> datetime | None:
+        """``PasswordLastUsed`` while the root user has a password (None: none, or never)."""
+
+        def read(g: IamGateway) -> datetime | None:
+            return g.password_last_used() if g.login_profile() is not None else None
+
+        return self._as_root(AUDIT, read)
+
     def keys_present(self) -> bool:
         """Whether a credential of `kinds` is present (the account summary), in an audit session."""
         return self._as_root(AUDIT, lambda g: g.scoped(self._kinds).keys_present())

@@ -89,6 +89,10 @@ class MemberAccount:
     def prove_root(self) -> CallerIdentity:
         return self._gateway.caller_identity()
 
+    def last_sign_in(self) -> datetime | None:
+        """The root password's last use, if the root user has a password (audit session)."""
+        return self._gateway.last_sign_in()
+
     def rules(self, states: Mapping[str, KeyState]) -> AccountRules:
         """Quarantine rules; the SCP limit (read only when an Active key would need it)."""
         if KeyState.ACTIVE not in states.values():

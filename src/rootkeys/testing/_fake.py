@@ -151,6 +151,10 @@ class FakeAccount:
             resume="organization.resume('{account_id}')",
         )
 
+    def last_sign_in(self) -> datetime | None:
+        """The fake's root user never signs in with a password."""
+        return None
+
     def key_states(self) -> dict[str, KeyState]:
         """Each key's lifecycle state; Active keys of a quarantined account are Quarantined."""
         self._call("ListAccessKeys")

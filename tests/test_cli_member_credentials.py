@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import rootkeys
 from rootkeys._cli.app import main
 from rootkeys.testing import Sandbox, SandboxAccount, SandboxOrganization
 
@@ -108,3 +109,27 @@ def test_one_account_verify_takes_password(sandbox: Sandbox, signed_in: SandboxA
 
     assert run("verify")[0] == 0
     assert run("verify", "--password")[0] == 1
+
+
+def test_history_org_shows_a_members_password_records(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization, tmp_path: Path
+) -> None:
+    """history --org --accounts ID password:...: the journal's records of that password."""
+    _give_everything(sandbox, org_signed_in)
+    journal = str(tmp_path / "journal.sqlite3")
+    member = org_signed_in.member_account_ids[0]
+    run("remove", "--org", "--observe", "0s", "--password", "--mfa", "--yes", "--journal", journal)
+    password = next(
+        r.key_id
+        for r in rootkeys.Journal(journal).records(member)
+        if r.key_id.startswith("password:")
+    )
+
+    code, out, err = run("history", "--org", "--accounts", member, password, "--journal", journal)
+
+    assert code == 0, err
+    assert password in out
+    assert "delete" in out
+    code, _, err = run("history", "--org", password, "--journal", journal)
+    assert code == 2
+    assert "needs --accounts with one member account id" in err

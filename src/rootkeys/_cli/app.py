@@ -149,7 +149,10 @@ def _check_scope(args: argparse.Namespace) -> None:
         raise InputError(
             "--account-id is for one account: with --org, choose members with --accounts"
         )
-    if getattr(args, "key_id", None):
+    if args.command == "history":
+        if len(args.accounts or ()) != 1:
+            raise InputError("history --org needs --accounts with one member account id")
+    elif getattr(args, "key_id", None):
         raise InputError(
             f"KEY_ID is for one account: {args.command} --org acts on every key of each "
             "account in --accounts"

@@ -52,6 +52,9 @@ def run_org(context: Context) -> int:
         return EXIT_DONE
     if context.command == "verify":
         return _verify(context, organization)
+    if context.command == "history":
+        emit(context, organization.history(args.accounts[0], args.key_id))
+        return EXIT_DONE
     if context.command == "resume":
         accounts = args.accounts or _held(organization)
         done, code = each(context, accounts, organization.resume)

@@ -204,14 +204,23 @@ def _history(commands: Commands) -> None:
         "history",
         "a key's journal records (changes nothing)",
         """
-        Every record the journal holds for one key: intents, outcomes, windows, checks.
+        Every record the journal holds for one root credential: intents, outcomes,
+        windows, checks. With --org, of a member account's (--accounts ID): a key, a
+        certificate, or a password or MFA device by its id in a plan.
         """,
         """
         rootkeys history AKIAIOSFODNN7EXAMPLE
         rootkeys history AKIAIOSFODNN7EXAMPLE --output json
+        rootkeys history --org --accounts 111122223333 password:20261202T080000Z
         """,
     )
-    history.add_argument("key_id", metavar="KEY_ID", help="the access key id")
+    history.add_argument(
+        "key_id",
+        metavar="KEY_ID",
+        help="the access key id (or signing certificate id, or password:/mfa: id)",
+    )
+    org(history, "a member account's credential (--accounts: that one account)")
+    members(history, ou=False)
 
 
 def _resume(commands: Commands) -> None:

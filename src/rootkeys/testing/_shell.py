@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from rootkeys._errors import InputError
+from rootkeys.testing._credential_setup import MIXED
 from rootkeys.testing._root import MAX_ROOT_KEYS
 from rootkeys.testing._sandbox import Sandbox
 from rootkeys.testing._server import HEALTH_PATH
@@ -66,7 +67,10 @@ def serve_main(
     Makes ``accounts`` accounts whose root users have ``keys`` Active access keys each
     (the first key of each used by an app an hour ago, so plans have evidence to show),
     or with ``organization`` an organization of ``accounts`` such member accounts with
-    centralized root access on. Prints to ``out`` the ``export`` lines that point AWS
+    centralized root access on, their root users also holding the mix of signing
+    certificates, passwords and MFA devices of `rootkeys.testing.MIXED` (member n gets
+    ``MIXED[n % 6]``: the second a certificate, the third a password and MFA device...).
+    Prints to ``out`` the ``export`` lines that point AWS
     tools and ``rootkeys`` at it: the endpoint, credentials (the root user of the first
     account, signed in without a key as AWS CloudShell is; with ``organization``, an
     administrator of the management account), the region, and ``ROOTKEYS_JOURNAL``, the
@@ -97,7 +101,7 @@ def serve_main(
     with Sandbox() as sandbox:
         if organization:
             made = sandbox.create_organization(
-                members=accounts, root_keys=keys, root_features=root_access
+                members=accounts, root_keys=keys, root_features=root_access, credentials=MIXED
             )
             account_ids = made.member_account_ids
             signing = session_credentials(sandbox.management_session())

@@ -263,6 +263,8 @@ class RemovalPolicy(BaseModel):
         if trail and trail.last_seen:
             seen.append(trail.last_seen)
         if not seen:
+            if key.kind is CredentialKind.KEYS and evidence is None:
+                return Risk.NEVER, "IAM shows no use (CloudTrail was not searched)"
             return Risk.NEVER, _NEVER[key.kind]
         last = max(seen)
         ago = now - last

@@ -65,7 +65,7 @@ def test_rootkeys_variables_stand_for_their_options(
     assert journal.exists()
     code, out, _ = run("status", "--output", "table")
     assert code == 0
-    assert out.startswith("Root keys of account")
+    assert out.startswith("Root credentials of account")
 
 
 def test_a_bad_rootkeys_variable_is_named(

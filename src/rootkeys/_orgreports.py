@@ -182,11 +182,11 @@ def account_result(
     elif outcome is AccountOutcome.NOTHING_TO_DO:
         reason = "no root credential to remove" if not report.keys else "nothing left to remove"
     else:
-        reason = "; ".join(
-            f"{k.key_id}: {k.outcome.value}: {k.reason}"
-            for k in report.keys
-            if k.outcome not in (KeyOutcome.DELETED, KeyOutcome.OBSERVING)
-        )
+        told: dict[tuple[str, str], list[str]] = {}  # one reason, told once for its keys
+        for k in report.keys:
+            if k.outcome not in (KeyOutcome.DELETED, KeyOutcome.OBSERVING):
+                told.setdefault((k.outcome.value, k.reason), []).append(k.key_id)
+        reason = "; ".join(f"{', '.join(ids)}: {o}: {r}" for (o, r), ids in told.items())
     return AccountRemoval(
         account_id=account_id,
         name=name,

@@ -181,7 +181,7 @@ class Plan(Tabular, BaseModel):
             rows,
             before,
             after,
-            self.note or "the root user has no access keys: nothing to do",
+            self.note or "the root user has no credential of the kinds asked: nothing to do",
         )
 
 
@@ -235,7 +235,7 @@ class RemovalStatus(Tabular, BaseModel):
             ]
         header, rows = kinded(header, rows, [k.key_id for k in self.keys])
         return Table(
-            f"Root keys of account {self.account_id} at {stamp(self.at)}",
+            f"Root credentials of account {self.account_id} at {stamp(self.at)}",
             header,
             rows,
             after=[f"to resume {k.key_id}: {k.resume}" for k in self.keys if k.resume],

@@ -58,14 +58,16 @@ _INPUT_AWS = """\
 """
 CODES = {
     "remove": EXIT_CODES,
-    "verify": "exit codes:\n  0  no root access key remains (with --reevaluate: and AWS Config "
-    "agrees)\n  1  root access keys remain (with --reevaluate: or Config does not say "
+    "verify": "exit codes:\n  0  no root credential of the kinds asked remains (with "
+    "--reevaluate: and AWS Config agrees)\n  1  some remain (with --reevaluate: or Config "
+    "does not say "
     "COMPLIANT,\n     has no such rule, or did not finish in --timeout)\n" + _INPUT_AWS,
     "rollback": "exit codes:\n  0  every step seen in IAM\n"
     "  1  a step not confirmed, or you answered no\n" + _INPUT_AWS,
     "resume": "exit codes:\n  0  done (the journal only)\n" + _INPUT_AWS,
     "recover-password": "exit codes:\n  0  done\n  1  you answered no: nothing changed\n"
-    + _INPUT_AWS,
+    "  2  usage or input error: nothing was changed\n  3  AWS or permission error (an "
+    "account failed; the others went on)\n",
     "org": "exit codes:\n  0  read (status), or enabled / already on (enable)\n"
     "  1  you answered no: nothing changed\n"
     "  2  usage or input error (enable with no terminal and no --yes): nothing changed\n"

@@ -117,7 +117,8 @@ def _verify(context: Context, organization: rootkeys.Organization) -> int:
         results.append(
             {"account_id": member.account_id, "no_root_key_remains": ok, "remaining": list(left)}
         )
-    after = [f"the management account is not verified here: {MANAGEMENT_HOW}"]
+    chosen = context.args.accounts
+    after = [] if chosen else [f"the management account is not verified here: {MANAGEMENT_HOW}"]
     table = Table(
         "Verify", ("account", "verdict"), rows, after=after, empty="no member account selected"
     )

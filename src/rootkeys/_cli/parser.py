@@ -38,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
     """The whole ``rootkeys`` command line."""
     top = Parser(
         prog="rootkeys",
-        description="Remove AWS root user access keys safely: make unusable, observe, delete.",
+        description="Remove AWS root user credentials safely: make unusable, observe, delete.",
         epilog="Run `rootkeys COMMAND --help` for a command's options and examples.\n\n"
         + EXIT_CODES,
         formatter_class=Help,

@@ -69,7 +69,7 @@ def run_recover_password(context: Context) -> int:
             r.account_id,
             "may set a password ('forgot password' on the sign-in page)"
             if r.allowed
-            else "already has a password: nothing changed",
+            else "has a login profile already (a password, or recovery allowed): unchanged",
         )
         for r in done
     ]

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, seed, settings
 
 import rootkeys
 from rootkeys.lifecycle import KeyStatus
-from rootkeys.testing import FakeClock, KeyChange, Sandbox
+from rootkeys.testing import FakeClock, KeyChange, Sandbox, SandboxCall
 from tests import campaign
 
 T0 = datetime(2026, 11, 27, tzinfo=UTC)
@@ -240,3 +240,180 @@ def test_judge_flags_a_certificate_deleted_while_active() -> None:
     gone = KeyChange(T0 + HOUR, "111122223333", cert, None, False, "root", True)
     assert (made.kind, _change(0, ACT, was=False).kind) == ("certificate", "key")
     assert campaign.deletion_violations((made, gone), timedelta(0), []) != []
+
+
+# -- member accounts' certificates, passwords and MFA devices ---------------------------------
+
+MEMBER = "222233334444"
+POLICY = "p-quarantine"
+PASSWORD = "password:20261127T000000Z"
+SERIAL = "arn:aws:iam::222233334444:mfa/root-account-mfa-device"
+EVERYTHING = frozenset(campaign.ALL_KINDS)
+
+
+def _call(minutes: int, operation: str, **params: str) -> SandboxCall:
+    org = operation.endswith("Policy")
+    return SandboxCall(
+        service="organizations" if org else "iam",
+        operation=operation,
+        account_id="999988887777" if org else MEMBER,
+        principal="admin" if org else "assumed-root",
+        signing_key_id=None,
+        params={"PolicyId": POLICY, "TargetId": MEMBER} if org else params,
+        status=200,
+        at=T0 + timedelta(minutes=minutes),
+    )
+
+
+def _member(**fields: object) -> campaign.Account:
+    made = {"keys": {}, "password": PASSWORD, "mfa": (SERIAL,)} | fields
+    return campaign.Account(MEMBER, **made)  # type: ignore[arg-type]
+
+
+def _judge_calls(
+    calls: list[SandboxCall], asked: frozenset[str] = EVERYTHING, **options: object
+) -> list[str]:
+    member = options.pop("member", _member())
+    return campaign.call_violations(
+        calls,
+        asked=asked,
+        window=HOUR,
+        verdicts=options.pop("verdicts", []),  # type: ignore[arg-type]
+        accounts=[member],  # type: ignore[list-item]
+        quarantine_id=POLICY,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+GOOD = [
+    _call(0, "AttachPolicy"),
+    _call(61, "DeleteLoginProfile"),
+    _call(61, "DeactivateMFADevice", SerialNumber=SERIAL),
+    _call(61, "DeleteVirtualMFADevice", SerialNumber=SERIAL),
+    _call(62, "DetachPolicy"),
+]
+
+
+def test_judge_passes_a_password_and_its_mfa_removed_in_order() -> None:
+    """Quarantined a whole window, the password first, then its MFA device: no violation."""
+    assert _judge_calls(GOOD) == []
+
+
+def test_judge_flags_an_mfa_device_deactivated_while_the_password_exists() -> None:
+    """The call record's order: DeactivateMFADevice before DeleteLoginProfile is a violation."""
+    calls = [GOOD[0], GOOD[2], GOOD[1], GOOD[3]]
+    assert any("with the root password there" in v for v in _judge_calls(calls))
+    assert _judge_calls(calls, member=_member(password=None)) == []  # no password: fine
+
+
+def test_judge_flags_a_password_deleted_without_its_whole_quarantined_window() -> None:
+    """Not quarantined, quarantined for 30 minutes, or a failing check inside the window."""
+    assert any("while not quarantined" in v for v in _judge_calls(GOOD[1:2]))
+    early = [GOOD[0], _call(30, "DeleteLoginProfile")]
+    assert any("after the quarantine" in v for v in _judge_calls(early))
+    failed = [(MEMBER, T0 + timedelta(minutes=20), False)]
+    assert any("failing check" in v for v in _judge_calls(GOOD, verdicts=failed))
+    detached = [GOOD[0], _call(10, "DetachPolicy"), GOOD[1]]
+    assert any("while not quarantined" in v for v in _judge_calls(detached))
+
+
+def test_judge_flags_a_kind_not_asked_for() -> None:
+    """Keys and certificates asked for: deleting the password or an MFA device is a violation."""
+    found = _judge_calls(GOOD, asked=frozenset(campaign.DEFAULT_KINDS))
+    assert [v for v in found if "not asked for" in v] == [
+        f"DeleteLoginProfile in {MEMBER}: password were not asked for",
+        f"DeactivateMFADevice in {MEMBER}: mfa were not asked for",
+        f"DeleteVirtualMFADevice in {MEMBER}: mfa were not asked for",
+    ]
+
+
+def test_judge_flags_a_deletion_in_an_account_on_hold() -> None:
+    """A check failed (before call 1) and the account is on hold: no deletion may follow,
+    except of a credential found Inactive (a later run gives it a new window)."""
+    assert any("on hold" in v for v in _judge_calls(GOOD, held={MEMBER: 1}))
+    key = "AKIA" + "A" * 16
+    inactive = _member(keys={key: OFF}, password=None, mfa=())
+    calls = [_call(0, "DeleteAccessKey", AccessKeyId=key)]
+    assert _judge_calls(calls, held={MEMBER: 0}, member=inactive) == []
+    active = _member(keys={key: ACT}, password=None, mfa=())
+    assert _judge_calls(calls, held={MEMBER: 0}, member=active) != []
+
+
+def test_judge_flags_a_quarantine_within_sign_in_blocks() -> None:
+    """The root user signed in 2 hours before the quarantine; sign_in_blocks is 7 days."""
+    member = _member(password_used=T0 - timedelta(hours=2))
+    found = _judge_calls(GOOD, member=member, blocks=campaign.SIGN_IN_BLOCKS)
+    assert any("after a sign-in" in v for v in found)
+    assert _judge_calls(GOOD, member=member) == []  # no sign_in_blocks: no block
+
+
+def _org_scenario(**fields: object) -> campaign.Scenario:
+    base: dict[str, object] = {
+        "seed": 0,
+        "org": True,
+        "keys": ((ACT,), (OFF,)),
+        "self_signed": False,
+        "window": HOUR,
+        "staged": False,
+        "faults": (),
+        "check_fails_at": None,
+        "check_raises": False,
+        "hook_raises": False,
+        "crash": None,
+        "members": (
+            campaign.Member(("Active",), True, timedelta(days=200), ("virtual", "hardware")),
+            campaign.Member(("Inactive",), True, None, ("virtual",)),
+        ),
+        "kinds": campaign.ALL_KINDS,
+    }
+    return campaign.Scenario(**(base | fields))  # type: ignore[arg-type]
+
+
+def test_faults_and_a_crash_on_password_and_mfa_calls_break_no_promise(tmp_path: Path) -> None:
+    """Throttled, failing and dropped credential calls, stale reads, a crash before
+    DeleteVirtualMFADevice: everything asked for is still removed, no violation."""
+    scenario = _org_scenario(
+        staged=True,
+        faults=(
+            campaign.Fault("throttling", "DeleteLoginProfile", 2),
+            campaign.Fault("server error", "DeactivateMFADevice", 2),
+            campaign.Fault("connection reset", "ListMFADevices", 3),
+            campaign.Fault("stale reads", "GetLoginProfile", 2),
+        ),
+        crash=("before AWS call", "DeleteVirtualMFADevice", 1),
+    )
+    result = campaign.run(scenario, tmp_path)
+    assert result.violations == []
+    assert result.members["passwords deleted"] == 2
+    assert result.members["MFA devices deactivated"] == 3
+    assert result.members["faults on their calls"] >= 3
+    assert result.members["crashes before their calls"] == 1
+
+
+def test_kinds_not_asked_for_are_left_alone(tmp_path: Path) -> None:
+    """Asking for keys alone: certificates, passwords and MFA devices all stay, no violation."""
+    result = campaign.run(_org_scenario(kinds=("keys",)), tmp_path)
+    assert result.violations == []
+    assert result.members["passwords deleted"] == 0
+    assert result.members["certificates deleted"] == 0
+    assert result.members["MFA devices deactivated"] == 0
+
+
+def test_a_recent_sign_in_blocks_its_account_and_a_failing_check_holds_the_other(
+    tmp_path: Path,
+) -> None:
+    """sign_in_blocks blocks the member signed in 2 hours ago; the other's check fails."""
+    scenario = _org_scenario(
+        members=(
+            campaign.Member((), True, timedelta(hours=2), ("virtual",)),
+            campaign.Member(("Active",), True, None, ("hardware",)),
+        ),
+        keys=((ACT,), (ACT,)),
+        sign_in_blocks=True,
+        check_fails_at=1,
+    )
+    result = campaign.run(scenario, tmp_path)
+    assert result.violations == []
+    assert result.members["accounts blocked by a recent sign-in"] == 1
+    assert result.members["accounts on hold"] == 1
+    assert result.members["passwords deleted"] == 0

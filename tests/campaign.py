@@ -767,19 +767,23 @@ def call_violations(
     A credential of a kind not asked for changed; an MFA device deactivated while its
     account's root password still existed; a password or MFA device deleted before its
     account had been quarantined for the whole ``window`` with every check passing; a
-    credential deleted in an account on hold (``held``: account to the number of calls
-    made before its failing check); an account quarantined while its root user's last
-    sign-in was within ``blocks`` (``sign_in_blocks``).
+    credential deleted after its account was rolled back; an account quarantined while
+    its root user's last sign-in was within ``blocks`` (``sign_in_blocks``).
 
-    On hold: what rootkeys made unusable (an Active key or certificate, a password, an MFA
-    device) is kept; one found Inactive gets a new window in a later run (its status
-    says ``observe``), judged like any other.
+    Rolled back: ``held`` maps an account whose journal keeps a hold to the number of
+    calls made before its last failing check; if the account was quarantined then, what
+    the quarantine made unusable (an Active key or certificate, the password, an MFA
+    device) must stay. One found Inactive gets a new window in a later run (its status
+    says ``observe``), and is judged like any other; so is an account whose quarantine
+    had failed (nothing of it was made unusable by rootkeys).
     """
     found: list[str] = []
     ours = {a.account_id: a for a in accounts}
     password = {a.account_id: a.password is not None for a in accounts}
     since: dict[str, datetime | None] = {}
+    rolled_back: set[str] = set()
     for n, call in enumerate(calls):
+        rolled_back |= {a for a, f in held.items() if f == n and since.get(a) is not None}
         at = call.at or datetime.min
         if call.service == "organizations" and call.status == 200 and quarantine_id:
             target = call.params.get("TargetId", "")
@@ -801,8 +805,8 @@ def call_violations(
         if kind not in asked:
             found.append(f"{operation} in {account_id}: {kind} were not asked for")
         deletes = operation.startswith("Delete") or operation == "DeactivateMFADevice"
-        if deletes and n >= held.get(account_id, len(calls)) and _was_active(ours, call):
-            found.append(f"{operation} in {account_id}, on hold since its check failed")
+        if deletes and account_id in rolled_back and _was_active(ours, call):
+            found.append(f"{operation} in {account_id}, rolled back when its check failed")
         if operation == "DeactivateMFADevice" and password[account_id]:
             found.append(f"MFA device deactivated in {account_id} with the root password there")
         if operation == "DeleteLoginProfile":

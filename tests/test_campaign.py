@@ -327,16 +327,22 @@ def test_judge_flags_a_kind_not_asked_for() -> None:
     ]
 
 
-def test_judge_flags_a_deletion_in_an_account_on_hold() -> None:
-    """A check failed (before call 1) and the account is on hold: no deletion may follow,
-    except of a credential found Inactive (a later run gives it a new window)."""
-    assert any("on hold" in v for v in _judge_calls(GOOD, held={MEMBER: 1}))
+def test_judge_flags_a_deletion_in_a_rolled_back_account() -> None:
+    """A check failed (before call 1) in the quarantined account, now on hold: no deletion of
+    what the quarantine made unusable may follow; one found Inactive may (a new window)."""
+    assert any("rolled back" in v for v in _judge_calls(GOOD, held={MEMBER: 1}))
     key = "AKIA" + "A" * 16
+    delete = _call(70, "DeleteAccessKey", AccessKeyId=key)
     inactive = _member(keys={key: OFF}, password=None, mfa=())
-    calls = [_call(0, "DeleteAccessKey", AccessKeyId=key)]
-    assert _judge_calls(calls, held={MEMBER: 0}, member=inactive) == []
+    assert _judge_calls([GOOD[0], delete], held={MEMBER: 1}, member=inactive) == []
     active = _member(keys={key: ACT}, password=None, mfa=())
-    assert _judge_calls(calls, held={MEMBER: 0}, member=active) != []
+    assert _judge_calls([GOOD[0], delete], held={MEMBER: 1}, member=active) != []
+
+
+def test_judge_lets_a_later_run_finish_an_account_whose_quarantine_had_failed() -> None:
+    """The check failed before the account was ever quarantined: nothing was made unusable
+    by rootkeys, and a later run may quarantine it and delete after a clean window."""
+    assert _judge_calls(GOOD, held={MEMBER: 0}) == []
 
 
 def test_judge_flags_a_quarantine_within_sign_in_blocks() -> None:

@@ -182,13 +182,18 @@ def test_scenarios_the_campaign_found_stay_fixed(tmp_path: Path) -> None:
         assert campaign.run(scenario, workdir).violations == []
 
 
-def test_a_short_campaign_deletes_certificates_and_the_ledger_sees_it() -> None:
-    """Single-account scenarios get signing certificates; the ledger records their deletion."""
-    ran, total, failure = campaign.campaign(seed=7, runs=20)
+def test_a_short_campaign_deletes_every_kind_of_root_credential() -> None:
+    """One account's certificates (the ledger records their deletion) and members'
+    certificates, passwords and MFA devices are set up and deleted, with no violation."""
+    ran, total, failure = campaign.campaign(seed=1, runs=20)
     assert failure == ""
     assert ran["single account"] > 0
+    assert ran["organization"] > 0
     assert total.certificates["set up"] > 0
     assert total.certificates["deleted"] > 0
+    assert total.members["certificates deleted"] > 0
+    assert total.members["passwords deleted"] > 0
+    assert total.members["MFA devices deactivated"] > 0
 
 
 def test_ledger_records_a_certificate_deactivated_then_deleted() -> None:

@@ -1,24 +1,37 @@
 """The fault campaign: randomized removals on the sandbox, every promise checked after each.
 
 A `Scenario` is drawn by hypothesis: one account (signed in as root, CloudShell-like or
-with one of its own keys) or a small organization; root keys Active or Inactive (and, in
-one account, 0-2 root signing certificates, Active or Inactive); a window; blocking or
-staged runs; and faults: throttling (up to a third of calls, by chance), 5xx, dropped
-connections, stale IAM reads, AssumeRoot sessions expiring, checks that fail or raise,
-hooks that raise, and the process dying at a journal write or just before an AWS call
-(key and certificate calls alike). `run` plays it with the faults on, then clears them
-and runs again, as fresh processes would, until nothing changes; then it checks the
-promises:
+with one of its own keys) or a small organization; root keys Active or Inactive; 0-2 root
+signing certificates, Active or Inactive (in one account, and in each member); in an
+organization, each member's root password (last used 2 hours, 3 days or 200 days ago, or
+never) and 0-2 MFA devices, virtual or hardware; the kinds the run asks for
+(``credentials=``, MFA only with the password), and, with the password, sometimes a
+policy whose ``sign_in_blocks`` blocks accounts signed in to lately; ``keep_quarantine``;
+a window; blocking or staged runs; and faults: throttling (up to a third of calls, by
+chance), 5xx, dropped connections, stale IAM reads (of every kind of credential),
+AssumeRoot sessions expiring, checks that fail or raise, hooks that raise, and the
+process dying at a journal write or just before an AWS call (key, certificate, password
+and MFA calls alike). `run` plays it with the faults on, then clears them and runs
+again, as fresh processes would, until nothing changes; then it checks the promises:
 
 - no key or certificate was deleted while usable; none before it had been unusable for
   its whole window with every check in its account passing (judged from the sandbox's
-  ledger, not from what rootkeys says);
+  ledger, not from what rootkeys says); no password or MFA device was deleted before
+  its account had been quarantined for its whole window with every check passing (judged
+  from the sandbox's call record);
+- no credential of a kind not asked for was changed or deleted; no MFA device was
+  deactivated while its account's root password still existed; no account was
+  quarantined while ``sign_in_blocks`` blocked it; what a rolled-back account's quarantine
+  had made unusable was not deleted after its check failed (`KNOWN` lists the library
+  bugs still found, counted apart from the violations until fixed);
 - no root key or certificate was changed by anyone but the root user or an AssumeRoot
-  session, no AssumeRoot session call was denied by its task policy, none tried
-  UpdateAccessKey or UpdateSigningCertificate;
+  session, no call was denied by a task policy (``Sandbox.denials()`` is empty), none
+  tried UpdateAccessKey or UpdateSigningCertificate in an AssumeRoot session;
 - the journal, reconciled, agrees with the sandbox's real state;
-- repeated runs converge: every key and certificate deleted, or Active again with the
-  reason recorded (rolled back, on hold), or the key that signs the session, untouched;
+- repeated runs converge: every credential asked for deleted (``verify(credentials=)``
+  says so in every member account not on hold or blocked, and the quarantine is detached
+  unless kept), or Active again with the reason recorded (rolled back, on hold), or the
+  key that signs the session, untouched;
 - no secret appears in logs, the journal, reports, events or exceptions.
 
 CI runs a fixed-seed slice (tests/test_campaign.py); ``nox -s campaign`` runs the long one
@@ -34,18 +47,22 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from hypothesis import strategies as st
 
 import rootkeys
 from rootkeys import KeyState
+from rootkeys._kinds import credential_id
 from rootkeys._reconcile import reconcile, replay
-from rootkeys.lifecycle import KeyStatus
-from rootkeys.testing import FakeClock, KeyChange, Sandbox
+from rootkeys.lifecycle import Action, CredentialKind, KeyStatus
+from rootkeys.reports import StepStatus
+from rootkeys.testing import FakeClock, KeyChange, Sandbox, SandboxCall
 from tests import orgtools
 
 SINGLE_OPS = (
@@ -57,12 +74,29 @@ SINGLE_OPS = (
     "UpdateSigningCertificate",
     "DeleteSigningCertificate",
 )
-WRITES = (
-    "UpdateAccessKey",
-    "DeleteAccessKey",
-    "UpdateSigningCertificate",
+KIND_OF_WRITE = {
+    "UpdateAccessKey": "keys",
+    "DeleteAccessKey": "keys",
+    "UpdateSigningCertificate": "certificates",
+    "DeleteSigningCertificate": "certificates",
+    "DeleteLoginProfile": "password",
+    "DeactivateMFADevice": "mfa",
+    "DeleteVirtualMFADevice": "mfa",
+}
+"""Every call that changes a root credential, and the kind it changes."""
+WRITES = tuple(KIND_OF_WRITE)
+CREDENTIAL_OPS = (
+    "ListSigningCertificates",
     "DeleteSigningCertificate",
+    "GetLoginProfile",
+    "GetUser",
+    "DeleteLoginProfile",
+    "ListMFADevices",
+    "DeactivateMFADevice",
+    "DeleteVirtualMFADevice",
 )
+"""A member's certificate, password and MFA calls (faults and crashes hit them too)."""
+CREDENTIAL_WRITES = tuple(op for op in CREDENTIAL_OPS if op in KIND_OF_WRITE)
 ORG_OPS = (
     "ListAccessKeys",
     "DeleteAccessKey",
@@ -71,12 +105,41 @@ ORG_OPS = (
     "ListPoliciesForTarget",
     "AttachPolicy",
     "DetachPolicy",
+    *CREDENTIAL_OPS,
 )
 FAULT_KINDS = ("throttling", "server error", "connection reset", "stale reads", "expiry")
 CRASH_POINTS = ("journal write", "before AWS call")
 ACCOUNT = "111122223333"
 CertStatus = Literal["Active", "Inactive"]
 CERT_STATUSES: tuple[CertStatus, ...] = ("Active", "Inactive")
+MfaKind = Literal["virtual", "hardware"]
+ALL_KINDS = ("certificates", "keys", "mfa", "password")
+DEFAULT_KINDS = ("certificates", "keys")
+ORG_KINDS: tuple[tuple[str, ...] | None, ...] = (
+    None,
+    ALL_KINDS,
+    ("keys",),
+    ("mfa", "password"),
+    ("certificates",),
+    ("keys", "password"),
+    ("password",),
+    ("certificates", "mfa", "password"),
+)
+"""What an organization run asks for (``credentials=``; None: the default): always valid,
+MFA only with the password."""
+SINGLE_KINDS: tuple[tuple[str, ...] | None, ...] = (None, ("keys",), ("certificates",))
+PASSWORD_USED = (None, timedelta(hours=2), timedelta(days=3), timedelta(days=200))
+"""How long before the run a member's root password was last used (None: never)."""
+SIGN_IN_BLOCKS = timedelta(days=7)
+QUARANTINE = "rootkeys-quarantine-root-user"
+NEVER_DETACHED = "its quarantine never detached"
+KNOWN = {
+    NEVER_DETACHED: "a check failed after a quarantine whose read-back was throttled "
+    "(journaled unverified): the account is reported rolled back but stays quarantined, "
+    "and a later run deletes what the quarantine made unusable",
+}
+"""Known library bugs the campaign still finds, by the words of the violation they make;
+counted in `Result.known` (and the summary) while unfixed, never silently."""
 
 
 class Crash(BaseException):
@@ -91,6 +154,17 @@ class Fault:
     operation: str
     times: int
     rate: float = 1.0
+
+
+@dataclass(frozen=True)
+class Member:
+    """What one member account's root user holds besides its access keys."""
+
+    certificates: tuple[CertStatus, ...] = ()
+    password: bool = False
+    password_used: timedelta | None = None
+    """How long before the run the password was last used; None: never."""
+    mfa: tuple[MfaKind, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +186,32 @@ class Scenario:
     """The share of every call throttled by chance while faults are on (up to a third)."""
     certificates: tuple[CertStatus, ...] = ()
     """One account's root signing certificates, ``Active`` or ``Inactive`` (none in orgs)."""
+    members: tuple[Member, ...] = ()
+    """Organization: each member's certificates, password and MFA devices (none if empty)."""
+    kinds: tuple[str, ...] | None = None
+    """What the runs ask for (``credentials=``); None: the default, keys and certificates."""
+    sign_in_blocks: bool = False
+    """Organization, password asked: ``RemovalPolicy(fixed=window, sign_in_blocks=7 days)``."""
+    keep_quarantine: bool = False
+
+    @property
+    def asked(self) -> frozenset[str]:
+        """The kinds of root credential the runs remove."""
+        return frozenset(self.kinds or DEFAULT_KINDS)
+
+    def member(self, n: int) -> Member:
+        """What member ``n`` holds besides its keys."""
+        return self.members[n] if n < len(self.members) else Member()
+
+
+members = st.builds(
+    Member,
+    certificates=st.lists(st.sampled_from(CERT_STATUSES), max_size=2).map(tuple),
+    password=st.booleans(),
+    password_used=st.sampled_from(PASSWORD_USED),
+    mfa=st.lists(st.sampled_from(["virtual", "hardware"]), max_size=2).map(tuple),
+)
+"""A member's certificates, password and MFA devices."""
 
 
 @st.composite
@@ -132,9 +232,11 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         times=st.integers(1, 6),
         rate=st.sampled_from([1.0, 0.33]),
     )
-    crash = st.none() | st.tuples(
-        st.sampled_from(CRASH_POINTS), st.sampled_from(ops), st.integers(1, 8)
-    )
+    crash_ops = st.sampled_from(ops)
+    if org:  # each credential write happens once or twice a scenario: aim at them too
+        crash_ops |= st.sampled_from(CREDENTIAL_WRITES)
+    crash = st.none() | st.tuples(st.sampled_from(CRASH_POINTS), crash_ops, st.integers(1, 8))
+    kinds = draw(st.sampled_from(ORG_KINDS if org else SINGLE_KINDS))
     return Scenario(
         seed=draw(st.integers(0, 2**16)),
         org=org,
@@ -148,10 +250,13 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         hook_raises=draw(st.booleans()),
         crash=draw(crash),
         storm=draw(st.sampled_from([0.0, 0.0, 0.1, 1 / 3])),
-        # member accounts' certificates are not in the lifecycle yet: one account only
         certificates=()
         if org
         else tuple(draw(st.lists(st.sampled_from(CERT_STATUSES), max_size=2))),
+        members=tuple(draw(members) for _ in keys) if org else (),
+        kinds=kinds,
+        sign_in_blocks=bool(kinds and "password" in kinds) and draw(st.booleans()),
+        keep_quarantine=org and draw(st.booleans()),
     )
 
 
@@ -164,6 +269,10 @@ class Result:
     runs: int = 0
     certificates: Counter[str] = field(default_factory=Counter)
     """Signing certificates set up, deleted (by the ledger) and faults on their calls."""
+    members: Counter[str] = field(default_factory=Counter)
+    """Organizations: member credentials set up and deleted by kind, faults on their calls."""
+    known: Counter[str] = field(default_factory=Counter)
+    """Breaks of a promise by a known library bug (see `KNOWN`), kept apart from violations."""
 
 
 @dataclass
@@ -171,6 +280,27 @@ class CheckLog:
     """Every check verdict, by account and time: the ledger's partner."""
 
     verdicts: list[tuple[str, datetime, bool]] = field(default_factory=list)
+    failed_at_call: dict[str, int] = field(default_factory=dict)
+    """Each account's last failing verdict, as the number of sandbox calls made before it."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account as set up: its root credentials by lifecycle id, with their status."""
+
+    account_id: str
+    keys: dict[str, KeyStatus]
+    certificates: Mapping[str, str] = field(default_factory=dict)
+    password: str | None = None
+    """The password's lifecycle id (``password:<when it was set>``); None: no password."""
+    password_used: datetime | None = None
+    mfa: tuple[str, ...] = ()
+    """The MFA devices' serial numbers (or ARNs)."""
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """The root access keys' ids, in the order they were made."""
+        return tuple(self.keys)
 
 
 class _Texts(logging.Handler):
@@ -219,10 +349,11 @@ def _play(
     def check(key: rootkeys.ObservedKey) -> bool:
         calls["check"] += 1
         failing = calls["check"] == scenario.check_fails_at
-        if failing and scenario.check_raises:
-            checks.verdicts.append((key.account_id, clock.now(), False))
-            raise RuntimeError("the app's health endpoint timed out")
         checks.verdicts.append((key.account_id, clock.now(), not failing))
+        if failing:
+            checks.failed_at_call[key.account_id] = len(sandbox.calls)
+        if failing and scenario.check_raises:
+            raise RuntimeError("the app's health endpoint timed out")
         return not failing
 
     def hook(event: rootkeys.Event) -> None:
@@ -231,7 +362,7 @@ def _play(
             raise ValueError("the alerting webhook is down")
 
     first_active = scenario.keys[0][:1] == (KeyStatus.ACTIVE,)
-    signing = accounts[0][1][0] if scenario.self_signed and first_active else None
+    signing = accounts[0].key_ids[0] if scenario.self_signed and first_active else None
     interval = max(scenario.window / 3, timedelta(seconds=1))
 
     def make(journal: rootkeys.Journal, *, with_faults: bool) -> Any:
@@ -261,7 +392,7 @@ def _play(
         )
 
     # phase one: faults on
-    _inject(scenario, sandbox, result, [a for a, _ in accounts])
+    _inject(scenario, sandbox, result, [a.account_id for a in accounts])
     journal: rootkeys.Journal = (
         _CrashingJournal(journal_path, scenario.crash[2])
         if scenario.crash and scenario.crash[0] == "journal write"
@@ -283,6 +414,9 @@ def _play(
             texts += [str(exc), repr(exc)]
         except Crash:
             result.faults["crash: " + (scenario.crash or ("", "", 0))[0]] += 1
+            point, operation, _ = scenario.crash or ("", "", 0)
+            if point == "before AWS call" and operation in CREDENTIAL_OPS:
+                result.members["crashes before their calls"] += 1
             journal.close()
             journal = rootkeys.Journal(journal_path)  # a new process, on the same journal
             break
@@ -293,11 +427,14 @@ def _play(
     journal.close()
 
     # phase two: no faults, fresh processes, until no key is left observing
+    last: Last = Last(clock.now(), None)
     for _ in range(6):
         clock.advance(scenario.window + interval + timedelta(seconds=1))
         with rootkeys.Journal(journal_path) as fresh:
             try:
+                started = clock.now()
                 report = _remove(make(fresh, with_faults=False), scenario, interval)
+                last = Last(started, report)
                 texts.append(report.model_dump_json())
             except rootkeys.RootKeysError as exc:
                 result.violations.append(f"a run without faults failed: {exc!r}")
@@ -308,8 +445,8 @@ def _play(
                 break
 
     with rootkeys.Journal(journal_path) as final:
-        _judge(scenario, sandbox, final, checks, accounts, signing, result)
-        texts += [r.model_dump_json() for a, _ in accounts for r in final.records(a)]
+        _judge(scenario, sandbox, final, checks, accounts, signing, result, last)
+        texts += [r.model_dump_json() for a in accounts for r in final.records(a.account_id)]
     texts += [repr(e) for e in events] + [str(e) for e in events]
     texts += [repr(c) for c in sandbox.calls]
     for path in journal_path.parent.glob(journal_path.name + "*"):
@@ -321,18 +458,34 @@ def _play(
             break
 
 
-def _setup(scenario: Scenario, sandbox: Sandbox) -> list[tuple[str, tuple[str, ...]]]:
+def _setup(scenario: Scenario, sandbox: Sandbox) -> list[Account]:
     if not scenario.org:
         statuses = scenario.keys[0]
-        account = sandbox.create_account(ACCOUNT, root_keys=0)
-        ids = tuple(sandbox.add_root_key(ACCOUNT, status=s) for s in statuses)
-        for status in scenario.certificates:
-            sandbox.add_root_signing_certificate(ACCOUNT, status=status)
-        return [(account.account_id, ids)]
+        sandbox.create_account(ACCOUNT, root_keys=0)
+        keys = {sandbox.add_root_key(ACCOUNT, status=s): s for s in statuses}
+        certificates = {
+            sandbox.add_root_signing_certificate(ACCOUNT, status=status): status
+            for status in scenario.certificates
+        }
+        return [Account(ACCOUNT, keys, certificates)]
     org = sandbox.create_organization(members=len(scenario.keys), root_keys=0)
     made = []
-    for member, statuses in zip(org.member_account_ids, scenario.keys, strict=True):
-        made.append((member, tuple(sandbox.add_root_key(member, status=s) for s in statuses)))
+    now = sandbox.clock.now()
+    for n, (member, statuses) in enumerate(zip(org.member_account_ids, scenario.keys, strict=True)):
+        spec = scenario.member(n)
+        keys = {sandbox.add_root_key(member, status=s): s for s in statuses}
+        certificates = {
+            sandbox.add_root_signing_certificate(member, status=status): status
+            for status in spec.certificates
+        }
+        used = None if spec.password_used is None else now - spec.password_used
+        if spec.password:
+            sandbox.set_root_password(member, last_used=used)
+        mfa = tuple(sandbox.add_root_mfa_device(member, kind=kind) for kind in spec.mfa)
+        password = credential_id(CredentialKind.PASSWORD, now) if spec.password else None
+        made.append(
+            Account(member, keys, certificates, password, used if spec.password else None, mfa)
+        )
     return made
 
 
@@ -355,7 +508,9 @@ def _inject(scenario: Scenario, sandbox: Sandbox, result: Result, accounts: list
             )
         elif fault.kind == "stale reads":
             for account in accounts:
-                sandbox.inject_stale_reads(account, reads=fault.times, writes=2)
+                sandbox.inject_stale_reads(
+                    account, reads=fault.times, writes=2, credentials=ALL_KINDS
+                )
             result.faults["stale reads"] += 1
         elif fault.kind == "expiry":
             sandbox.before(
@@ -409,7 +564,23 @@ def _observing(report: Any) -> bool:
 
 
 def _remove(manager: Any, scenario: Scenario, interval: timedelta) -> Any:
-    return manager.remove_all(scenario.window, interval, wait=not scenario.staged)
+    options: dict[str, Any] = {}
+    if scenario.kinds is not None:
+        options["credentials"] = set(scenario.kinds)
+    if scenario.org:
+        options["keep_quarantine"] = scenario.keep_quarantine
+    window: timedelta | rootkeys.RemovalPolicy = scenario.window
+    if scenario.sign_in_blocks:
+        window = rootkeys.RemovalPolicy(fixed=scenario.window, sign_in_blocks=SIGN_IN_BLOCKS)
+    return manager.remove_all(window, interval, wait=not scenario.staged, **options)
+
+
+@dataclass(frozen=True)
+class Last:
+    """The last run without faults: when it started, and its report."""
+
+    started: datetime
+    report: Any
 
 
 class _CrashingJournal(rootkeys.Journal):
@@ -434,16 +605,13 @@ def _judge(
     sandbox: Sandbox,
     journal: rootkeys.Journal,
     checks: CheckLog,
-    accounts: list[tuple[str, tuple[str, ...]]],
+    accounts: list[Account],
     signing: str | None,
     result: Result,
+    last: Last,
 ) -> None:
     changes = sandbox.key_changes()
-    result.certificates["set up"] += len(scenario.certificates)
-    result.certificates["deleted"] += sum(c.kind == "certificate" and c.deleted for c in changes)
-    result.certificates["faults on their calls"] += sum(
-        c.fault is not None and "SigningCertificate" in c.operation for c in sandbox.calls
-    )
+    _count(scenario, sandbox, accounts, result)
     result.violations += deletion_violations(changes, scenario.window, checks.verdicts)
     for call in sandbox.calls:
         if call.service == "iam" and call.operation in WRITES:
@@ -453,11 +621,32 @@ def _judge(
                 result.violations.append(f"{call.operation} tried in an AssumeRoot session")
         if call.principal == "assumed-root" and call.status == 403 and call.fault is None:
             result.violations.append(f"{call.operation} denied by the task policy")
-    for account_id, _ in accounts:
-        # keys and signing certificates alike: the journal keeps both by their ids
-        truth = {k.key_id: k.status for k in sandbox.root_keys(account_id)}
+    result.violations += [
+        f"{c.operation} in {c.account_id} denied by {c.denied_by}" for c in sandbox.denials()
+    ]
+    asked = scenario.asked
+    known_bugs: list[str] = []
+    held: dict[str, int] = {}
+    blocked: set[str] = set()
+    cleared: list[str] = []
+    outcomes = {}
+    if isinstance(last.report, rootkeys.OrganizationReport):
+        outcomes = {a.account_id: a.outcome for a in last.report.accounts}
+    for account in accounts:
+        account_id = account.account_id
+        keys = {k.key_id: k.status for k in sandbox.root_keys(account_id)}
         certificates = sandbox.root_signing_certificates(account_id)
-        truth |= {c: KeyStatus(status) for c, status in certificates.items()}
+        password = sandbox.root_password(account_id)
+        mfa = set(sandbox.root_mfa_devices(account_id))
+        result.violations += _unasked_changes(account, asked, keys, certificates, password, mfa)
+        # every kind asked for: the journal keeps them all by their lifecycle ids
+        truth = dict(keys) if "keys" in asked else {}
+        if "certificates" in asked:
+            truth |= {c: KeyStatus(status) for c, status in certificates.items()}
+        if "password" in asked and password and account.password:
+            truth[account.password] = KeyStatus.ACTIVE
+        if "mfa" in asked:
+            truth |= {credential_id(CredentialKind.MFA, s): KeyStatus.ACTIVE for s in mfa}
         quarantined = scenario.org and orgtools.quarantined(sandbox, account_id)
         states = {
             key_id: KeyState.QUARANTINED
@@ -477,19 +666,212 @@ def _judge(
                 )
         # in an organization a hold is account-wide: one held key keeps the quarantine,
         # and so every other key of the account, away (the report says so)
-        account_hold = scenario.org and any(
-            memory[k].hold for k in truth if k in memory and memory[k].hold
-        )
+        account_hold = scenario.org and any(m.hold for m in memory.values())
+        if account_hold and account_id in checks.failed_at_call:
+            held[account_id] = checks.failed_at_call[account_id]
+        # sign_in_blocks: an account whose root user signed in lately is left to a person
+        used = account.password_used
+        if scenario.sign_in_blocks and used is not None and last.started - used <= SIGN_IN_BLOCKS:
+            blocked.add(account_id)
+        elif outcomes.get(account_id) is rootkeys.AccountOutcome.BLOCKED:
+            result.violations.append(f"{account_id} blocked without a recent sign-in")
         for key_id, status in truth.items():
             known = memory.get(key_id)
+            held_or_blocked = account_hold or account_id in blocked
             if key_id == signing:
                 continue
             if status is not KeyStatus.ACTIVE or quarantined:
                 result.violations.append(f"{key_id} left unusable and not deleted")
-            elif (known is None or known.hold is None) and not account_hold:
+            elif (known is None or known.hold is None) and not held_or_blocked:
                 result.violations.append(f"{key_id} left Active with no reason recorded")
-        if quarantined and not truth:
+        if quarantined and not truth and not scenario.keep_quarantine:
             result.violations.append(f"{account_id} left quarantined with no key")
+        if scenario.org and not account_hold and account_id not in blocked:
+            cleared.append(account_id)
+    result.violations += call_violations(
+        sandbox.calls,
+        asked=asked,
+        window=scenario.window,
+        verdicts=checks.verdicts,
+        accounts=accounts,
+        quarantine_id=_quarantine_id(sandbox) if scenario.org else None,
+        held=held,
+        blocks=SIGN_IN_BLOCKS if scenario.sign_in_blocks else None,
+        unverified=frozenset(a.account_id for a in accounts if _unverified(journal, a)),
+        known=known_bugs,
+    )
+    result.known.update({k for text in known_bugs for k in KNOWN if text.endswith(k)})
+    if cleared:  # last: verify's own reads come after every call judged above
+        organization = rootkeys.Organization(
+            sandbox.management_session(), clock=sandbox.clock, journal=False
+        )
+        for account_id in cleared:
+            if not organization.verify([account_id], credentials=asked):
+                result.violations.append(f"{account_id}: verify(credentials=...) is False")
+    result.members["accounts on hold"] += len(held)
+    result.members["accounts blocked by a recent sign-in"] += len(blocked)
+
+
+def _unasked_changes(
+    account: Account,
+    asked: frozenset[str],
+    keys: dict[str, KeyStatus],
+    certificates: dict[str, str],
+    password: bool,
+    mfa: set[str],
+) -> list[str]:
+    """An account's credentials of the kinds not asked for that are no longer as set up."""
+    found = []
+    if "keys" not in asked and keys != account.keys:
+        found.append(f"{account.account_id}: keys changed, not asked for")
+    if "certificates" not in asked and certificates != account.certificates:
+        found.append(f"{account.account_id}: certificates changed, not asked for")
+    if "password" not in asked and password != (account.password is not None):
+        found.append(f"{account.account_id}: password deleted, not asked for")
+    if "mfa" not in asked and mfa != set(account.mfa):
+        found.append(f"{account.account_id}: MFA devices changed, not asked for")
+    return found
+
+
+def _unverified(journal: rootkeys.Journal, account: Account) -> bool:
+    """Whether the journal says a quarantine in the account was made but not read back."""
+    return any(
+        r.action is Action.QUARANTINE and r.status is StepStatus.UNVERIFIED
+        for r in journal.records(account.account_id)
+    )
+
+
+def _quarantine_id(sandbox: Sandbox) -> str | None:
+    client = sandbox.management_session().client("organizations")
+    policies = client.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+    return next((p["Id"] for p in policies if p["Name"] == QUARANTINE), None)
+
+
+def _count(scenario: Scenario, sandbox: Sandbox, accounts: list[Account], result: Result) -> None:
+    changes = sandbox.key_changes()
+    calls = sandbox.calls
+    certificates_deleted = sum(c.kind == "certificate" and c.deleted for c in changes)
+    if not scenario.org:
+        result.certificates["set up"] += len(scenario.certificates)
+        result.certificates["deleted"] += certificates_deleted
+        result.certificates["faults on their calls"] += sum(
+            c.fault is not None and "SigningCertificate" in c.operation for c in calls
+        )
+        return
+    members = result.members
+    members["certificates set up"] += sum(len(a.certificates) for a in accounts)
+    members["passwords set up"] += sum(a.password is not None for a in accounts)
+    members["MFA devices set up"] += sum(len(a.mfa) for a in accounts)
+    members["certificates deleted"] += certificates_deleted
+    members["passwords deleted"] += sum(
+        c.operation == "DeleteLoginProfile" and c.status == 200 for c in calls
+    )
+    members["MFA devices deactivated"] += sum(
+        c.operation == "DeactivateMFADevice" and c.status == 200 for c in calls
+    )
+    members["faults on their calls"] += sum(
+        c.fault is not None and c.operation in CREDENTIAL_OPS for c in calls
+    )
+    for kind in ("certificates", "password", "mfa"):
+        members[f"scenarios asking for {kind}"] += kind in scenario.asked
+    members["scenarios with sign_in_blocks"] += scenario.sign_in_blocks
+
+
+def call_violations(
+    calls: Sequence[SandboxCall],
+    *,
+    asked: frozenset[str],
+    window: timedelta,
+    verdicts: list[tuple[str, datetime, bool]],
+    accounts: Sequence[Account],
+    quarantine_id: str | None,
+    held: Mapping[str, int] = MappingProxyType({}),
+    blocks: timedelta | None = None,
+    unverified: frozenset[str] = frozenset(),
+    known: list[str] | None = None,
+) -> list[str]:
+    """What the call record shows of broken promises, in the order the calls came.
+
+    A credential of a kind not asked for changed; an MFA device deactivated while its
+    account's root password still existed; a password or MFA device deleted before its
+    account had been quarantined for the whole ``window`` with every check passing; a
+    credential deleted after its account was rolled back; an account quarantined while
+    its root user's last sign-in was within ``blocks`` (``sign_in_blocks``).
+
+    Rolled back: ``held`` maps an account whose journal keeps a hold to the number of
+    calls made before its last failing check; if the account was quarantined then, what
+    the quarantine made unusable (an Active key or certificate, the password, an MFA
+    device) must stay. One found Inactive gets a new window in a later run (its status
+    says ``observe``), and is judged like any other; so is an account whose quarantine
+    had failed (nothing of it was made unusable by rootkeys). A deletion after a failed
+    check in an account whose quarantine was never detached since, and whose journal
+    says its quarantine was ``unverified`` (``unverified``: those accounts), is the known
+    bug `KNOWN` names: it goes to ``known`` when given, not to the violations.
+    """
+    found: list[str] = []
+    ours = {a.account_id: a for a in accounts}
+    password = {a.account_id: a.password is not None for a in accounts}
+    since: dict[str, datetime | None] = {}
+    rolled_back: set[str] = set()
+    detached: set[str] = set()
+    for n, call in enumerate(calls):
+        rolled_back |= {a for a, f in held.items() if f == n and since.get(a) is not None}
+        at = call.at or datetime.min
+        if call.service == "organizations" and call.status == 200 and quarantine_id:
+            target = call.params.get("TargetId", "")
+            if call.params.get("PolicyId") != quarantine_id or target not in ours:
+                continue
+            if call.operation == "DetachPolicy":
+                since[target] = None
+                detached |= {target} & rolled_back
+            elif call.operation == "AttachPolicy":
+                since[target] = since.get(target) or at
+                used = ours[target].password_used
+                if blocks is not None and used is not None and at - used <= blocks:
+                    found.append(f"{target} quarantined {at - used} after a sign-in")
+            continue
+        kind = KIND_OF_WRITE.get(call.operation)
+        account_id = call.account_id or ""
+        if call.service != "iam" or call.status != 200 or kind is None or account_id not in ours:
+            continue
+        operation = call.operation
+        if kind not in asked:
+            found.append(f"{operation} in {account_id}: {kind} were not asked for")
+        deletes = operation.startswith("Delete") or operation == "DeactivateMFADevice"
+        if deletes and account_id in rolled_back and _was_active(ours, call):
+            broken = f"{operation} in {account_id}, rolled back when its check failed"
+            if account_id in detached:
+                found.append(broken)
+            elif known is not None and account_id in unverified:
+                known.append(f"{broken}: {NEVER_DETACHED}")
+            else:
+                found.append(f"{broken}: {NEVER_DETACHED}")
+        if operation == "DeactivateMFADevice" and password[account_id]:
+            found.append(f"MFA device deactivated in {account_id} with the root password there")
+        if operation == "DeleteLoginProfile":
+            password[account_id] = False
+        if operation not in ("DeleteLoginProfile", "DeactivateMFADevice"):
+            continue
+        start = since.get(account_id)
+        if start is None:
+            found.append(f"{operation} in {account_id} while not quarantined")
+            continue
+        if at - start < window:
+            found.append(f"{operation} in {account_id} {at - start} after the quarantine")
+        failed = [t for a, t, ok in verdicts if a == account_id and not ok]
+        if any(at - window <= t <= at for t in failed):
+            found.append(f"{operation} in {account_id} with a failing check in its window")
+    return found
+
+
+def _was_active(accounts: Mapping[str, Account], call: SandboxCall) -> bool:
+    """Whether the credential a delete call names was set up Active (never Inactive)."""
+    account = accounts[call.account_id or ""]
+    if call.operation == "DeleteAccessKey":
+        return account.keys.get(call.params.get("AccessKeyId", "")) is not KeyStatus.INACTIVE
+    if call.operation == "DeleteSigningCertificate":
+        return account.certificates.get(call.params.get("CertificateId", "")) != "Inactive"
+    return True
 
 
 def deletion_violations(
@@ -553,6 +935,8 @@ def main(argv: list[str] | None = None) -> int:
         total.runs += result.runs
         total.violations += result.violations
         total.certificates.update(result.certificates)
+        total.members.update(result.members)
+        total.known.update(result.known)
         if failure:
             failures.append(failure)
     print(summary(scenarios_run, total, time.perf_counter() - started))
@@ -586,6 +970,8 @@ def campaign(seed: int, runs: int) -> tuple[Counter[str], Result, str]:
         total.runs += result.runs
         total.violations += result.violations
         total.certificates.update(result.certificates)
+        total.members.update(result.members)
+        total.known.update(result.known)
         assert not result.violations, (scenario, result.violations)
         if sum(ran.values()) % 500 == 0:
             print(
@@ -609,8 +995,11 @@ def summary(scenarios_run: Counter[str], total: Result, seconds: float) -> str:
         f"{total.runs} rootkeys runs, {seconds:.0f}s",
         "faults injected, by kind:",
         *(f"  {kind}: {n}" for kind, n in sorted(total.faults.items())),
-        "root signing certificates: "
+        "root signing certificates (one account): "
         + ", ".join(f"{n} {what}" for what, n in sorted(total.certificates.items())),
+        "member accounts' credentials:",
+        *(f"  {what}: {n}" for what, n in sorted(total.members.items())),
+        *(f"known library bug, {n} scenario(s): {KNOWN[k]}" for k, n in total.known.items()),
         f"invariant violations: {len(total.violations)}",
     ]
     return "\n".join(lines)

@@ -5,15 +5,17 @@ The long campaign (10,000 scenarios and more) is ``nox -s campaign``.
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
 import rootkeys
 from rootkeys.lifecycle import KeyStatus
-from rootkeys.testing import FakeClock, KeyChange, Sandbox
-from tests import campaign
+from rootkeys.testing import FakeClock, KeyChange, Sandbox, SandboxCall
+from tests import campaign, orgtools
 
 T0 = datetime(2026, 11, 27, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -29,8 +31,6 @@ HOUR = timedelta(hours=1)
 @given(campaign.scenarios())
 def test_fault_campaign_slice_keeps_every_promise(scenario: campaign.Scenario) -> None:
     """Faults on, then fresh runs: no promise broken (see tests/campaign.py for which)."""
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         result = campaign.run(scenario, Path(tmp))
     assert result.violations == []
@@ -182,13 +182,18 @@ def test_scenarios_the_campaign_found_stay_fixed(tmp_path: Path) -> None:
         assert campaign.run(scenario, workdir).violations == []
 
 
-def test_a_short_campaign_deletes_certificates_and_the_ledger_sees_it() -> None:
-    """Single-account scenarios get signing certificates; the ledger records their deletion."""
-    ran, total, failure = campaign.campaign(seed=7, runs=20)
+def test_a_short_campaign_deletes_every_kind_of_root_credential() -> None:
+    """One account's certificates (the ledger records their deletion) and members'
+    certificates, passwords and MFA devices are set up and deleted, with no violation."""
+    ran, total, failure = campaign.campaign(seed=1, runs=20)
     assert failure == ""
     assert ran["single account"] > 0
+    assert ran["organization"] > 0
     assert total.certificates["set up"] > 0
     assert total.certificates["deleted"] > 0
+    assert total.members["certificates deleted"] > 0
+    assert total.members["passwords deleted"] > 0
+    assert total.members["MFA devices deactivated"] > 0
 
 
 def test_ledger_records_a_certificate_deactivated_then_deleted() -> None:
@@ -240,3 +245,228 @@ def test_judge_flags_a_certificate_deleted_while_active() -> None:
     gone = KeyChange(T0 + HOUR, "111122223333", cert, None, False, "root", True)
     assert (made.kind, _change(0, ACT, was=False).kind) == ("certificate", "key")
     assert campaign.deletion_violations((made, gone), timedelta(0), []) != []
+
+
+# -- member accounts' certificates, passwords and MFA devices ---------------------------------
+
+MEMBER = "222233334444"
+POLICY = "p-quarantine"
+PASSWORD = "password:20261127T000000Z"
+SERIAL = "arn:aws:iam::222233334444:mfa/root-account-mfa-device"
+EVERYTHING = frozenset(campaign.ALL_KINDS)
+
+
+def _call(minutes: int, operation: str, **params: str) -> SandboxCall:
+    org = operation.endswith("Policy")
+    return SandboxCall(
+        service="organizations" if org else "iam",
+        operation=operation,
+        account_id="999988887777" if org else MEMBER,
+        principal="admin" if org else "assumed-root",
+        signing_key_id=None,
+        params={"PolicyId": POLICY, "TargetId": MEMBER} if org else params,
+        status=200,
+        at=T0 + timedelta(minutes=minutes),
+    )
+
+
+def _member(**fields: object) -> campaign.Account:
+    made = {"keys": {}, "password": PASSWORD, "mfa": (SERIAL,)} | fields
+    return campaign.Account(MEMBER, **made)  # type: ignore[arg-type]
+
+
+def _judge_calls(
+    calls: list[SandboxCall], asked: frozenset[str] = EVERYTHING, **options: object
+) -> list[str]:
+    member = options.pop("member", _member())
+    return campaign.call_violations(
+        calls,
+        asked=asked,
+        window=HOUR,
+        verdicts=options.pop("verdicts", []),  # type: ignore[arg-type]
+        accounts=[member],  # type: ignore[list-item]
+        quarantine_id=POLICY,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+GOOD = [
+    _call(0, "AttachPolicy"),
+    _call(61, "DeleteLoginProfile"),
+    _call(61, "DeactivateMFADevice", SerialNumber=SERIAL),
+    _call(61, "DeleteVirtualMFADevice", SerialNumber=SERIAL),
+    _call(62, "DetachPolicy"),
+]
+
+
+def test_judge_passes_a_password_and_its_mfa_removed_in_order() -> None:
+    """Quarantined a whole window, the password first, then its MFA device: no violation."""
+    assert _judge_calls(GOOD) == []
+
+
+def test_judge_flags_an_mfa_device_deactivated_while_the_password_exists() -> None:
+    """The call record's order: DeactivateMFADevice before DeleteLoginProfile is a violation."""
+    calls = [GOOD[0], GOOD[2], GOOD[1], GOOD[3]]
+    assert any("with the root password there" in v for v in _judge_calls(calls))
+    assert _judge_calls(calls, member=_member(password=None)) == []  # no password: fine
+
+
+def test_judge_flags_a_password_deleted_without_its_whole_quarantined_window() -> None:
+    """Not quarantined, quarantined for 30 minutes, or a failing check inside the window."""
+    assert any("while not quarantined" in v for v in _judge_calls(GOOD[1:2]))
+    early = [GOOD[0], _call(30, "DeleteLoginProfile")]
+    assert any("after the quarantine" in v for v in _judge_calls(early))
+    failed = [(MEMBER, T0 + timedelta(minutes=20), False)]
+    assert any("failing check" in v for v in _judge_calls(GOOD, verdicts=failed))
+    detached = [GOOD[0], _call(10, "DetachPolicy"), GOOD[1]]
+    assert any("while not quarantined" in v for v in _judge_calls(detached))
+
+
+def test_judge_flags_a_kind_not_asked_for() -> None:
+    """Keys and certificates asked for: deleting the password or an MFA device is a violation."""
+    found = _judge_calls(GOOD, asked=frozenset(campaign.DEFAULT_KINDS))
+    assert [v for v in found if "not asked for" in v] == [
+        f"DeleteLoginProfile in {MEMBER}: password were not asked for",
+        f"DeactivateMFADevice in {MEMBER}: mfa were not asked for",
+        f"DeleteVirtualMFADevice in {MEMBER}: mfa were not asked for",
+    ]
+
+
+def test_judge_flags_a_deletion_in_a_rolled_back_account() -> None:
+    """A check failed (before call 1) in the quarantined account, now on hold: no deletion of
+    what the quarantine made unusable may follow; one found Inactive may (a new window)."""
+    assert any("rolled back" in v for v in _judge_calls(GOOD, held={MEMBER: 1}))
+    key = "AKIA" + "A" * 16
+    delete = _call(70, "DeleteAccessKey", AccessKeyId=key)
+    inactive = _member(keys={key: OFF}, password=None, mfa=())
+    assert _judge_calls([GOOD[0], delete], held={MEMBER: 1}, member=inactive) == []
+    active = _member(keys={key: ACT}, password=None, mfa=())
+    assert _judge_calls([GOOD[0], delete], held={MEMBER: 1}, member=active) != []
+
+
+def test_judge_lets_a_later_run_finish_an_account_whose_quarantine_had_failed() -> None:
+    """The check failed before the account was ever quarantined: nothing was made unusable
+    by rootkeys, and a later run may quarantine it and delete after a clean window."""
+    assert _judge_calls(GOOD, held={MEMBER: 0}) == []
+
+
+def test_judge_flags_a_quarantine_within_sign_in_blocks() -> None:
+    """The root user signed in 2 hours before the quarantine; sign_in_blocks is 7 days."""
+    member = _member(password_used=T0 - timedelta(hours=2))
+    found = _judge_calls(GOOD, member=member, blocks=campaign.SIGN_IN_BLOCKS)
+    assert any("after a sign-in" in v for v in found)
+    assert _judge_calls(GOOD, member=member) == []  # no sign_in_blocks: no block
+
+
+def _org_scenario(**fields: object) -> campaign.Scenario:
+    base: dict[str, object] = {
+        "seed": 0,
+        "org": True,
+        "keys": ((ACT,), (OFF,)),
+        "self_signed": False,
+        "window": HOUR,
+        "staged": False,
+        "faults": (),
+        "check_fails_at": None,
+        "check_raises": False,
+        "hook_raises": False,
+        "crash": None,
+        "members": (
+            campaign.Member(("Active",), True, timedelta(days=200), ("virtual", "hardware")),
+            campaign.Member(("Inactive",), True, None, ("virtual",)),
+        ),
+        "kinds": campaign.ALL_KINDS,
+    }
+    return campaign.Scenario(**(base | fields))  # type: ignore[arg-type]
+
+
+def test_faults_and_a_crash_on_password_and_mfa_calls_break_no_promise(tmp_path: Path) -> None:
+    """Throttled, failing and dropped credential calls, stale reads, a crash before
+    DeleteVirtualMFADevice: everything asked for is still removed, no violation."""
+    scenario = _org_scenario(
+        staged=True,
+        faults=(
+            campaign.Fault("throttling", "DeleteLoginProfile", 2),
+            campaign.Fault("server error", "DeactivateMFADevice", 2),
+            campaign.Fault("connection reset", "ListMFADevices", 3),
+            campaign.Fault("stale reads", "GetLoginProfile", 2),
+        ),
+        crash=("before AWS call", "DeleteVirtualMFADevice", 1),
+    )
+    result = campaign.run(scenario, tmp_path)
+    assert result.violations == []
+    assert result.members["passwords deleted"] == 2
+    assert result.members["MFA devices deactivated"] == 3
+    assert result.members["faults on their calls"] >= 3
+    assert result.members["crashes before their calls"] == 1
+
+
+def test_kinds_not_asked_for_are_left_alone(tmp_path: Path) -> None:
+    """Asking for keys alone: certificates, passwords and MFA devices all stay, no violation."""
+    result = campaign.run(_org_scenario(kinds=("keys",)), tmp_path)
+    assert result.violations == []
+    assert result.members["passwords deleted"] == 0
+    assert result.members["certificates deleted"] == 0
+    assert result.members["MFA devices deactivated"] == 0
+
+
+def test_a_recent_sign_in_blocks_its_account_and_a_failing_check_holds_the_other(
+    tmp_path: Path,
+) -> None:
+    """sign_in_blocks blocks the member signed in 2 hours ago; the other's check fails."""
+    scenario = _org_scenario(
+        members=(
+            campaign.Member((), True, timedelta(hours=2), ("virtual",)),
+            campaign.Member(("Active",), True, None, ("hardware",)),
+        ),
+        keys=((ACT,), (ACT,)),
+        sign_in_blocks=True,
+        check_fails_at=1,
+    )
+    result = campaign.run(scenario, tmp_path)
+    assert result.violations == []
+    assert result.members["accounts blocked by a recent sign-in"] == 1
+    assert result.members["accounts on hold"] == 1
+    assert result.members["passwords deleted"] == 0
+
+
+def test_judge_keeps_the_known_never_detached_bug_apart() -> None:
+    """A deletion after a failed check, the quarantine never detached: the known bug when the
+    account's quarantine was journaled unverified, a violation otherwise."""
+    calls = [GOOD[0], *GOOD[1:4]]
+    known: list[str] = []
+    found = _judge_calls(calls, held={MEMBER: 1}, unverified=frozenset({MEMBER}), known=known)
+    assert found == []
+    assert all(k.endswith(campaign.NEVER_DETACHED) for k in known)
+    assert len(known) == 3
+    assert any(campaign.NEVER_DETACHED in v for v in _judge_calls(calls, held={MEMBER: 1}))
+
+
+@pytest.mark.xfail(
+    strict=True, reason="library bug: campaign.KNOWN[NEVER_DETACHED]; drop the exemption when fixed"
+)
+def test_a_failing_check_after_an_unverified_quarantine_detaches_it() -> None:
+    """The quarantine SCP is attached but its read-back is throttled (unverified); a check
+    then fails: the rollback must detach the quarantine, and the Active key is held."""
+    clock = FakeClock()
+    with Sandbox(clock=clock) as sandbox, tempfile.TemporaryDirectory() as tmp:
+        member = sandbox.create_organization(members=1, root_keys=0).member_account_ids[0]
+        sandbox.add_root_key(member, status=ACT)
+        sandbox.add_root_key(member, status=OFF)
+
+        def throttle_the_read_back() -> None:
+            sandbox.inject_throttling(operation="ListPoliciesForTarget", times=3)
+
+        sandbox.before("AttachPolicy", throttle_the_read_back, times=1)
+        organization = rootkeys.Organization(
+            sandbox.management_session(),
+            clock=clock,
+            journal=rootkeys.Journal(Path(tmp) / "journal.sqlite3"),
+            checks=[lambda key: False],
+            retry=rootkeys.RetryPolicy(attempts=3),
+        )
+        report = organization.remove_all(HOUR, timedelta(minutes=20), wait=False)
+
+        outcomes = {a.account_id: a.outcome for a in report.accounts}
+        assert outcomes[member] is rootkeys.AccountOutcome.ROLLED_BACK
+        assert not orgtools.quarantined(sandbox, member)

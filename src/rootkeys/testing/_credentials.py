@@ -8,6 +8,11 @@ Inactive (``ListSigningCertificates``, ``UploadSigningCertificate``,
 ``PasswordLastUsed``); MFA devices, virtual or hardware (``ListMFADevices``,
 ``DeactivateMFADevice``, ``DeleteVirtualMFADevice``). A password is never kept: the
 sandbox records that one exists, and when it was set and last used.
+
+Stale reads (`rootkeys.testing.Sandbox.inject_stale_reads`) reach them kind by kind: a
+write tells the root user (``before_write``), and ``ListSigningCertificates``,
+``GetLoginProfile`` and ``ListMFADevices`` read through ``view``, which may answer the
+state from before the write.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from rootkeys._models import CredentialKind
 from rootkeys.testing import _http
 
 if TYPE_CHECKING:
@@ -101,6 +107,14 @@ class RootUser(Protocol):
         """The root user's ARN."""
         ...
 
+    def view(self, kind: CredentialKind) -> RootUser:
+        """What one read of ``kind`` sees (the truth, or a stale state)."""
+        ...
+
+    def before_write(self, kind: CredentialKind) -> None:
+        """Hear of a write of ``kind`` just before it is made (stale reads start from it)."""
+        ...
+
 
 def certificate_id() -> str:
     """A signing certificate id as IAM makes them (24 upper-case letters or digits)."""
@@ -155,8 +169,9 @@ def _certificate_xml(user: RootUser, cert: RootCertificate) -> str:
 def _list_certificates(
     user: RootUser, request: AWSPreparedRequest, params: Mapping[str, str], now: datetime
 ) -> AWSResponse:
+    seen = user.view(CredentialKind.CERTIFICATES)
     body = "".join(
-        f"<member>{_certificate_xml(user, c)}</member>" for c in user.certificates.values()
+        f"<member>{_certificate_xml(seen, c)}</member>" for c in seen.certificates.values()
     )
     return _http.answer(
         request,
@@ -176,6 +191,7 @@ def _upload_certificate(
     if "BEGIN CERTIFICATE" not in body:
         return _http.error(request, "iam", "MalformedCertificate", "not a PEM certificate", 400)
     cert = RootCertificate(certificate_id(), "Active", now, body)
+    user.before_write(CredentialKind.CERTIFICATES)
     user.certificates[cert.certificate_id] = cert
     return _http.answer(
         request,
@@ -192,11 +208,9 @@ def _update_certificate(
     if cert is None:
         return _no_such(request, "signing certificate", params.get("CertificateId", ""))
     status = params.get("Status")
-    if status == "Active":
-        cert.status = "Active"
-        return _http.answer(request, "iam", "UpdateSigningCertificate")
-    if status == "Inactive":
-        cert.status = "Inactive"
+    if status in ("Active", "Inactive"):
+        user.before_write(CredentialKind.CERTIFICATES)
+        cert.status = "Active" if status == "Active" else "Inactive"
         return _http.answer(request, "iam", "UpdateSigningCertificate")
     message = f"Value '{status}' at 'status' failed to satisfy constraint"
     return _http.error(request, "iam", "ValidationError", message, 400)
@@ -205,22 +219,25 @@ def _update_certificate(
 def _delete_certificate(
     user: RootUser, request: AWSPreparedRequest, params: Mapping[str, str], now: datetime
 ) -> AWSResponse:
-    if user.certificates.pop(params.get("CertificateId", ""), None) is None:
+    if params.get("CertificateId", "") not in user.certificates:
         return _no_such(request, "signing certificate", params.get("CertificateId", ""))
+    user.before_write(CredentialKind.CERTIFICATES)
+    del user.certificates[params["CertificateId"]]
     return _http.answer(request, "iam", "DeleteSigningCertificate")
 
 
 def _get_login_profile(
     user: RootUser, request: AWSPreparedRequest, params: Mapping[str, str], now: datetime
 ) -> AWSResponse:
-    if user.password is None:
+    password = user.view(CredentialKind.PASSWORD).password
+    if password is None:
         return _no_such(request, "login profile", "root")
     return _http.answer(
         request,
         "iam",
         "GetLoginProfile",
         f"<LoginProfile><UserName>{user.account_id}</UserName>"
-        f"<CreateDate>{_http.timestamp(user.password.created_at)}</CreateDate>"
+        f"<CreateDate>{_http.timestamp(password.created_at)}</CreateDate>"
         "<PasswordResetRequired>false</PasswordResetRequired></LoginProfile>",
     )
 
@@ -245,6 +262,7 @@ def _create_login_profile(
         return _http.error(
             request, "iam", "EntityAlreadyExists", "Login Profile for root exists", 409
         )
+    user.before_write(CredentialKind.PASSWORD)
     user.password = RootPassword(created_at=now)
     return _http.answer(
         request,
@@ -261,6 +279,7 @@ def _delete_login_profile(
 ) -> AWSResponse:
     if user.password is None:
         return _no_such(request, "login profile", "root")
+    user.before_write(CredentialKind.PASSWORD)
     user.password = None
     return _http.answer(request, "iam", "DeleteLoginProfile")
 
@@ -285,7 +304,7 @@ def _list_mfa(
     body = "".join(
         f"<member><UserName>{user.account_id}</UserName><SerialNumber>{d.serial}</SerialNumber>"
         f"<EnableDate>{_http.timestamp(d.enabled_at)}</EnableDate></member>"
-        for d in user.mfa_devices.values()
+        for d in user.view(CredentialKind.MFA).mfa_devices.values()
         if d.assigned
     )
     return _http.answer(
@@ -303,6 +322,7 @@ def _deactivate_mfa(
     device = user.mfa_devices.get(serial)
     if device is None or not device.assigned:
         return _no_such(request, "MFA device", serial)
+    user.before_write(CredentialKind.MFA)
     if device.kind == "virtual":
         device.assigned = False  # the virtual device stays until DeleteVirtualMFADevice
     else:
@@ -320,6 +340,7 @@ def _delete_virtual_mfa(
     if device.assigned:
         message = "MFA device is still in use: deactivate it first"
         return _http.error(request, "iam", "DeleteConflict", message, 409)
+    user.before_write(CredentialKind.MFA)
     del user.mfa_devices[serial]
     return _http.answer(request, "iam", "DeleteVirtualMFADevice")
 

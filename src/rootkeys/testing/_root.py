@@ -1,8 +1,8 @@
 """The root user moto does not have: its keys, and its answers to IAM and STS.
 
-`RootUser` holds one account's root access keys and IAM's eventual consistency about
-them (stale reads after writes). `answer` gives the root user's answer to a call, or
-None when moto should answer it.
+`RootUser` holds one account's root credentials and IAM's eventual consistency about
+them (`Staleness`: stale reads after writes, kind by kind). `answer` gives the root
+user's answer to a call, or None when moto should answer it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from rootkeys._models import AccessKey, KeyStatus, LastUsed
+from rootkeys._models import AccessKey, CredentialKind, KeyStatus, LastUsed
 from rootkeys.testing import _http
 from rootkeys.testing._credentials import (
     CREDENTIAL_CALLS,
@@ -25,6 +25,7 @@ from rootkeys.testing._credentials import (
     RootPassword,
     answer_credentials,
 )
+from rootkeys.testing._staleness import Staleness
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -83,7 +84,7 @@ class RootKey:
 
 @dataclass
 class RootUser:
-    """One account's root user: its credentials, and how stale IAM's reads of its keys are."""
+    """One account's root user: its credentials, and how stale IAM's reads of them are."""
 
     account_id: str
     partition: str = "aws"
@@ -94,10 +95,8 @@ class RootUser:
     report_generated_at: datetime | None = None
     report_in_progress: int = 0
     report_snapshot: RootUser | None = None
-    stale_reads: int = 0
-    stale_writes: int = 0
-    _snapshot: dict[str, RootKey] | None = None
-    _snapshot_reads_left: int = 0
+    staleness: dict[CredentialKind, Staleness[RootUser]] = field(default_factory=dict)
+    """Stale reads injected, by kind of credential (none: every read is the truth)."""
 
     @property
     def arn(self) -> str:
@@ -117,23 +116,28 @@ class RootUser:
         self.keys[key.key_id] = key
         return key
 
-    def visible_keys(self) -> dict[str, RootKey]:
-        """What a read sees: the truth, or a snapshot from before the last write."""
-        if self._snapshot is not None and self._snapshot_reads_left > 0:
-            self._snapshot_reads_left -= 1
-            return self._snapshot
-        return self.keys
+    def snapshot(self) -> RootUser:
+        """A deep copy of the root user's credentials as they are now (no report, no staleness)."""
+        return copy.deepcopy(replace(self, report_snapshot=None, staleness={}))
 
-    def before_write(self) -> None:
-        """Take the snapshot that stale reads will see, if stale reads are injected."""
-        if self.stale_writes > 0 and self.stale_reads > 0:
-            self.stale_writes -= 1
-            self._snapshot = copy.deepcopy(self.keys)
-            self._snapshot_reads_left = self.stale_reads
+    def view(self, kind: CredentialKind) -> RootUser:
+        """What one read of ``kind`` sees: the truth, or the root user before the last write."""
+        stale = self.staleness.get(kind)
+        return self if stale is None else stale.read(self)
+
+    def visible_keys(self) -> dict[str, RootKey]:
+        """What one read of the access keys sees (`view`)."""
+        return self.view(CredentialKind.KEYS).keys
+
+    def before_write(self, kind: CredentialKind) -> None:
+        """Take the state stale reads of ``kind`` will see, if they are injected for it."""
+        stale = self.staleness.get(kind)
+        if stale is not None:
+            stale.write(self.snapshot)
 
     def clear_staleness(self) -> None:
         """No more stale reads."""
-        self.stale_writes = self._snapshot_reads_left = 0
+        self.staleness.clear()
 
 
 def answer(
@@ -226,7 +230,7 @@ def _update(request: AWSPreparedRequest, user: RootUser, params: Mapping[str, st
     if status not in (KeyStatus.ACTIVE.value, KeyStatus.INACTIVE.value):
         message = f"Value '{status}' at 'status' failed to satisfy constraint"
         return _http.error(request, "iam", "ValidationError", message, 400)
-    user.before_write()
+    user.before_write(CredentialKind.KEYS)
     key.status = KeyStatus(status)
     return _http.answer(request, "iam", "UpdateAccessKey")
 
@@ -234,7 +238,7 @@ def _update(request: AWSPreparedRequest, user: RootUser, params: Mapping[str, st
 def _delete(request: AWSPreparedRequest, user: RootUser, params: Mapping[str, str]) -> AWSResponse:
     if params.get("AccessKeyId") not in user.keys:
         return _no_such_key(request, params)
-    user.before_write()
+    user.before_write(CredentialKind.KEYS)
     del user.keys[params["AccessKeyId"]]
     return _http.answer(request, "iam", "DeleteAccessKey")
 
@@ -248,7 +252,7 @@ def _create(
     if len(user.keys) >= MAX_ROOT_KEYS:
         message = f"Cannot exceed quota for AccessKeysPerUser: {MAX_ROOT_KEYS}"
         return _http.error(request, "iam", "LimitExceeded", message, 409)
-    user.before_write()
+    user.before_write(CredentialKind.KEYS)
     key = user.add_key(KeyStatus.ACTIVE, now)
     on_new_key(key)
     return _http.answer(
@@ -283,11 +287,16 @@ _CERTS = re.compile(r"(<key>AccountSigningCertificatesPresent</key>\s*<value>)\d
 def correct_summary(
     user: RootUser, request: AWSPreparedRequest, response: AWSResponse
 ) -> AWSResponse:
-    """Moto's account summary, with the root user's ``Account...Present`` and MFA flags."""
+    """Moto's account summary, with the root user's ``Account...Present`` and MFA flags.
+
+    Each flag is a read of its kind (stale ones answer the state before the last write).
+    """
     present = int(bool(user.visible_keys()))
+    mfa = int(user.view(CredentialKind.MFA).mfa_enabled)
+    certificates = int(bool(user.view(CredentialKind.CERTIFICATES).certificates))
     body = _PRESENT.sub(rf"\g<1>{present}\g<2>", response.content.decode())
-    body = _MFA.sub(rf"\g<1>{int(user.mfa_enabled)}\g<2>", body)
-    body = _CERTS.sub(rf"\g<1>{int(bool(user.certificates))}\g<2>", body)
+    body = _MFA.sub(rf"\g<1>{mfa}\g<2>", body)
+    body = _CERTS.sub(rf"\g<1>{certificates}\g<2>", body)
     return _http.respond(request, response.status_code, body)
 
 
@@ -315,7 +324,7 @@ def generate_report(user: RootUser, request: AWSPreparedRequest, now: datetime) 
     user.report_generated_at = now
     user.report_in_progress = 1  # the next read answers ReportInProgress, as AWS may
     # a report shows the account as it was when made
-    user.report_snapshot = copy.deepcopy(replace(user, report_snapshot=None, _snapshot=None))
+    user.report_snapshot = user.snapshot()
     return _http.answer(
         request,
         "iam",

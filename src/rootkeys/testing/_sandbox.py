@@ -47,6 +47,7 @@ from rootkeys.testing._dispatch import Principal
 from rootkeys.testing._ledger import KeyChange, Ledger
 from rootkeys.testing._root import MAX_ROOT_KEYS, RootUser, random_id, random_secret
 from rootkeys.testing._server import Serving
+from rootkeys.testing._staleness import StaleReads
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -68,7 +69,7 @@ class SandboxAccount:
     root_key_ids: tuple[str, ...]
 
 
-class Sandbox(Serving, Alarms, RootCredentialSetup):
+class Sandbox(Serving, Alarms, RootCredentialSetup, StaleReads):
     """An AWS of your own, in process: moto plus root users. Use it as a context manager.
 
     ::
@@ -424,16 +425,6 @@ class Sandbox(Serving, Alarms, RootCredentialSetup):
             now = self.clock.now()
             for session in self._task_sessions.values():
                 session.expires_at = min(session.expires_at, now)
-
-    def inject_stale_reads(self, account_id: str, *, reads: int, writes: int = 1) -> None:
-        """After each of the next ``writes`` root-key writes, ``reads`` reads see the old state.
-
-        This is IAM's eventual consistency: ``ListAccessKeys`` and ``GetAccountSummary``
-        keep answering what was true before the write for a while.
-        """
-        with self._lock:
-            user = self._account(account_id)
-            user.stale_reads, user.stale_writes = reads, writes
 
     def clear_faults(self) -> None:
         """Remove every injected fault that has not fired yet."""

@@ -281,7 +281,7 @@ def test_rollback_asks_and_a_no_changes_nothing(
     code, _, err = run("rollback", stdin=Terminal("n\n"))
     assert code == 1
     assert "Proceed? [y/N]" in err
-    assert f"Root credentials of account {ACCOUNT}" in err  # the status was shown before the question
+    assert f"Root credentials of account {ACCOUNT}" in err  # the status, shown before asking
     assert sandbox.mutations(ACCOUNT) == made
 
 

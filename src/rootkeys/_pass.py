@@ -107,6 +107,8 @@ class AccountPass:
         self.run_id = run_id
         self._unusable = unusable
         self._window = window
+        self._unverified: list[_Key] = []
+        """Keys whose change to unusable may have landed unseen: a rollback covers them."""
 
     def run(
         self,
@@ -176,6 +178,7 @@ class AccountPass:
             return
         if step.status is StepStatus.UNVERIFIED:
             run.end(KeyOutcome.UNVERIFIED, None, f"{step.detail}; not observed, not deleted")
+            self._unverified.append(run)
             return
         run.state = self._unusable
         run.since = step.finished_at or self._clock.now()
@@ -314,7 +317,9 @@ class AccountPass:
         """
         failure = observation.failure
         why = f"check {failure.check!r} failed: {failure.reason}" if failure else "window failed"
-        pending = [run for run in observed if run.outcome is None]
+        # a change to unusable this pass could not confirm may have landed (in a member
+        # account, the quarantine makes every Active credential unusable): undo it too
+        pending = [run for run in observed if run.outcome is None] + self._unverified
         for run in pending:
             self._record(run.key.key_id, RecordKind.WINDOW_FAILED, detail=why)
         try:

@@ -172,9 +172,14 @@ def _remove(context: Context) -> int:
     waiting = [k for p in plans for k in p.waiting]
     if not moving:
         if waiting:
+            where = (
+                "`rootkeys plan --org` shows why, and the command that resumes each account"
+                if context.args.quiet
+                else "each plan above names the command that resumes its account"
+            )
             print(
                 f"nothing rootkeys may remove now: {len(waiting)} root key(s) wait for a "
-                "person; each plan above names the command that resumes its account",
+                f"person; {where}",
                 file=context.err,
             )
             return EXIT_NOT_DONE

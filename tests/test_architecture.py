@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
     # the driver: passes over 1..N accounts, waiting between them
     "rootkeys._driver": 7,
     "rootkeys._member_runs": 7,
+    "rootkeys._member_holds": 6,
     # the engine: plans, statuses, one pass, explicit resume and rollback
     "rootkeys._engine": 6,
     "rootkeys._pass": 6,

@@ -62,6 +62,7 @@ def test_remove_org_by_default_leaves_passwords_and_verify_says_what_remains(
     member = org_signed_in.member_account_ids[0]
     assert sandbox.root_signing_certificates(member) == {}
     assert sandbox.root_password(member)
+    assert len(sandbox.root_mfa_devices(member)) == 1
     assert run("verify", "--org")[0] == 0
     code, out, _ = run("verify", "--org", "--password")
     assert code == 1

@@ -782,6 +782,20 @@ CASES: list[Case] = [
         False,
     ),
     (
+        "one account delete of a member password id",
+        lambda e: e.manager().delete("password:20261202T080000Z"),
+        IN,
+        "is not an access key id or signing certificate id",
+        False,
+    ),
+    (
+        "one account deactivate of a member MFA id",
+        lambda e: e.manager().deactivate("mfa:arn:aws:iam::111122223333:mfa/root-device"),
+        IN,
+        "is not an access key id or signing certificate id",
+        False,
+    ),
+    (
         "policy sign-in block a string",
         lambda e: rootkeys.RemovalPolicy(sign_in_blocks="a week"),
         IN,

@@ -17,6 +17,7 @@ import rootkeys
 from rootkeys import AccountOutcome, CheckResult, ObservedKey, RemovalPolicy
 from rootkeys.errors import InputError
 from rootkeys.lifecycle import CredentialKind
+from rootkeys.reports import QuarantineStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxOrganization
 from tests.orgtools import organization as _organization
 from tests.orgtools import quarantined
@@ -282,3 +283,87 @@ def test_a_members_control_is_confirmed_through_a_session_of_its_own(
     with pytest.raises(rootkeys.errors.AccountMismatchError):
         organization.confirm_control(member, session=sandbox.admin_session(other))
     assert [c.operation for c in sandbox.calls[before:]] == ["GetCallerIdentity"]
+
+
+def test_a_run_of_other_kinds_keeps_the_quarantine_a_password_is_observed_under(
+    sandbox: Sandbox, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """A --password run starts the password's window; the daily default run deletes the
+    key but keeps the SCP for the password, and the next --password run finishes it."""
+    member = sandbox.create_organization(members=1, root_keys=1).member_account_ids[0]
+    sandbox.set_root_password(member, last_used=clock.now() - timedelta(hours=20))
+    policy = RemovalPolicy(recent=timedelta(days=3), never=HOUR)
+    organization = _organization(sandbox, clock, journal)
+    with_password = {"keys", "password"}
+    organization.remove_all(policy, EVERY, wait=False, credentials=with_password)
+    clock.advance(2 * HOUR)
+
+    daily = organization.remove_all(policy, EVERY, wait=False)
+
+    result = next(a for a in daily.accounts if a.account_id == member)
+    assert result.outcome is AccountOutcome.DONE
+    assert result.quarantine is QuarantineStatus.ATTACHED
+    assert quarantined(sandbox, member)
+    assert sandbox.root_keys(member) == []
+    plan = next(iter(organization.plan(policy, account_ids=[member], credentials=with_password)))
+    assert [k.next for k in plan.keys] == [rootkeys.Next.OBSERVE]
+    clock.advance(timedelta(days=3))
+    organization.remove_all(policy, EVERY, wait=False, credentials=with_password)
+    assert not sandbox.root_password(member)
+    assert not quarantined(sandbox, member)
+
+
+def test_a_rollback_of_other_kinds_holds_the_password_it_released(
+    sandbox: Sandbox, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """A keys-only run's failing check detaches the quarantine: the password quarantined
+    by an earlier --password run is held as rolled back, with the check's reason."""
+    member = sandbox.create_organization(members=1, root_keys=1).member_account_ids[0]
+    sandbox.set_root_password(member)
+    ok = {"now": True}
+    organization = _organization(sandbox, clock, journal, checks=[lambda key: ok["now"]])
+    organization.remove_all(HOUR, EVERY, wait=False, credentials={"keys", "password"})
+    ok["now"] = False
+
+    report = organization.remove_all(HOUR, EVERY, wait=False)
+
+    assert report.counts[AccountOutcome.ROLLED_BACK] == 1
+    assert not quarantined(sandbox, member)
+    status = next(iter(organization.status(account_ids=[member], credentials={"password"})))
+    (password,) = status.keys
+    assert password.next is rootkeys.Next.ON_HOLD
+    assert "rolled back with its account's quarantine" in password.reason
+
+
+def test_an_unverified_quarantine_is_rolled_back_by_a_later_failing_check(
+    sandbox: Sandbox, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """The quarantine's read-back is throttled (unverified); a pass later a check fails:
+    the quarantine is detached and the key held, never deleted afterwards."""
+    member = sandbox.create_organization(members=1, root_keys=1).member_account_ids[0]
+    sandbox.before(
+        "AttachPolicy",
+        lambda: sandbox.inject_throttling(operation="ListPoliciesForTarget", times=3),
+        times=1,
+    )
+    ok = {"now": True}
+    organization = _organization(
+        sandbox,
+        clock,
+        journal,
+        checks=[lambda key: ok["now"]],
+        retry=rootkeys.RetryPolicy(attempts=3),
+    )
+    organization.remove_all(HOUR, timedelta(minutes=20), wait=False)
+    clock.advance(timedelta(minutes=20))
+    ok["now"] = False
+
+    failed = organization.remove_all(HOUR, timedelta(minutes=20), wait=False)
+
+    assert failed.counts[AccountOutcome.ROLLED_BACK] == 1
+    assert not quarantined(sandbox, member)
+    ok["now"] = True
+    for _ in range(3):
+        clock.advance(2 * HOUR)
+        organization.remove_all(HOUR, timedelta(minutes=20), wait=False)
+    assert len(sandbox.root_keys(member)) == 1  # held: a person resumes it

@@ -23,6 +23,7 @@ from botocore.config import Config
 
 from rootkeys._errors import InputError, InvalidCredentialsError
 from rootkeys._iam_credentials import SIGN_IN, RootCredentialCalls
+from rootkeys._kinds import PRESENT
 from rootkeys._models import (
     DEFAULT_KINDS,
     AccessKey,
@@ -50,13 +51,6 @@ __all__ = ["PRESENT", "SIGN_IN", "IamGateway"]
 log = logging.getLogger("rootkeys")
 T = TypeVar("T")
 DEFAULT_REGION = "us-east-1"
-PRESENT: dict[CredentialKind, str] = {
-    CredentialKind.KEYS: "AccountAccessKeysPresent",
-    CredentialKind.CERTIFICATES: "AccountSigningCertificatesPresent",
-    CredentialKind.MFA: "AccountMFAEnabled",
-}
-"""The ``GetAccountSummary`` field that says a credential of a kind is present (the
-password has none: ``GetLoginProfile`` says it)."""
 
 
 class IamGateway(RootCredentialCalls):

@@ -112,7 +112,7 @@ class RootCredentialCalls:
                 lambda: self._iam.delete_virtual_mfa_device(SerialNumber=serial),
             )
         except AWSError as exc:
-            if exc.code != "NoSuchEntity" or missing is None:
+            if exc.code != "NoSuchEntity" or missing is not None:
                 raise
 
     def signing_certificates(self) -> list[tuple[str, KeyStatus, datetime]]:

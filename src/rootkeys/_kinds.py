@@ -19,11 +19,13 @@ __all__ = [
     "ALL_KINDS",
     "DEFAULT_KINDS",
     "KEYS_ONLY",
+    "PRESENT",
     "SIGN_IN_KINDS",
     "CredentialKind",
     "credential_id",
     "mfa_serial",
     "reject",
+    "validate_account_credential_id",
     "validate_account_credentials",
     "validate_account_id",
     "validate_account_ids",
@@ -89,6 +91,14 @@ ALL_KINDS = frozenset(CredentialKind)
 DEFAULT_KINDS = frozenset({CredentialKind.KEYS, CredentialKind.CERTIFICATES})
 """What ``credentials=`` means by default: access keys and signing certificates."""
 
+PRESENT: dict[CredentialKind, str] = {
+    CredentialKind.KEYS: "AccountAccessKeysPresent",
+    CredentialKind.CERTIFICATES: "AccountSigningCertificatesPresent",
+    CredentialKind.MFA: "AccountMFAEnabled",
+}
+"""The ``GetAccountSummary`` field that says a credential of a kind is present (the
+password has none: ``GetLoginProfile`` says it)."""
+
 KEYS_ONLY = frozenset({CredentialKind.KEYS})
 """Access keys alone (``credentials={"keys"}``)."""
 
@@ -148,6 +158,22 @@ def validate_credential_id(value: object) -> str:
         "AKIA followed by 16 upper-case letters or digits (an access key), or 24 to 128 "
         "letters, digits or underscores (a signing certificate); a member's password or "
         "MFA device by its id in a plan (password:…, mfa:…)",
+    )
+
+
+def validate_account_credential_id(value: object) -> str:
+    """An access key id or signing certificate id: what one account's steps act on.
+
+    A member account's password or MFA id (``password:…``, ``mfa:…``) is refused with
+    `InputError`, as any other malformed id.
+    """
+    if isinstance(value, str) and (_KEY_ID.fullmatch(value) or _CERTIFICATE_ID.fullmatch(value)):
+        return value
+    return reject(
+        "access key id or signing certificate id",
+        value,
+        "AKIA followed by 16 upper-case letters or digits (an access key), or 24 to 128 "
+        "letters, digits or underscores (a signing certificate)",
     )
 
 

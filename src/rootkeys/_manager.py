@@ -49,6 +49,7 @@ from rootkeys._models import (
     CredentialKind,
     KeyState,
     StepResult,
+    validate_account_credential_id,
     validate_account_credentials,
     validate_account_id,
     validate_credential_id,
@@ -425,7 +426,7 @@ class RootKeyManager:
         return self._step(key_id, KeyState.DELETED)
 
     def _step(self, key_id: str, target: KeyState) -> StepResult:
-        key_id = validate_credential_id(key_id)
+        key_id = validate_account_credential_id(key_id)
         identity = self._require_root()
         if key_id == identity.signing_key_id:
             raise ProtectedKeyError(key_id)
@@ -450,7 +451,7 @@ class RootKeyManager:
         Raises:
             KeyNotFoundError: ``key_id`` is not a root key of the account.
         """
-        wanted = None if key_id is None else validate_credential_id(key_id)
+        wanted = None if key_id is None else validate_account_credential_id(key_id)
         return resume(
             self._account(),
             journal=self._journal,
@@ -467,7 +468,7 @@ class RootKeyManager:
         hold: no run makes it unusable again until `resume`. Keys found unusable are left
         as they are. Deleted keys cannot come back.
         """
-        wanted = None if key_id is None else validate_credential_id(key_id)
+        wanted = None if key_id is None else validate_account_credential_id(key_id)
         return roll_back(
             self._account(),
             journal=self._journal,

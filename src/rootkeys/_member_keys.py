@@ -17,7 +17,13 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from rootkeys._errors import IllegalTransitionError, InputError, NotRootError, RootKeysError
+from rootkeys._errors import (
+    AWSError,
+    IllegalTransitionError,
+    InputError,
+    NotRootError,
+    RootKeysError,
+)
 from rootkeys._models import (
     DEFAULT_KINDS,
     AccessKey,
@@ -253,6 +259,14 @@ class MemberGateway:
                     current.value,
                     KeyState.DELETED.value,
                     "its account is no longer quarantined: the key is usable again",
+                )
+            if current is None and CredentialKind.of(key_id) is CredentialKind.PASSWORD:
+                # DeleteLoginProfile names no password: a newer one (never observed) must
+                # not go in this one's place
+                raise AWSError(
+                    f"{key_id} is gone; a password set since is another credential",
+                    code="NoSuchEntity",
+                    operation="DeleteLoginProfile",
                 )
             mfa = current is not None and CredentialKind.of(key_id) is CredentialKind.MFA
             if mfa and current and self._as_root(DELETE, lambda g: g.login_profile()):

@@ -27,6 +27,7 @@ from rootkeys._engine import (
 )
 from rootkeys._errors import RootKeysError
 from rootkeys._management import MANAGEMENT_HOW
+from rootkeys._member_holds import hold_the_others, others_observed
 from rootkeys._member_keys import AUDIT, MemberGateway
 from rootkeys._models import (
     ALL_KINDS,
@@ -209,6 +210,7 @@ class MemberRunner:
 
         def settle(report: RemovalReport, memory: Mapping[str, KeyMemory]) -> None:
             nonlocal quarantine
+            hold_the_others(self._journal, self._clock, account.gateway, report)
             quarantine = self._settle_quarantine(account.gateway, report, memory, keep_quarantine)
 
         try:
@@ -250,7 +252,7 @@ class MemberRunner:
         ours = any(_quarantined_by_rootkeys(m) for m in memory.values()) or any(
             s.action is Action.QUARANTINE for k in report.keys for s in k.steps
         )
-        if not (finished and ours):
+        if not (finished and ours) or others_observed(self._journal, member):
             return QuarantineStatus.ATTACHED
         if keep:
             return QuarantineStatus.KEPT
@@ -261,7 +263,10 @@ class MemberRunner:
 
     def step(self, account_id: str, target: KeyState) -> tuple[StepResult, ...]:
         """Quarantine (target Quarantined) or release (target Active) every Active key."""
-        account, emit, stepper = self._member(account_id)
+        # quarantine: the credentials a run covers by default (a password or MFA device joins
+        # the lifecycle only when a run asks for it); release: every kind the SCP covered
+        kinds = DEFAULT_KINDS if target is KeyState.QUARANTINED else ALL_KINDS
+        account, emit, stepper = self._member(account_id, kinds)
         member = account.gateway
         member.caller_identity()  # proven root of this account, before any change
         run_id = new_run_id()

@@ -210,7 +210,7 @@ class OrganizationCredentials:
 
         Raises:
             InputError: a malformed id or duration, the management account, or no
-                session, before any AWS call.
+                session, before anything is asked of AWS Config.
             AccountMismatchError: ``session`` is in another account; nothing was asked.
         """
         from rootkeys._compliance import confirm_root_key_rule
@@ -225,6 +225,11 @@ class OrganizationCredentials:
         if not hasattr(session, "client"):
             raise InputError("session must be a boto3.Session in the member account")
         (chosen,) = validate_regions([region or session.region_name or "us-east-1"])
+        if account_id == self._management.account_id:
+            raise InputError(
+                f"{account_id} is the management account: confirm its control with "
+                "RootKeyManager.confirm_control, signed in as its root user"
+            )
         sts = session.client("sts", region_name=chosen, config=BOTO_CONFIG)
         policy = self._retry
         identity = call_with_retries(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rootkeys._change import state_of
 from rootkeys._decide import Decision, Next
 from rootkeys._errors import IllegalTransitionError, RootKeysError
-from rootkeys._iam import PRESENT
+from rootkeys._kinds import PRESENT
 from rootkeys._models import AccessKey, CredentialKind, KeyState, ObservedKey, Step, StepStatus
 from rootkeys._observe import EventKind, Observation, check_name, check_once
 from rootkeys._reconcile import KeyMemory

@@ -87,6 +87,8 @@ def _apply(memory: KeyMemory, record: JournalRecord) -> None:
     elif kind is RecordKind.INTENT:
         memory.pending = record
     elif kind is RecordKind.OUTCOME:
+        if record.status is StepStatus.UNVERIFIED:
+            return  # made or not, unseen: the intent stays pending until a reconcile settles it
         memory.pending = None
         if record.status in (StepStatus.DONE, StepStatus.ALREADY_DONE) and record.to_state:
             memory.state = record.to_state
@@ -172,7 +174,7 @@ def reconcile(
                 status=StepStatus.DONE if made else StepStatus.FAILED,
                 error_code=None if made else "Interrupted",
                 intent_seq=intent.seq,
-                detail="reconciled after an interrupted run: the change had "
+                detail="reconciled after an interrupted or unconfirmed change: it had "
                 + ("been made" if made else "not been made"),
             )
             if made:  # a deactivation found done starts its window now (the outcome's time)

@@ -200,11 +200,16 @@ def _check_inputs(context: Context) -> None:
     """Refuse bad ids, windows and regions before any credential is loaded or AWS called."""
     from rootkeys._engine import Settings
     from rootkeys._evidence import validate_regions
-    from rootkeys._models import validate_account_id, validate_credential_id
+    from rootkeys._models import (
+        validate_account_credential_id,
+        validate_account_id,
+        validate_credential_id,
+    )
 
     args = context.args
     if context.option("key_id") is not None:
-        validate_credential_id(args.key_id)
+        wide = context.command == "history"  # a read: a member's password or MFA id too
+        (validate_credential_id if wide else validate_account_credential_id)(args.key_id)
     _check_kinds(context)
     if context.option("account_id") is not None:
         validate_account_id(args.account_id)

@@ -65,10 +65,15 @@ def run_org(context: Context) -> int:
 
 
 def _held(organization: rootkeys.Organization) -> list[str]:
-    """The member accounts with a key on hold (``resume --org`` without ``--accounts``)."""
+    """The member accounts with a credential on hold (``resume --org`` without ``--accounts``).
+
+    Every kind: a rollback holds the password and MFA devices its quarantine covered too.
+    """
+    from rootkeys._models import ALL_KINDS
+
     return [
         status.account_id
-        for status in organization.status()
+        for status in organization.status(credentials=ALL_KINDS)
         if any(key.next is rootkeys.Next.ON_HOLD for key in status.keys)
     ]
 
@@ -142,11 +147,13 @@ def _words(kinds: frozenset[rootkeys.lifecycle.CredentialKind]) -> str:
 
 def _rollback(context: Context, organization: rootkeys.Organization) -> int:
     accounts = context.args.accounts
-    for status in organization.status(account_ids=accounts):
+    from rootkeys._models import ALL_KINDS
+
+    for status in organization.status(account_ids=accounts, credentials=ALL_KINDS):
         tell(context, status)
     asking = (
         f"Roll back {len(accounts)} member account(s): detach the quarantine SCP, and "
-        "hold their keys until `rootkeys resume --org`?"
+        "hold their root credentials until `rootkeys resume --org`?"
     )
     if not confirm(context, asking):
         return EXIT_NOT_DONE

@@ -142,7 +142,8 @@ def _words(kinds: frozenset[rootkeys.lifecycle.CredentialKind]) -> str:
         "password": "password",
         "mfa": "MFA device",
     }
-    return " or ".join(names[k.value] for k in sorted(kinds, key=list(names).index))
+    words = [names[k.value] for k in sorted(kinds, key=list(names).index)]
+    return " or ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _rollback(context: Context, organization: rootkeys.Organization) -> int:

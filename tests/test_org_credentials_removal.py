@@ -367,3 +367,39 @@ def test_an_unverified_quarantine_is_rolled_back_by_a_later_failing_check(
         clock.advance(2 * HOUR)
         organization.remove_all(HOUR, timedelta(minutes=20), wait=False)
     assert len(sandbox.root_keys(member)) == 1  # held: a person resumes it
+
+
+class _Crash(BaseException):
+    """The process dies here."""
+
+
+def test_a_crash_between_deactivating_and_deleting_a_virtual_device_is_reconciled(
+    sandbox: Sandbox, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """The run dies after DeactivateMFADevice: the next run finds the delete's intent done
+    (the device is no longer the root user's), records it so, and finishes the account."""
+    member = sandbox.create_organization(members=1, root_keys=0).member_account_ids[0]
+    serial = sandbox.add_root_mfa_device(member)
+    kinds = {"password", "mfa"}
+    _organization(sandbox, clock, journal).remove_all(HOUR, EVERY, wait=False, credentials=kinds)
+    clock.advance(HOUR)
+
+    def die() -> None:
+        raise _Crash
+
+    sandbox.before("DeleteVirtualMFADevice", die)
+    with pytest.raises(_Crash):
+        _organization(sandbox, clock, journal).remove_all(
+            HOUR, EVERY, wait=False, credentials=kinds
+        )
+    assert sandbox.root_mfa_devices(member) == {}  # deactivated before the crash
+
+    final = _organization(sandbox, clock, journal).remove_all(
+        HOUR, EVERY, wait=False, credentials=kinds
+    )
+
+    assert final.counts[AccountOutcome.NOTHING_TO_DO] == 1
+    assert not quarantined(sandbox, member)
+    records = journal.records(member, f"mfa:{serial}")
+    settled = [r for r in records if "reconciled after an interrupted" in r.detail]
+    assert [r.to_state for r in settled] == [rootkeys.KeyState.DELETED]

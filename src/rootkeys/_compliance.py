@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from botocore import xform_name
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from rootkeys._errors import AWSError
+from rootkeys._errors import AWSError, InputError
 from rootkeys._public import rehome
 from rootkeys._render import Table, Tabular, stamp
 from rootkeys._retry import RetryPolicy, call_with_retries
@@ -29,7 +29,13 @@ if TYPE_CHECKING:
 
     from rootkeys._clock import Clock
 
-__all__ = ["ROOT_KEY_RULE", "ControlConfirmation", "RuleVerdict", "confirm_root_key_rule"]
+__all__ = [
+    "ROOT_KEY_RULE",
+    "ControlConfirmation",
+    "RuleVerdict",
+    "confirm_root_key_rule",
+    "validate_waits",
+]
 
 ROOT_KEY_RULE = "IAM_ROOT_ACCESS_KEY_CHECK"
 _BUSY = frozenset({"LimitExceededException", "ResourceInUseException"})
@@ -84,6 +90,13 @@ class ControlConfirmation(Tabular, BaseModel):
         if self.rules and not self.settled:
             after.append("the evaluation had not finished: run again later for its verdict")
         return Table(title, ("rule", "compliance", "evaluated"), rows, after=after, empty=self.note)
+
+
+def validate_waits(timeout: object, poll: object) -> None:
+    """``timeout`` and ``poll`` of a confirmation: positive timedeltas, else `InputError`."""
+    for name, value in (("timeout", timeout), ("poll", poll)):
+        if not isinstance(value, timedelta) or value <= timedelta(0):
+            raise InputError(f"{name} must be a positive timedelta, got {value!r}")
 
 
 def confirm_root_key_rule(

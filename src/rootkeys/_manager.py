@@ -18,7 +18,7 @@ from boto3.session import Session
 
 from rootkeys._change import Stepper, state_of
 from rootkeys._clock import Clock, clock_or_default
-from rootkeys._compliance import ControlConfirmation, confirm_root_key_rule
+from rootkeys._compliance import ControlConfirmation, confirm_root_key_rule, validate_waits
 from rootkeys._credential_report import root_report_row
 from rootkeys._decide import AccountRules
 from rootkeys._driver import combine, drive, next_due
@@ -245,7 +245,7 @@ class RootKeyManager:
             self._gateway,
             identity.account_id,
             now=self._clock.now(),
-            partition=identity.arn.split(":")[1],
+            partition=identity.partition,
         )
 
     def plan(
@@ -308,14 +308,14 @@ class RootKeyManager:
             )
         if not preflight:
             return plan
-        partition = identity.arn.split(":")[1]
+        partition = identity.partition
         return plan.model_copy(update={"preflight": check_preflight(self._gateway, partition)})
 
     def _evidence_for(
         self, regions: tuple[str, ...] | None, budget: timedelta
     ) -> Callable[[Sequence[AccessKey]], Mapping[str, KeyEvidence]]:
         def gather(keys: Sequence[AccessKey]) -> Mapping[str, KeyEvidence]:
-            partition = self.caller().arn.split(":")[1]
+            partition = self.caller().partition
             access_keys = [k for k in keys if k.kind is CredentialKind.KEYS]
             if not access_keys:  # a certificate's use is recorded nowhere
                 return {}
@@ -326,7 +326,7 @@ class RootKeyManager:
         return gather
 
     def _account(self, kinds: frozenset[CredentialKind] | None = None) -> _OneAccount:
-        """The engine's account, its lifecycle over ``kinds`` (default: every kind)."""
+        """The engine's account, its lifecycle over ``kinds`` (default: keys, certificates)."""
         return _OneAccount(self, self._gateway if kinds is None else self._gateway.scoped(kinds))
 
     def _stepper_for(self, gateway: IamGateway) -> Stepper:
@@ -385,10 +385,7 @@ class RootKeyManager:
         to a credential; the caller is proven root first. ``region``: where Config records
         global resources (default: the session's). No such rule there: a note says so.
         """
-        given: tuple[tuple[str, object], ...] = (("timeout", timeout), ("poll", poll))
-        for name, value in given:
-            if not isinstance(value, timedelta) or value <= timedelta(0):
-                raise InputError(f"{name} must be a positive timedelta, got {value!r}")
+        validate_waits(timeout, poll)
         (chosen,) = validate_regions([region or self._evidence.region])
         if self._session is None:
             raise InputError("confirm_control needs a manager built from a boto3 session")

@@ -268,7 +268,7 @@ class MemberGateway:
                     code="NoSuchEntity",
                     operation="DeleteLoginProfile",
                 )
-            mfa = current is not None and CredentialKind.of(key_id) is CredentialKind.MFA
+            mfa = CredentialKind.of(key_id) is CredentialKind.MFA
             if mfa and current and self._as_root(DELETE, lambda g: g.login_profile()):
                 raise IllegalTransitionError(
                     key_id,

@@ -200,6 +200,11 @@ class CallerIdentity(BaseModel):
     )
 
     @property
+    def partition(self) -> str:
+        """The partition the caller's ARN names (``aws``, ``aws-cn``, ``aws-us-gov``...)."""
+        return self.arn.split(":")[1]
+
+    @property
     def is_root(self) -> bool:
         """Whether the caller is this account's root user (or an AssumeRoot session)."""
         return is_root_arn(self.arn, self.account_id)

@@ -213,15 +213,12 @@ class OrganizationCredentials:
                 session, before anything is asked of AWS Config.
             AccountMismatchError: ``session`` is in another account; nothing was asked.
         """
-        from rootkeys._compliance import confirm_root_key_rule
+        from rootkeys._compliance import confirm_root_key_rule, validate_waits
         from rootkeys._evidence import validate_regions
         from rootkeys._retry import BOTO_CONFIG, call_with_retries
 
         account_id = validate_account_id(account_id)
-        given: tuple[tuple[str, object], ...] = (("timeout", timeout), ("poll", poll))
-        for name, value in given:
-            if not isinstance(value, timedelta) or value <= timedelta(0):
-                raise InputError(f"{name} must be a positive timedelta, got {value!r}")
+        validate_waits(timeout, poll)
         if not hasattr(session, "client"):
             raise InputError("session must be a boto3.Session in the member account")
         (chosen,) = validate_regions([region or session.region_name or "us-east-1"])

@@ -36,7 +36,7 @@ def test_remove_org_with_password_and_mfa_removes_every_credential(
     )
 
     assert code == 0, err
-    assert "signing certificate(s), password, 1 MFA device(s)" in err
+    assert "1 access key(s), 1 signing certificate(s), password, 1 MFA" in err
     for member in org_signed_in.member_account_ids:
         assert sandbox.root_keys(member) == []
         assert sandbox.root_signing_certificates(member) == {}

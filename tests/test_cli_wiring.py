@@ -152,7 +152,7 @@ def test_an_organizations_command_refuses_account_id_before_any_call(
 
 
 def test_history_takes_account_id_as_every_one_account_command_does(
-    sandbox: Sandbox, signed_in: SandboxAccount, monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, signed_in: SandboxAccount
 ) -> None:
     """history --account-id (the signed-in account) reads; another account is refused (3)."""
     key_id = signed_in.root_key_ids[0]

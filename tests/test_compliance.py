@@ -40,7 +40,8 @@ def test_after_removal_config_is_asked_and_turns_compliant(
     assert [(r.rule_name, r.compliance) for r in confirmation.rules] == [(rule, "COMPLIANT")]
     assert clock.now() - started >= timedelta(seconds=30)  # it waited for the evaluation
     assert "StartConfigRulesEvaluation" in _config_calls(sandbox)
-    assert "compliant" in confirmation.table()
+    assert ": compliant" in confirmation.table()
+    assert "not compliant yet" not in confirmation.table()
 
 
 def test_the_sandboxs_config_keeps_its_old_verdict_until_asked(

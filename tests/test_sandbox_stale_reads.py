@@ -113,15 +113,27 @@ def test_clear_faults_ends_every_kind_of_stale_read(
 ) -> None:
     """clear_faults: the stale reads left, of every kind, are gone."""
     sandbox.set_root_password(account.account_id)
+    cert = sandbox.add_root_signing_certificate(account.account_id)
+    serial = sandbox.add_root_mfa_device(account.account_id, kind="hardware")
     sandbox.inject_stale_reads(
-        account.account_id, reads=5, credentials={"keys", "password", "mfa", "certificates"}
+        account.account_id,
+        reads=5,
+        writes=4,
+        credentials={"keys", "password", "mfa", "certificates"},
     )
     iam = sandbox.root_session(account.account_id).client("iam")
     iam.delete_login_profile()
+    iam.delete_signing_certificate(CertificateId=cert)
+    iam.deactivate_mfa_device(SerialNumber=serial)
+    iam.delete_access_key(AccessKeyId=account.root_key_ids[0])
 
     sandbox.clear_faults()
 
     assert not _has_password(iam)
+    assert _certificates(iam) == set()
+    assert iam.list_mfa_devices()["MFADevices"] == []
+    keys = {k["AccessKeyId"] for k in iam.list_access_keys()["AccessKeyMetadata"]}
+    assert account.root_key_ids[0] not in keys
 
 
 def test_an_unknown_kind_is_refused(sandbox: Sandbox, account: SandboxAccount) -> None:

@@ -86,7 +86,7 @@ class ControlConfirmation(Tabular, BaseModel):
         else:
             verdict = "compliant" if self.compliant else "not compliant yet"
         title = f"AWS Config in account {self.account_id}, {self.region}: {verdict}"
-        after = [self.note] if self.note and self.rules else []
+        after: list[str] = []  # a note comes only with no rule: it is the empty table's text
         if self.rules and not self.settled:
             after.append("the evaluation had not finished: run again later for its verdict")
         return Table(title, ("rule", "compliance", "evaluated"), rows, after=after, empty=self.note)

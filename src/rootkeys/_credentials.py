@@ -157,7 +157,9 @@ class RootCredentials(Tabular, BaseModel):
 
     def to_ocsf(self, *, version: str | None = None) -> list[dict[str, Any]]:
         """Every finding as an OCSF Detection Finding (class 2004) dict, as Prowler emits."""
-        shown = version or _version()
+        import rootkeys
+
+        shown = version or rootkeys.__version__
         return [ocsf_finding(f, version=shown, partition=self.partition) for f in self.findings]
 
     def to_csv(self, *, header: bool = True) -> str:
@@ -358,15 +360,6 @@ def _short(control: str) -> str:
         "Prowler": "",
     }
     return names.get(framework, framework + " ") + control_id
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("rootkeys")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0.0.0"
 
 
 rehome(globals())

@@ -68,6 +68,11 @@ class CredentialKind(StrEnum):
         """A table's word for it (``key``, ``cert``, ``password``, ``mfa``)."""
         return _SHORT[self]
 
+    @property
+    def noun(self) -> str:
+        """Its name in a sentence (``access key``, ``signing certificate``, ``password``...)."""
+        return _NOUN[self]
+
     @classmethod
     def of(cls, credential_id: str) -> CredentialKind:
         """The kind of the credential whose id is ``credential_id`` (already validated)."""
@@ -78,6 +83,12 @@ class CredentialKind(StrEnum):
         return cls.KEYS if _KEY_ID.fullmatch(credential_id) else cls.CERTIFICATES
 
 
+_NOUN = {
+    CredentialKind.KEYS: "access key",
+    CredentialKind.CERTIFICATES: "signing certificate",
+    CredentialKind.PASSWORD: "password",
+    CredentialKind.MFA: "MFA device",
+}
 _SHORT = {
     CredentialKind.KEYS: "key",
     CredentialKind.CERTIFICATES: "cert",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from botocore import xform_name
+
 from rootkeys._assume_root import RootSessions
 from rootkeys._errors import OrganizationSetupError, RootKeysError
 from rootkeys._member_keys import AUDIT, task_policy_in
@@ -142,7 +144,7 @@ class ManagementAccount:
 
     def _pages(self, operation: str, key: str, **params: str) -> Iterator[dict[str, Any]]:
         """Every item of a paginated Organizations listing, each page under the retry policy."""
-        method = getattr(self._orgs, _snake(operation))
+        method = getattr(self._orgs, xform_name(operation))
         token: str | None = None
         while True:
             args = {**params, **({"NextToken": token} if token else {})}
@@ -254,7 +256,3 @@ def _partition_of(organization: Mapping[str, Any]) -> str:
         return arn.split(":")[1]
     log.warning("DescribeOrganization gave no organization ARN; assuming partition aws")
     return "aws"
-
-
-def _snake(operation: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")

@@ -123,7 +123,7 @@ class NotebookProgress:
             title=title,
             header=("account", *header) if many else header,
             rows=rows,
-            after=[n.line() for n in self._lines],
+            after=[line for n in self._lines for line in n.lines()],
             empty="no root access key seen yet",
         )
 

@@ -198,21 +198,13 @@ def account_result(
     )
 
 
-_NAMES = {
-    CredentialKind.KEYS: "key(s)",
-    CredentialKind.CERTIFICATES: "signing certificate(s)",
-    CredentialKind.PASSWORD: "password",
-    CredentialKind.MFA: "MFA device(s)",
-}
-
-
 def _deleted(ids: tuple[str, ...]) -> str:
     """What a finished account's removal deleted, by kind, and what the summary confirms."""
     kinds = [CredentialKind.of(i) for i in ids]
     if set(kinds) <= {CredentialKind.KEYS}:
         return f"{len(ids)} key(s) deleted; AccountAccessKeysPresent is 0"
     counts = [(kind, kinds.count(kind)) for kind in CredentialKind if kind in kinds]
-    shown = [_NAMES[k] if k is CredentialKind.PASSWORD else f"{n} {_NAMES[k]}" for k, n in counts]
+    shown = [k.noun if k is CredentialKind.PASSWORD else f"{n} {k.noun}(s)" for k, n in counts]
     return ", ".join(shown) + " deleted; none remain"
 
 

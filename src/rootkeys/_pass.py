@@ -401,6 +401,7 @@ class AccountPass:
             check_failure=observation.failure if observation else None,
             checks_run=observation.checks_run if observation else 0,
             keys_present=present,
+            present_fields=_present_field(self._gateway),
             hook_errors=tuple(self._emit.errors[hook_errors_before:]),
         )
 

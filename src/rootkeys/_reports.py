@@ -351,8 +351,13 @@ class RemovalReport(Tabular, BaseModel):
     )
     keys_present: bool | None = Field(
         default=None,
-        description="AccountAccessKeysPresent after the run (or, with signing certificates "
-        "in the run, AccountSigningCertificatesPresent); None if it was not read.",
+        description="Whether a credential of the kinds the run covers is present after it, "
+        "as `present_fields` read it; None if it was not read.",
+    )
+    present_fields: str = Field(
+        default="AccountAccessKeysPresent",
+        description="What `keys_present` read: the account summary's field for each kind "
+        "the run covers (LoginProfile for the password), joined by '/'.",
     )
     hook_errors: tuple[str, ...] = ()
 
@@ -400,12 +405,10 @@ class RemovalReport(Tabular, BaseModel):
         )
         after = []
         if self.keys_present is not None:
-            present = "1 (root keys remain)" if self.keys_present else "0"
-            field = "AccountAccessKeysPresent"
-            if header[0] == "kind":  # certificates were in the run: both summary fields
-                field += " or AccountSigningCertificatesPresent"
-                present = "1 (root credentials remain)" if self.keys_present else "0"
-            after.append(f"{field}: {present}")
+            keys_only = self.present_fields == "AccountAccessKeysPresent"
+            remain = "root keys" if keys_only else "root credentials"
+            present = f"1 ({remain} remain)" if self.keys_present else "0"
+            after.append(f"{self.present_fields.replace('/', ' or ')}: {present}")
         after += [f"hook error: {e}" for e in self.hook_errors]
         return Table(
             title,

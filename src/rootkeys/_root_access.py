@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from botocore import xform_name
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from rootkeys._errors import (
@@ -312,7 +313,7 @@ class RootAccessSetup:
             )
             return
         operation = change.removeprefix("iam:")
-        method = getattr(self._iam, _snake(operation))
+        method = getattr(self._iam, xform_name(operation))
         for attempt in range(_WAIT_TRIES):
             try:
                 self._call(operation, method)
@@ -356,10 +357,6 @@ def _note(role: RootAccessRole, all_features: bool, management: str) -> str:
     if role is RootAccessRole.MEMBER:
         return f"only the management account ({management}) may read or enable it"
     return ""
-
-
-def _snake(operation: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
 
 
 rehome(globals())

@@ -66,7 +66,8 @@ def run_credentials(context: Context) -> int:
         _print(context, [found], [], single=True)
         return EXIT_DONE
     organization = context.organization(journal=False)
-    organization.credentials(args.accounts, ou=args.ou)  # bad input refused before any call
+    # bad input refused here, before any call; the members are read only when iterated
+    members = organization.credentials(args.accounts, ou=args.ou)
     overall = organization.root_access_finding()
     if overall.status is FindingStatus.FAIL:  # the members cannot be read: say so, in full
         _print(context, [], [overall], single=False)
@@ -77,7 +78,7 @@ def run_credentials(context: Context) -> int:
         )
         return EXIT_AWS
     failed: list[str] = []
-    results = _noting(organization.credentials(args.accounts, ou=args.ou), failed)
+    results = _noting(members, failed)
     _print(context, results, [overall], single=False)
     return EXIT_AWS if failed else EXIT_DONE
 

@@ -136,13 +136,9 @@ def _verify(context: Context, organization: rootkeys.Organization) -> int:
 
 def _words(kinds: frozenset[rootkeys.lifecycle.CredentialKind]) -> str:
     """The kinds verified, in words: ``access key or signing certificate``."""
-    names = {
-        "keys": "access key",
-        "certificates": "signing certificate",
-        "password": "password",
-        "mfa": "MFA device",
-    }
-    words = [names[k.value] for k in sorted(kinds, key=list(names).index)]
+    from rootkeys._models import CredentialKind
+
+    words = [k.noun for k in CredentialKind if k in kinds]
     return " or ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " or " + words[-1]
 
 

@@ -170,7 +170,7 @@ def test_demo_runs_and_tells_the_story(tmp_path: Path, monkeypatch: pytest.Monke
         "check passed",
         "deleted",
         "rolled back",
-        "AccountAccessKeysPresent: 0",
+        "AccountAccessKeysPresent or AccountSigningCertificatesPresent: 0",
         "Demo finished as expected",
     ):
         assert phrase in text

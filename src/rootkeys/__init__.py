@@ -123,12 +123,9 @@ if not _typing.TYPE_CHECKING:  # hidden from type checkers, so a misspelt name i
         if name in _SUBMODULES:
             return _importlib.import_module(f"rootkeys.{name}")
         if name == "__version__":
-            from importlib.metadata import PackageNotFoundError, version
+            from rootkeys._public import package_version
 
-            try:
-                return version("rootkeys")
-            except PackageNotFoundError:  # pragma: no cover - running from a source tree
-                return "0.0.0"
+            return package_version()
         raise AttributeError(f"module 'rootkeys' has no attribute {name!r}")
 
     def __dir__() -> list[str]:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from rootkeys._controls import Finding, FindingStatus, ocsf_finding
 from rootkeys._models import DEFAULT_KINDS, AccessKey, AccountId, CredentialKind, KeyStatus
 from rootkeys._orgreports import AuditStatus
-from rootkeys._public import rehome
+from rootkeys._public import package_version, rehome
 from rootkeys._render import Table, Tabular, stamp
 
 if TYPE_CHECKING:
@@ -157,9 +157,7 @@ class RootCredentials(Tabular, BaseModel):
 
     def to_ocsf(self, *, version: str | None = None) -> list[dict[str, Any]]:
         """Every finding as an OCSF Detection Finding (class 2004) dict, as Prowler emits."""
-        import rootkeys
-
-        shown = version or rootkeys.__version__
+        shown = version or package_version()
         return [ocsf_finding(f, version=shown, partition=self.partition) for f in self.findings]
 
     def to_csv(self, *, header: bool = True) -> str:

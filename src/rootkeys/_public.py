@@ -8,7 +8,18 @@ submodules (`rootkeys.errors`, `.checks`, `.config`, `.reports`, `.journal`, `.l
 
 from __future__ import annotations
 
-__all__ = ["HOMES", "rehome"]
+__all__ = ["HOMES", "package_version", "rehome"]
+
+
+def package_version() -> str:
+    """The installed rootkeys' version (``rootkeys.__version__``); 0.0.0 from a bare tree."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rootkeys")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
+
 
 HOMES: dict[str, str] = {
     "AWSError": "rootkeys.errors",

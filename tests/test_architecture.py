@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._cli.root_access": 9,
     "rootkeys._cli.credentials": 9,
     "rootkeys._cli.recovery": 9,
+    "rootkeys._cli.journal": 9,
     "rootkeys._manager": 8,
     "rootkeys._org": 8,
     "rootkeys._org_credentials": 8,
@@ -72,6 +73,10 @@ LAYERS: dict[str, int] = {
     # the journal: storage, its records, what they remember of each key
     "rootkeys._reconcile": 3,
     "rootkeys._journal": 3,
+    "rootkeys._journal_store": 3,
+    "rootkeys._journal_sqlite": 3,
+    "rootkeys._journal_dynamodb": 3,
+    "rootkeys._journal_leases": 3,
     "rootkeys._records": 3,
     # the base: models, findings, errors, retries, time, rendering, config lines, public homes
     "rootkeys._findings": 2,

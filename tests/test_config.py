@@ -187,6 +187,12 @@ ERRORS = [
         r"checks\.http\[0\]\.method: must be an HTTP method",
     ),
     (
+        "journal not a table",
+        'observe = "1d"\njournal = "dynamodb://x?region=us-east-1"\n',
+        2,
+        r"journal: 'x' is not a DynamoDB table name",
+    ),
+    (
         "unknown policy key",
         '[policy]\nnever = "2h"\npatience = "1d"\n',
         3,
@@ -647,3 +653,20 @@ def test_the_config_drives_a_manager_with_its_checks(
     assert report.outcome is RunOutcome.ROLLED_BACK
     assert report.check_failure is not None
     assert "orders down" in report.check_failure.reason
+
+
+def test_the_journal_location_reaches_the_command_line(tmp_path: Path) -> None:
+    """``journal = "..."`` is read, and the CLI's journal is that one (no flag, no env)."""
+    from rootkeys._cli.context import Context, resolve
+    from rootkeys._cli.parser import parser
+
+    chosen = tmp_path / "shared.sqlite3"
+    path = _write(tmp_path, f'observe = "1d"\njournal = "{chosen}"\n')
+    assert load_config(path).journal == str(chosen)
+    args = parser().parse_args(["--config", str(path), "status"])
+    context = Context(resolve(args, {}), sys.stdout, sys.stderr)
+    assert context.journal().path == chosen
+    flagged = parser().parse_args(
+        ["--config", str(path), "--journal", str(tmp_path / "j"), "status"]
+    )
+    assert Context(resolve(flagged, {}), sys.stdout, sys.stderr).journal().path == tmp_path / "j"

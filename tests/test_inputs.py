@@ -409,6 +409,34 @@ CASES: list[Case] = [
         "lock_timeout",
         False,
     ),
+    (
+        "journal location not a table name",
+        lambda e: e.manager(journal="dynamodb://x"),
+        IN,
+        "not a DynamoDB table name",
+        False,
+    ),
+    (
+        "journal location unknown parameter",
+        lambda e: rootkeys.Journal.open("dynamodb://rootkeys-journal?regoin=us-east-1"),
+        IN,
+        "unknown parameter 'regoin'",
+        False,
+    ),
+    (
+        "journal table missing",
+        lambda e: e.organization(journal="dynamodb://no-such-table?region=us-east-1"),
+        rootkeys.errors.JournalError,
+        "does not exist.*journal create",
+        True,
+    ),
+    (
+        "journal zero lease",
+        lambda e: rootkeys.Journal(e.tmp / "j.sqlite3", lease=timedelta(0)),
+        rootkeys.errors.JournalError,
+        "lease must be longer than 0",
+        False,
+    ),
     # -- the wrong caller ------------------------------------------------------------------------
     (
         "IAM user caller with own keys",
@@ -864,6 +892,20 @@ CASES: list[Case] = [
         lambda e: e.cli("status", "--journal", str(e.corrupt())),
         CliExit,
         "exit 2.*journal",
+        False,
+    ),
+    (
+        "cli journal copy onto itself",
+        lambda e: e.cli("journal", "copy", str(e.tmp / "j.sqlite3"), str(e.tmp / "j.sqlite3")),
+        CliExit,
+        "exit 2.*the same journal",
+        False,
+    ),
+    (
+        "cli journal bad location",
+        lambda e: e.cli("journal", "export", "dynamodb://rootkeys-journal?profil=x"),
+        CliExit,
+        "exit 2.*unknown parameter 'profil'",
         False,
     ),
     (

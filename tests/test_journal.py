@@ -42,8 +42,8 @@ def test_new_journal_records_and_reads_back(tmp_path: Path) -> None:
 def test_journal_uses_wal_and_full_sync(tmp_path: Path) -> None:
     """The database is in WAL mode with synchronous=FULL (durable commits)."""
     journal = Journal(tmp_path / "j.sqlite3")
-    assert journal._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert journal._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert journal._store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert journal._store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 @pytest.mark.parametrize("statement", ["UPDATE records SET detail = 'x'", "DELETE FROM records"])
@@ -52,7 +52,7 @@ def test_records_are_append_only(tmp_path: Path, statement: str) -> None:
     journal = Journal(tmp_path / "j.sqlite3")
     _append(journal)
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        journal._conn.execute(statement)
+        journal._store._conn.execute(statement)
     assert len(journal.records(ACCOUNT)) == 1
 
 
@@ -99,7 +99,7 @@ def test_truncated_journal_is_refused(tmp_path: Path) -> None:
     journal = Journal(path)
     for _ in range(200):
         _append(journal)
-    journal._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    journal._store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     journal.close()
     data = _bytes(path)
     damaged = tmp_path / "damaged.sqlite3"
@@ -149,7 +149,7 @@ def test_version_1_journal_is_migrated(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         conn.executescript(_SCHEMA_V1)
     migrated = Journal(path)
-    assert migrated.schema_version == _journal.SCHEMA_VERSION == 2
+    assert migrated.schema_version == _journal.SCHEMA_VERSION == 3
     assert [r.kind for r in migrated.records(ACCOUNT)] == [RecordKind.WINDOW_STARTED]
     week = timedelta(days=7)
     migrated.append(
@@ -178,7 +178,7 @@ def test_in_memory_journal_records_and_locks() -> None:
     quick = Journal(":memory:", lock_timeout=timedelta(milliseconds=50))
     with quick.lock(ACCOUNT):  # another journal's lock is its own
         pass
-    journal._lock_timeout = timedelta(milliseconds=50)
+    journal._leases._lock_timeout = timedelta(milliseconds=50)
     with pytest.raises(rootkeys.errors.JournalLockedError), journal.lock(ACCOUNT):
         pass
     release.set()
@@ -201,8 +201,8 @@ def test_read_only_location_is_refused() -> None:
 def test_failing_commit_raises_journal_error(tmp_path: Path) -> None:
     """A full database (disk full) makes append raise JournalError, not succeed silently."""
     journal = Journal(tmp_path / "j.sqlite3")
-    pages = journal._conn.execute("PRAGMA page_count").fetchone()[0]
-    journal._conn.execute(f"PRAGMA max_page_count = {pages}")
+    pages = journal._store._conn.execute("PRAGMA page_count").fetchone()[0]
+    journal._store._conn.execute(f"PRAGMA max_page_count = {pages}")
 
     def fill() -> None:
         for _ in range(10_000):

@@ -291,8 +291,8 @@ def test_failing_intent_write_means_no_aws_call(
             kind=RecordKind.SEEN,
             to_state=rootkeys.KeyState.ACTIVE,
         )
-    pages = journal._conn.execute("PRAGMA page_count").fetchone()[0]
-    journal._conn.execute(f"PRAGMA max_page_count = {pages}")
+    pages = journal._store._conn.execute("PRAGMA page_count").fetchone()[0]
+    journal._store._conn.execute(f"PRAGMA max_page_count = {pages}")
 
     def fill() -> None:
         for _ in range(10_000):

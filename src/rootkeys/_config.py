@@ -86,6 +86,8 @@ class Config(BaseModel):
         check_interval: time between check runs; None: the library's default.
         accounts: windows for every key of some accounts (organizations).
         keys: windows for some keys.
+        journal: where runs record (a file path, or ``dynamodb://TABLE?region=...``);
+            None: ``ROOTKEYS_JOURNAL``, else the per-user journal. ``--journal`` wins.
     """
 
     model_config = STRICT
@@ -96,6 +98,7 @@ class Config(BaseModel):
     check_settings: ChecksConfig = Field(default_factory=ChecksConfig, alias="checks")
     accounts: dict[AccountId, WindowConfig] = Field(default_factory=dict)
     keys: dict[CredentialId, WindowConfig] = Field(default_factory=dict)
+    journal: str | None = None
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -105,6 +108,22 @@ class Config(BaseModel):
         if policy is not None and info.data.get("observe") is not None:
             raise ValueError("give either observe (one window) or policy (windows by risk)")
         return policy
+
+    @field_validator("journal")
+    @classmethod
+    def _location(cls, journal: str | None) -> str | None:
+        if journal is None:
+            return None
+        if not journal.strip():
+            raise ValueError("must be a file path or dynamodb://TABLE?region=REGION")
+        if journal.startswith("dynamodb:"):
+            from rootkeys._journal_dynamodb import parse_location
+
+            try:
+                parse_location(journal)
+            except InputError as exc:
+                raise ValueError(str(exc)) from None
+        return journal
 
     @property
     def source(self) -> Path | None:

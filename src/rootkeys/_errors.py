@@ -41,6 +41,7 @@ __all__ = [
     "InputError",
     "InvalidCredentialsError",
     "JournalError",
+    "JournalFencedError",
     "JournalLockedError",
     "KeyNotFoundError",
     "LimitExceededError",
@@ -202,11 +203,29 @@ class JournalError(RootKeysError):
 class JournalLockedError(JournalError):
     """Another process holds the account's lock for longer than the lock timeout."""
 
-    def __init__(self, account_id: str, waited: object, lock_path: object) -> None:
+    def __init__(self, account_id: str, waited: object, journal: object) -> None:
         self.account_id = account_id
         super().__init__(
             f"another rootkeys process is acting on account {account_id} (waited {waited}; "
-            f"lock file {lock_path}); try again when it has finished"
+            f"journal {journal}); try again when it has finished, or once its lease expires "
+            "if it stopped without letting go"
+        )
+
+
+class JournalFencedError(JournalError):
+    """The account's lease was taken over by another process; this one's write was refused.
+
+    A process that paused (or lost its connection) past its lease's expiry finds another
+    holder acting on the account: it must stop acting there. Nothing it refused to write
+    was done.
+    """
+
+    def __init__(self, account_id: str, token: int, location: str) -> None:
+        self.account_id = account_id
+        self.token = token
+        super().__init__(
+            f"the lease on account {account_id} in the journal {location} was taken over "
+            f"by another process (this one held token {token}); stopped acting on it"
         )
 
 

@@ -99,6 +99,10 @@ def _run(context: Context) -> int:
         return _demo(context)
     if context.command == "sandbox":
         return _sandbox(context)
+    if context.command == "journal":
+        from rootkeys._cli.journal import run_journal
+
+        return run_journal(context)
     must_be_able_to_ask(context)
     if context.args.output == FINDINGS_OUTPUT and context.command != "credentials":
         raise InputError("--output ocsf is for findings: rootkeys credentials")

@@ -121,8 +121,16 @@ class Context:
         return self._session
 
     def journal(self) -> rootkeys.Journal:
-        """``--journal`` (or ``ROOTKEYS_JOURNAL``), else the per-user journal."""
-        return rootkeys.Journal(self.args.journal) if self.args.journal else rootkeys.Journal()
+        """The journal: ``--journal`` or ``ROOTKEYS_JOURNAL``, the config's, the per-user one.
+
+        Each a path or a ``dynamodb://`` location.
+        """
+        chosen = self.args.journal or self.config().journal
+        if chosen:
+            return rootkeys.Journal.open(chosen)
+        from rootkeys._journal import open_journal
+
+        return open_journal(None)  # ROOTKEYS_JOURNAL (a path or a location), the per-user one
 
     @contextlib.contextmanager
     def progress(self) -> Iterator[None]:

@@ -160,8 +160,9 @@ def globals_(parser: argparse.ArgumentParser, *, top: bool) -> None:
     group.add_argument(
         "--journal",
         default=default(None),
-        metavar="PATH",
-        help="the journal file (default: ROOTKEYS_JOURNAL, then the per-user journal)",
+        metavar="LOCATION",
+        help="the journal: a file, or dynamodb://TABLE?region=REGION (default: "
+        "ROOTKEYS_JOURNAL, the config file's journal, then the per-user journal file)",
     )
     group.add_argument(
         "--config",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import rootkeys
 from rootkeys._cli.credentials import add_credentials
+from rootkeys._cli.journal import add_journal
 from rootkeys._cli.options import (
     EXIT_CODES,
     Help,
@@ -57,6 +58,7 @@ def parser() -> argparse.ArgumentParser:
     _org(commands)
     add_credentials(commands)
     add_recover_password(commands)
+    add_journal(commands)
     _sandbox(commands)
     _demo(commands)
     return top

@@ -9,6 +9,7 @@ keys and signing certificates.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
     from rootkeys.testing._org import OrgState, TaskSession
 
 __all__ = ["DEFAULT_ACCOUNT", "Dispatcher", "Principal"]
+
+_DYNAMODB = threading.Lock()
+"""DynamoDB answers one request at a time: moto checks a condition and writes in two
+steps, which concurrent requests could interleave (AWS applies each atomically)."""
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's, for calls signed by credentials it made itself
 
@@ -207,7 +212,11 @@ class Dispatcher(FaultInjection):
         if response is None:
             if account_id is not None:
                 request.headers["x-moto-account-id"] = account_id
-            response = self._moto(request, event_name)
+            if service == "dynamodb":  # moto's conditional writes are not atomic: one at a time
+                with _DYNAMODB:
+                    response = self._moto(request, event_name)
+            else:
+                response = self._moto(request, event_name)
             ok = response is not None and response.status_code == 200
             if ok and operation == "GetCredentialReport" and account_id and response:
                 with self._lock:

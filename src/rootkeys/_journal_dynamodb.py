@@ -1,0 +1,437 @@
+"""The DynamoDB journal store: one table, shared by every machine and function using it.
+
+One pay-per-request table, partition key ``pk`` and sort key ``sk`` (both strings):
+
+- ``META/META``: the application and the schema version;
+- ``A#<account>/HEAD``: the account's lease (``owner``, ``until_ms``), its fencing
+  token ``fence`` (grows with every grant, never reused) and ``last_seq``;
+- ``A#<account>/R#<seq, 12 digits>``: one record (``body``: its JSON), never changed.
+
+An append is one transaction: the head's lease still this token's and ``last_seq`` the
+one before, and the record's item new. Reads are consistent queries. No item has a TTL:
+records are kept for good (leases expire by their ``until_ms``, not by deletion).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from rootkeys._errors import InputError, JournalError, JournalFencedError
+from rootkeys._journal_store import (
+    APPLICATION,
+    SCHEMA_VERSION,
+    from_json,
+    to_json,
+)
+from rootkeys._public import rehome
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    import boto3
+
+    from rootkeys._records import JournalRecord
+
+__all__ = ["DynamoStore", "create_table", "parse_location"]
+
+_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_META = {"pk": {"S": "META"}, "sk": {"S": "META"}}
+_NAMES = {"#o": "owner", "#u": "until_ms", "#f": "fence", "#l": "last_seq"}
+_RETRIES = 6  # transaction conflicts and throttling, each after a short pause
+
+
+class _Missing(JournalError):
+    """The table does not exist."""
+
+
+def parse_location(location: str) -> tuple[str, str | None, str | None]:
+    """``dynamodb://TABLE?region=R&profile=P`` -> (table, region, profile)."""
+    parts = urlsplit(location)
+    if parts.scheme != "dynamodb" or parts.path not in ("", "/") or parts.fragment:
+        raise InputError(f"not a DynamoDB journal location: {location!r}")
+    table = parts.netloc
+    if not _TABLE.match(table):
+        raise InputError(f"{table!r} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)")
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = sorted(set(params) - {"region", "profile"})
+    if unknown:
+        raise InputError(
+            f"unknown parameter {unknown[0]!r} in {location!r} (known: region, profile)"
+        )
+    return table, params.get("region") or None, params.get("profile") or None
+
+
+def _head(account_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"A#{account_id}"}, "sk": {"S": "HEAD"}}
+
+
+def _record_key(account_id: str, seq: int) -> dict[str, Any]:
+    return {"pk": {"S": f"A#{account_id}"}, "sk": {"S": f"R#{seq:012d}"}}
+
+
+def _code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", "") or type(exc).__name__)
+
+
+def _reasons(exc: Exception) -> list[str]:
+    response = getattr(exc, "response", None) or {}
+    return [str(r.get("Code", "")) for r in response.get("CancellationReasons", [])]
+
+
+def create_table(client: Any, table: str) -> None:
+    """Make the journal's table (pay per request, point-in-time recovery); wait for it."""
+    try:
+        client.create_table(
+            TableName=table,
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            Tags=[{"Key": "rootkeys", "Value": "journal"}],
+        )
+    except Exception as exc:
+        if _code(exc) != "ResourceInUseException":  # made meanwhile: fine
+            raise JournalError(f"could not create the table {table}: {exc}") from exc
+    client.get_waiter("table_exists").wait(
+        TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    try:
+        client.update_continuous_backups(
+            TableName=table,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+    except Exception as exc:  # the table works without; say so
+        import logging
+
+        logging.getLogger("rootkeys").warning(
+            "could not turn on point-in-time recovery for %s: %s", table, _code(exc)
+        )
+
+
+class DynamoStore:
+    """A journal in a DynamoDB table (see the module's docstring for its items)."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self.table = table
+        self.location = f"dynamodb://{table}"
+        self._last: dict[str, int] = {}  # account -> last seq, as seen under its lease
+        self._guard = threading.Lock()
+        self._version = SCHEMA_VERSION
+
+    @classmethod
+    def connect(
+        cls,
+        table: str,
+        *,
+        session: boto3.Session | None = None,
+        region: str | None = None,
+        create: bool = False,
+    ) -> DynamoStore:
+        """Open (or with ``create``, make) the table and check it is a rootkeys journal."""
+        if not _TABLE.match(str(table)):
+            raise InputError(
+                f"{table!r} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)"
+            )
+        import boto3
+        from botocore.config import Config
+
+        session = session or boto3.Session()
+        client = session.client(
+            "dynamodb",
+            region_name=region or session.region_name,
+            config=Config(retries={"mode": "standard", "max_attempts": 8}),
+        )
+        store = cls(client, table)
+        store._check(create)
+        return store
+
+    def _call(self, operation: str, **params: Any) -> Any:
+        try:
+            if operation != "transact_write_items":  # there, each item names its table
+                params["TableName"] = self.table
+            return getattr(self._client, operation)(**params)
+        except Exception as exc:
+            code = _code(exc)
+            if code == "ResourceNotFoundException":
+                raise _Missing(
+                    f"the journal table {self.table} does not exist: make it with "
+                    f"`rootkeys journal create {self.location}` (or create=True)"
+                ) from exc
+            if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+                raise
+            raise JournalError(f"could not use the journal {self.location}: {code}") from exc
+
+    def _check(self, create: bool) -> None:
+        try:
+            meta = self._call("get_item", Key=_META, ConsistentRead=True).get("Item")
+        except _Missing as exc:
+            if not create:
+                raise JournalError(str(exc)) from None
+            create_table(self._client, self.table)
+            meta = None
+        if meta is None:
+            if self._call("scan", Limit=1).get("Items"):
+                raise JournalError(f"the table {self.table} is not a rootkeys journal")
+            item = {
+                **_META,
+                "application": {"S": APPLICATION},
+                "schema_version": {"N": str(SCHEMA_VERSION)},
+                "created_at": {"S": datetime.now(UTC).isoformat()},
+            }
+            try:
+                self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+            except Exception as exc:  # another opener made it first: read theirs
+                if _code(exc) != "ConditionalCheckFailedException":
+                    raise
+            meta = self._call("get_item", Key=_META, ConsistentRead=True).get("Item", {})
+        if meta.get("application", {}).get("S") != APPLICATION:
+            raise JournalError(f"the table {self.table} is not a rootkeys journal")
+        self._version = int(meta.get("schema_version", {}).get("N", "0"))
+        if self._version > SCHEMA_VERSION:
+            raise JournalError(
+                f"the journal {self.location} is of schema version {self._version}, newer "
+                f"than this rootkeys knows ({SCHEMA_VERSION}): upgrade rootkeys to read it"
+            )
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version the table's META item names."""
+        return self._version
+
+    def close(self) -> None:
+        """Nothing to close (the client's connections go with it)."""
+
+    # -- records ----------------------------------------------------------------------------
+
+    def _pages(self, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            page = self._call(operation, **params)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def records(self, account_id: str) -> list[JournalRecord]:
+        """Every record of the account, in order: one consistent query (paginated)."""
+        items = self._pages(
+            "query",
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :r)",
+            ExpressionAttributeValues={":pk": {"S": f"A#{account_id}"}, ":r": {"S": "R#"}},
+            ConsistentRead=True,
+        )
+        return [from_json(item["body"]["S"], self.location) for item in items]
+
+    def accounts(self) -> list[str]:
+        """Every account with a head item (a lease was ever taken there), sorted."""
+        items = self._pages(
+            "scan",
+            FilterExpression="sk = :h",
+            ExpressionAttributeValues={":h": {"S": "HEAD"}},
+            ProjectionExpression="pk",
+            ConsistentRead=True,
+        )
+        return sorted(item["pk"]["S"].removeprefix("A#") for item in items)
+
+    def append(self, record: JournalRecord, token: int, owner: str) -> JournalRecord:
+        """One transaction: the lease checked, ``last_seq`` moved on, the record put."""
+        account_id = record.account_id
+        for attempt in range(_RETRIES + 1):
+            with self._guard:
+                prev = self._last.get(account_id, 0)
+            written = record.model_copy(update={"seq": prev + 1})
+            try:
+                self._transact(written, prev, token, owner)
+            except Exception as exc:
+                if _code(exc) != "TransactionCanceledException":
+                    raise
+                if self._settle(written, token, owner):
+                    return written
+                if attempt < _RETRIES and set(_reasons(exc)) & {
+                    "TransactionConflict",
+                    "ThrottlingError",
+                    "ProvisionedThroughputExceeded",
+                }:
+                    time.sleep(0.02 * 2**attempt)
+                    continue
+                if attempt < _RETRIES:
+                    continue  # last_seq moved on (refreshed by _settle): once more
+                raise JournalError(f"could not record to the journal {self.location}") from exc
+            with self._guard:
+                self._last[account_id] = written.seq
+            return written
+        raise JournalError(f"could not record to the journal {self.location}")  # unreachable
+
+    def _transact(self, record: JournalRecord, prev: int, token: int, owner: str) -> None:
+        last = "attribute_not_exists(#l)" if prev == 0 else "#l = :prev"
+        values: dict[str, Any] = {
+            ":t": {"N": str(token)},
+            ":o": {"S": owner},
+            ":seq": {"N": str(record.seq)},
+        }
+        if prev:
+            values[":prev"] = {"N": str(prev)}
+        self._call(
+            "transact_write_items",
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _head(record.account_id),
+                        "UpdateExpression": "SET #l = :seq",
+                        "ConditionExpression": f"#f = :t AND #o = :o AND {last}",
+                        "ExpressionAttributeNames": {k: _NAMES[k] for k in ("#l", "#f", "#o")},
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            **_record_key(record.account_id, record.seq),
+                            "seq": {"N": str(record.seq)},
+                            "body": {"S": to_json(record)},
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ],
+        )
+
+    def _settle(self, record: JournalRecord, token: int, owner: str) -> bool:
+        """After a cancelled append: fenced (raise), already written (True), or retry."""
+        head = self._call("get_item", Key=_head(record.account_id), ConsistentRead=True)
+        item = head.get("Item", {})
+        if item.get("fence", {}).get("N") != str(token) or item.get("owner", {}).get("S") != owner:
+            raise JournalFencedError(record.account_id, token, self.location)
+        last = int(item.get("last_seq", {}).get("N", "0"))
+        with self._guard:
+            self._last[record.account_id] = last
+        if last != record.seq:
+            return False
+        stored = self._call(
+            "get_item", Key=_record_key(record.account_id, record.seq), ConsistentRead=True
+        ).get("Item")
+        return stored is not None and stored["body"]["S"] == to_json(record)
+
+    def load(self, account_id: str, records: Sequence[JournalRecord], token: int) -> None:
+        """Put copied records with their own ``seq``; then move ``last_seq`` on, fenced."""
+        if self.records(account_id):
+            raise JournalError(
+                f"account {account_id} already has records in {self.location}: a copy "
+                "only fills accounts the destination has never seen"
+            )
+        for record in records:
+            self._call(
+                "put_item",
+                Item={
+                    **_record_key(account_id, record.seq),
+                    "seq": {"N": str(record.seq)},
+                    "body": {"S": to_json(record)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        top = max((r.seq for r in records), default=0)
+        self._update_head(
+            account_id,
+            "SET #l = :seq",
+            "#f = :t",
+            {":seq": {"N": str(top)}, ":t": {"N": str(token)}},
+            lambda: JournalFencedError(account_id, token, self.location),
+        )
+        with self._guard:
+            self._last[account_id] = top
+
+    # -- leases -----------------------------------------------------------------------------
+
+    def acquire(
+        self, account_id: str, owner: str, *, now_ms: int, until_ms: int, flocked: bool = False
+    ) -> int | None:
+        """Take the head's lease when it is free or expired (one conditional update)."""
+        try:
+            item = self._call(
+                "update_item",
+                Key=_head(account_id),
+                UpdateExpression="SET #f = if_not_exists(#f, :zero) + :one, #o = :o, #u = :u",
+                ConditionExpression="attribute_not_exists(pk) OR #o = :empty OR #u <= :now",
+                ExpressionAttributeNames={k: _NAMES[k] for k in ("#f", "#o", "#u")},
+                ExpressionAttributeValues={
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                    ":o": {"S": owner},
+                    ":u": {"N": str(until_ms)},
+                    ":empty": {"S": ""},
+                    ":now": {"N": str(now_ms)},
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except Exception as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        with self._guard:
+            self._last[account_id] = int(item.get("last_seq", {}).get("N", "0"))
+        return int(item["fence"]["N"])
+
+    def renew(self, account_id: str, token: int, owner: str, *, until_ms: int) -> bool:
+        """Move the lease's expiry on while it is still this token's."""
+        return self._update_head(
+            account_id,
+            "SET #u = :u",
+            "#f = :t AND #o = :o",
+            {":u": {"N": str(until_ms)}, ":t": {"N": str(token)}, ":o": {"S": owner}},
+        )
+
+    def release(self, account_id: str, token: int, owner: str) -> None:
+        """Free the lease (``fence`` stays: the next grant's token is larger)."""
+        self._update_head(
+            account_id,
+            "SET #o = :empty, #u = :zero",
+            "#f = :t AND #o = :o",
+            {
+                ":empty": {"S": ""},
+                ":zero": {"N": "0"},
+                ":t": {"N": str(token)},
+                ":o": {"S": owner},
+            },
+        )
+
+    def _update_head(
+        self,
+        account_id: str,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        refused: Callable[[], Exception] | None = None,
+    ) -> bool:
+        used = {k: v for k, v in _NAMES.items() if k in update or k in condition}
+        try:
+            self._call(
+                "update_item",
+                Key=_head(account_id),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=used,
+                ExpressionAttributeValues=values,
+            )
+        except Exception as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+            if refused is not None:
+                raise refused() from exc
+            return False
+        return True
+
+
+rehome(globals())

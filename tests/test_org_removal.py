@@ -545,3 +545,33 @@ def test_a_removal_that_quarantines_nothing_creates_no_scp(
     assert sandbox.root_keys(member) == []
     assert [c for c in sandbox.calls if c.operation == "CreatePolicy"] == []
     assert organization.quarantine_policy_id() is None
+
+
+def test_an_explicit_rollback_detaches_the_quarantine_under_the_accounts_lock(
+    sandbox: Sandbox,
+    org: SandboxOrganization,
+    clock: FakeClock,
+    journal: rootkeys.Journal,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No other run can quarantine the account between the rollback and the detach."""
+    member = org.member_account_ids[0]
+    organization = _organization(sandbox, clock, journal)
+    organization.remove_all(HOUR, EVERY, account_ids=[member], wait=False)
+    assert quarantined(sandbox, member)
+    other = rootkeys.Journal(journal.path, lock_timeout=timedelta(milliseconds=100))
+    seen: list[bool] = []
+    detach = MemberGateway.detach_quarantine
+
+    def watched(gateway: MemberGateway) -> object:
+        try:
+            with other.lock(member):
+                seen.append(False)  # free: another run could have quarantined meanwhile
+        except rootkeys.errors.JournalLockedError:
+            seen.append(True)
+        return detach(gateway)
+
+    monkeypatch.setattr(MemberGateway, "detach_quarantine", watched)
+    organization.rollback(member)
+    assert seen and all(seen)
+    assert not quarantined(sandbox, member)

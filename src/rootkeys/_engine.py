@@ -360,12 +360,15 @@ def roll_back(
     emit: Emitter,
     key_id: str | None = None,
     why: str = "rolled back on request",
+    finally_: Callable[[], object] | None = None,
 ) -> tuple[StepResult, ...]:
     """Make usable again what rootkeys made unusable (or ``key_id``), and hold it.
 
     Each key is recorded as a failed window first (so it is held: no run makes it
     unusable again until it is resumed), then made usable. In a member account the
     quarantine is account-wide: every quarantined key is released with it.
+    ``finally_`` runs last, still under the account's lock (a member's guardrail
+    detached), so no other run can quarantine the account in between.
 
     Raises:
         KeyNotFoundError: ``key_id`` is not listed.
@@ -395,6 +398,8 @@ def roll_back(
                 )
             step = stepper.change(found, current, KeyState.ACTIVE, [], run_id=run_id)
             results.append(step_result(account.account_id, found, current, KeyState.ACTIVE, step))
+        if finally_ is not None:
+            finally_()
     return tuple(results)
 
 

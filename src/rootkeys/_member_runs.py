@@ -295,11 +295,14 @@ class MemberRunner:
     def rollback(self, account_id: str) -> tuple[StepResult, ...]:
         """The engine's rollback in a member account, then the quarantine detached."""
         account, emit, stepper = self._member(account_id)
-        results = roll_back(
-            account, journal=self._journal, stepper=stepper, clock=self._clock, emit=emit
+        return roll_back(
+            account,
+            journal=self._journal,
+            stepper=stepper,
+            clock=self._clock,
+            emit=emit,
+            finally_=account.gateway.detach_quarantine,  # a guardrail kept earlier goes too
         )
-        account.gateway.detach_quarantine()  # a guardrail kept earlier goes too
-        return results
 
     def resume(self, account_id: str) -> tuple[str, ...]:
         """The engine's resume in a member account (journal only)."""

@@ -511,3 +511,12 @@ def test_task_policies_allowed_are_those_a_pass_uses(template: dict[str, Any]) -
             }
         }
         assert statement.resources == (f"arn:{partition}:iam::*:root",)
+
+
+def test_docs_page_names_every_parameter_and_statement(template: dict[str, Any]) -> None:
+    """docs/run-in-your-organization.md documents each parameter and each role statement."""
+    page = (Path(__file__).parents[1] / "docs" / "run-in-your-organization.md").read_text()
+    missing = [f"`{name}`" for name in template["Parameters"] if f"`{name}`" not in page]
+    statements = role_policy(Resolver(template), "FunctionRole").statements
+    missing += [s.sid for s in statements if f"`{s.sid}`" not in page]
+    assert missing == []

@@ -177,9 +177,10 @@ _OPERATORS = {
     "StringNotEquals": lambda p, v: p != v,
     "StringLike": lambda p, v: wildcard(p, v),
     "StringNotLike": lambda p, v: not wildcard(p, v),
-    "ArnEquals": lambda p, v: p == v,
+    # IAM's ArnEquals and ArnLike are the same operator: both take wildcards
+    "ArnEquals": lambda p, v: wildcard(p, v),
     "ArnLike": lambda p, v: wildcard(p, v),
-    "ArnNotEquals": lambda p, v: p != v,
+    "ArnNotEquals": lambda p, v: not wildcard(p, v),
     "ArnNotLike": lambda p, v: not wildcard(p, v),
 }
 _NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike"}

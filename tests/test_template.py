@@ -11,16 +11,17 @@ allows, so they are checked through that condition.
 Today the pass is driven through `rootkeys.Organization` with a SQLite journal
 (`organization_passes`). When the Lambda handler and the DynamoDB journal land, a
 driver that invokes ``rootkeys.aws_lambda.handler`` with ``dynamodb://`` joins `DRIVERS`,
-and the journal's, the config's and the function's own calls move from `RUNTIME_ACTIONS`
-(the role's actions the sandbox cannot see today, each with its reason) to the record.
+and the journal's, the config's and the function's own calls move from `RUNTIME_CALLS`
+(the calls the sandbox cannot see today, each with its reason) to the record.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,38 +52,97 @@ OPERATION_ACTIONS: dict[str, tuple[str, ...]] = {
         "dynamodb:ConditionCheckItem",
     ),
     "dynamodb:TransactGetItems": ("dynamodb:GetItem",),
+    "lambda:Invoke": ("lambda:InvokeFunction",),
 }
 """API operations whose IAM actions are not ``service:Operation``."""
 
 SERVICE_PREFIXES = {"monitoring": "cloudwatch"}
 """botocore service names whose IAM prefix differs."""
 
-RUNTIME_ACTIONS = {
-    "dynamodb:GetItem": "the journal: an account's lease, read",
-    "dynamodb:PutItem": "the journal: an append (a conditional put, in a transaction)",
-    "dynamodb:UpdateItem": "the journal: a lease taken, renewed, released; an append's counter",
-    "dynamodb:ConditionCheckItem": "the journal: an append checks the writer's lease (fencing)",
-    "dynamodb:Query": "the journal: an account's records, read before each pass",
-    "s3:GetObject": "the handler reads the config file (ROOTKEYS_CONFIG_S3)",
-    "sns:Publish": "notifications: one message per account outcome ([[notify.sns]])",
-    "kms:GenerateDataKey": "publishing to the topic, encrypted with the stack's key",
-    "kms:Decrypt": "publishing to the topic, encrypted with the stack's key",
-    "lambda:InvokeFunction": "a pass out of time hands the rest to the next invocation",
-    "sqs:SendMessage": "Lambda sends a failed async invocation to the dead-letter queue",
-    "logs:CreateLogStream": "the function's logs (Lambda's runtime, with this role)",
-    "logs:PutLogEvents": "the function's logs (Lambda's runtime, with this role)",
-}
-"""Actions the role allows that no call in the sandbox's record shows today, and why.
+TABLE = "rootkeys-journal"
+CONFIG_BUCKET, CONFIG_KEY = "example-rootkeys-config", "rootkeys/config.toml"
 
-The DynamoDB ones are the lead's journal's calls as announced (Query, GetItem, PutItem,
-UpdateItem, TransactWriteItems; Scan only for ``rootkeys journal export`` and
-DescribeTable/CreateTable only for ``rootkeys journal create``, both a person's, not the
-function's). When the handler and the DynamoDB journal run in the sandbox, the calls
-they make come from the record instead, and this list keeps only the runtime's own.
+
+def stack_values(account: str) -> dict[str, str]:
+    """What CloudFormation would give the stack's resources, in ``account`` and `REGION`."""
+    return {
+        "JournalTable": TABLE,
+        "JournalTable.Arn": f"arn:aws:dynamodb:{REGION}:{account}:table/{TABLE}",
+        "Topic": f"arn:aws:sns:{REGION}:{account}:rootkeys-Topic-EXAMPLE",
+        "TopicKey.Arn": f"arn:aws:kms:{REGION}:{account}:key/0a1b2c3d-0000-4000-8000-0123456789ab",
+        "DeadLetterQueue.Arn": f"arn:aws:sqs:{REGION}:{account}:rootkeys-DeadLetterQueue-EXAMPLE",
+        "Function.Arn": f"arn:aws:lambda:{REGION}:{account}:function:rootkeys",
+    }
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A call the function makes that the sandbox's record does not show today."""
+
+    service: str
+    operation: str
+    params: dict[str, str]
+    why: str
+
+
+RUNTIME_CALLS = (
+    Expected("dynamodb", "Query", {"TableName": TABLE}, "an account's records, read each pass"),
+    Expected("dynamodb", "GetItem", {"TableName": TABLE}, "an account's lease, read"),
+    Expected("dynamodb", "PutItem", {"TableName": TABLE}, "a lease or a head item, made once"),
+    Expected("dynamodb", "UpdateItem", {"TableName": TABLE}, "a lease taken, renewed, released"),
+    Expected(
+        "dynamodb",
+        "TransactWriteItems",
+        {"TableName": TABLE},
+        "an append: the record put, the head updated, the writer's lease checked (fencing)",
+    ),
+    Expected(
+        "s3",
+        "GetObject",
+        {"Bucket": CONFIG_BUCKET, "Key": CONFIG_KEY},
+        "the handler reads its config file (ROOTKEYS_CONFIG_S3)",
+    ),
+    Expected("sns", "Publish", {"TopicArn": "{Topic}"}, "a message per account outcome"),
+    Expected(
+        "kms", "GenerateDataKey", {"KeyId": "{TopicKey.Arn}"}, "SNS encrypts it (the topic's key)"
+    ),
+    Expected("kms", "Decrypt", {"KeyId": "{TopicKey.Arn}"}, "SNS encrypts it (the topic's key)"),
+    Expected(
+        "lambda",
+        "Invoke",
+        {"FunctionName": "{Function.Arn}"},
+        "a pass out of time hands the rest to the next invocation (asynchronous)",
+    ),
+    Expected(
+        "sqs",
+        "SendMessage",
+        {"QueueArn": "{DeadLetterQueue.Arn}"},
+        "Lambda's on-failure destination, sent with the function's role",
+    ),
+    Expected(
+        "logs",
+        "CreateLogStream",
+        {"logGroupName": "/aws/lambda/rootkeys"},
+        "Lambda's runtime writes the function's logs with its role",
+    ),
+    Expected(
+        "logs",
+        "PutLogEvents",
+        {"logGroupName": "/aws/lambda/rootkeys"},
+        "Lambda's runtime writes the function's logs with its role",
+    ),
+)
+"""The function's calls around the pass (journal, config, notifications, runtime).
+
+The DynamoDB ones are the lead's journal's, as announced: Query, GetItem, PutItem,
+UpdateItem and TransactWriteItems (Scan only for ``rootkeys journal export`` and
+DescribeTable/CreateTable only for ``rootkeys journal create``: a person's, not the
+function's). When the handler and the DynamoDB journal run in the sandbox, the calls they
+make come from the record instead, and this list keeps only what the sandbox cannot see.
 """
 
 ALLOWED_UNUSED: dict[str, str] = {}
-"""Actions the role allows that a pass may make but the scenario does not (none today)."""
+"""Actions the role may allow with neither a call nor an expected one (none: keep it so)."""
 
 
 # -- the template ------------------------------------------------------------------------
@@ -215,10 +275,14 @@ class Scenario:
     clock: FakeClock
     org: SandboxOrganization
     failing: str  # the member whose check fails
-    quarantine_arn: str
+    quarantine_arn: str  # the stack's SCP
     root: str  # the organization's root (r-...)
     config: Path
     journal: Path
+
+    @property
+    def management(self) -> str:
+        return self.org.management_account_id
 
 
 def set_up(
@@ -227,8 +291,9 @@ def set_up(
     """Five members with every kind of root credential; the stack's SCP; an alarm to watch."""
     org = sandbox.create_organization(members=5, root_keys=1, credentials=MIXED)
     management = sandbox.management_session()
+    organizations = management.client("organizations")
     props = template["Resources"]["QuarantinePolicy"]["Properties"]
-    made = management.client("organizations").create_policy(
+    made = organizations.create_policy(
         Name=props["Name"],
         Description=" ".join(props["Description"].split()),
         Type=props["Type"],
@@ -254,7 +319,7 @@ def set_up(
         org,
         failing=org.member_account_ids[2],
         quarantine_arn=made["Arn"],
-        root=management.client("organizations").list_roots()["Roots"][0]["Id"],
+        root=organizations.list_roots()["Roots"][0]["Id"],
         config=config,
         journal=tmp_path / "journal.sqlite3",
     )
@@ -264,7 +329,7 @@ def organization_passes(scenario: Scenario) -> None:
     """Daily passes through `rootkeys.Organization` and a SQLite journal, config from a file.
 
     Day 0 quarantines (and rolls back the failing account), days 1-2 observe, day 3
-    deletes; a last pass is limited to the organization's root (an OU selection).
+    deletes; the last pass is limited to the organization's root (an OU selection).
     """
     sandbox, clock = scenario.sandbox, scenario.clock
     management = sandbox.management_session()
@@ -289,68 +354,99 @@ def organization_passes(scenario: Scenario) -> None:
 
 Driver = Callable[[Scenario], None]
 DRIVERS: dict[str, Driver] = {"organization+sqlite": organization_passes}
+"""How a pass is driven; the handler with a DynamoDB journal joins when it lands."""
 
 
-def iam_action(call: SandboxCall) -> tuple[str, ...]:
-    """The IAM actions a call needs (none for the few that need no permission)."""
-    action = f"{SERVICE_PREFIXES.get(call.service, call.service)}:{call.operation}"
+def iam_actions(service: str, operation: str) -> tuple[str, ...]:
+    """The IAM actions an API operation needs (none for the few that need no permission)."""
+    action = f"{SERVICE_PREFIXES.get(service, service)}:{operation}"
     if action in NO_PERMISSION:
         return ()
     return OPERATION_ACTIONS.get(action, (action,))
 
 
-def requests_of(call: SandboxCall, scenario: Scenario) -> list[Request]:
-    """The authorization requests a management-account call makes, resources included."""
-    org = scenario.org
-    base = f"arn:aws:organizations::{org.management_account_id}"
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with each ``{name}`` in it replaced by ``values[name]``."""
+    return re.sub(r"\{([^}]+)\}", lambda found: values[found.group(1)], text)
+
+
+def requests_for(
+    service: str, operation: str, params: Mapping[str, str], scenario: Scenario
+) -> list[Request]:
+    """The authorization requests one call of the management account's principal makes."""
+    account = scenario.management
+    base = f"arn:aws:organizations::{account}"
     org_id = scenario.quarantine_arn.split("/")[1]
+    stack = stack_values(account)
 
     def target(target_id: str) -> str:
-        if target_id.startswith("r-"):
-            return f"{base}:root/{org_id}/{target_id}"
-        if target_id.startswith("ou-"):
-            return f"{base}:ou/{org_id}/{target_id}"
-        return f"{base}:account/{org_id}/{target_id}"
-
-    params = call.params
-    resources: tuple[str, ...] = ("*",)
-    context: dict[str, str] = {}
-    if call.operation == "AssumeRoot":
-        member = (
-            params["TargetPrincipal"].split(":")[-2]
-            if ":" in params["TargetPrincipal"]
-            else params["TargetPrincipal"]
+        kind = (
+            "root"
+            if target_id.startswith("r-")
+            else "ou"
+            if target_id.startswith("ou-")
+            else "account"
         )
+        return f"{base}:{kind}/{org_id}/{target_id}"
+
+    resources: tuple[str, ...] = ("*",)  # an action with no resource-level permissions
+    context: dict[str, str] = {}
+    if operation == "AssumeRoot":
+        member = params["TargetPrincipal"].removesuffix(":root").rsplit(":", 1)[-1]
         resources = (f"arn:aws:iam::{member}:root",)
         context = {"sts:TaskPolicyArn": params["TaskPolicyArn.arn"]}
-    elif call.operation in {"AttachPolicy", "DetachPolicy"}:
+    elif operation in {"AttachPolicy", "DetachPolicy"}:
         policy = f"{base}:policy/{org_id}/service_control_policy/{params['PolicyId']}"
         resources = (policy, target(params["TargetId"]))
-    elif call.operation == "ListPoliciesForTarget":
+    elif operation == "ListPoliciesForTarget":
         resources = (target(params["TargetId"]),)
-    elif call.operation in {"ListAccountsForParent", "ListOrganizationalUnitsForParent"}:
+    elif operation in {"ListAccountsForParent", "ListOrganizationalUnitsForParent"}:
         resources = (target(params["ParentId"]),)
-    elif call.service == "cloudwatch":
-        region = call.region or REGION
-        resources = (f"arn:aws:cloudwatch:{region}:{org.management_account_id}:alarm:*",)
-    return [Request(action, resources, context) for action in iam_action(call)]
+    elif service == "cloudwatch":
+        resources = (f"arn:aws:cloudwatch:{REGION}:{account}:alarm:*",)
+    elif service == "dynamodb":
+        resources = (f"arn:aws:dynamodb:{REGION}:{account}:table/{params['TableName']}",)
+    elif service == "s3":
+        resources = (f"arn:aws:s3:::{params['Bucket']}/{params['Key']}",)
+    elif service == "sns":
+        resources = (fill(params["TopicArn"], stack),)
+    elif service == "kms":  # SNS uses the topic's key on the publisher's behalf
+        resources = (fill(params["KeyId"], stack),)
+        context = {"kms:ViaService": f"sns.{REGION}.amazonaws.com"}
+    elif service == "lambda":
+        resources = (fill(params["FunctionName"], stack),)
+    elif service == "sqs":
+        resources = (fill(params["QueueArn"], stack),)
+    elif service == "logs":
+        group = params["logGroupName"]
+        resources = (f"arn:aws:logs:{REGION}:{account}:log-group:{group}:log-stream:2026/12/02",)
+    return [Request(action, resources, context) for action in iam_actions(service, operation)]
+
+
+def requests_of(call: SandboxCall, scenario: Scenario) -> list[Request]:
+    return requests_for(call.service, call.operation, call.params, scenario)
 
 
 def function_policy(template: dict[str, Any], scenario: Scenario) -> Policy:
+    """The function role's policy, resolved as CloudFormation would in the scenario's account."""
+    stack = stack_values(scenario.management)
     resolver = Resolver(
         template,
-        pseudo={
-            "AWS::Partition": "aws",
-            "AWS::Region": REGION,
-            "AWS::AccountId": scenario.org.management_account_id,
+        parameters={"ConfigS3Bucket": CONFIG_BUCKET, "ConfigS3Key": CONFIG_KEY},
+        pseudo={"AWS::Region": REGION, "AWS::AccountId": scenario.management},
+        refs={k: v for k, v in stack.items() if "." not in k},
+        attributes={
+            **{k: v for k, v in stack.items() if "." in k},
+            "QuarantinePolicy.Arn": scenario.quarantine_arn,
         },
-        attributes={"QuarantinePolicy.Arn": scenario.quarantine_arn},
     )
     return role_policy(resolver, "FunctionRole")
 
 
 @dataclass
 class Run:
+    """A driven scenario and what it called."""
+
     scenario: Scenario
     management: list[SandboxCall]  # the calls the management account's principal made
     members: list[SandboxCall]  # the calls made in AssumeRoot sessions
@@ -361,27 +457,24 @@ def run(
     request: pytest.FixtureRequest,
     template: dict[str, Any],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Any:
-    """The scenario, driven once per module (a whole removal takes a few seconds)."""
-    from datetime import UTC, datetime
-
+) -> Iterator[Run]:
+    """The scenario, driven once per module (a whole removal takes seconds)."""
     clock = FakeClock(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
-    tmp = tmp_path_factory.mktemp("template")
     with Sandbox(clock=clock) as sandbox:
-        scenario = set_up(sandbox, clock, tmp, template)
+        scenario = set_up(sandbox, clock, tmp_path_factory.mktemp("template"), template)
         mark = len(sandbox.calls)
         DRIVERS[request.param](scenario)
         calls = sandbox.calls[mark:]
-        management = scenario.org.management_account_id
         yield Run(
             scenario,
-            [c for c in calls if c.principal == "admin" and c.account_id == management],
+            [c for c in calls if c.principal == "admin" and c.account_id == scenario.management],
             [c for c in calls if c.principal == "assumed-root"],
         )
 
 
 def test_scenario_covers_quarantine_rollback_and_every_delete(run: Run) -> None:
-    """The replayed pass did what the role must allow: it can fail if the pass changes."""
+    """The replayed pass did all a pass does: quarantine, rollback, both task policies,
+    the deletes of every kind, a walk of the organization's tree, no new SCP."""
     operations = {c.operation for c in run.management}
     assert {"AttachPolicy", "DetachPolicy", "AssumeRoot", "ListAccountsForParent"} <= operations
     assert "CreatePolicy" not in operations  # the stack made the SCP; it is found by name
@@ -389,13 +482,13 @@ def test_scenario_covers_quarantine_rollback_and_every_delete(run: Run) -> None:
         c.params["TaskPolicyArn.arn"] for c in run.management if c.operation == "AssumeRoot"
     }
     assert policies == {AUDIT, DELETE}
-    deletes = {c.operation for c in run.members}
+    in_members = {c.operation for c in run.members}
     assert {
         "DeleteAccessKey",
         "DeleteSigningCertificate",
         "DeleteLoginProfile",
         "DeactivateMFADevice",
-    } <= deletes
+    } <= in_members
     detached = [c.params["TargetId"] for c in run.management if c.operation == "DetachPolicy"]
     assert run.scenario.failing in detached  # rolled back
     sandbox = run.scenario.sandbox
@@ -413,84 +506,90 @@ def test_role_allows_every_call_a_pass_makes(run: Run, template: dict[str, Any])
         if policy.decide(request) != "allowed"
     }
     assert refused == set()
-    assert not [c for c in run.management if c.status >= 400]
+    assert [c for c in run.management if c.status >= 400] == []
+
+
+def test_role_allows_the_calls_the_function_makes_around_the_pass(
+    run: Run, template: dict[str, Any]
+) -> None:
+    """The journal's, the config's, the notifications' and the runtime's calls are allowed."""
+    policy = function_policy(template, run.scenario)
+    refused = [
+        (call.service, call.operation, request.action)
+        for call in RUNTIME_CALLS
+        for request in requests_for(call.service, call.operation, call.params, run.scenario)
+        if policy.decide(request) != "allowed"
+    ]
+    assert refused == []
 
 
 def test_role_allows_nothing_a_pass_does_not_need(run: Run, template: dict[str, Any]) -> None:
-    """Least privilege: every action allowed is made by the pass or listed with its reason."""
-    policy = function_policy(template, run.scenario)
-    allowed = policy.allowed_actions()
-    assert not [a for a in allowed if "*" in a or "?" in a]  # every action named
-    used = {action for call in run.management for action in iam_action(call)}
-    assert allowed - used - set(RUNTIME_ACTIONS) - set(ALLOWED_UNUSED) == set()
-    assert used - allowed == set()
-    assert set(RUNTIME_ACTIONS) <= allowed  # the list names nothing the role dropped
+    """Least privilege: every action allowed is made by the pass, or expected with its reason."""
+    allowed = function_policy(template, run.scenario).allowed_actions()
+    assert [a for a in allowed if "*" in a or "?" in a] == []  # every action named
+    used = {a for call in run.management for a in iam_actions(call.service, call.operation)}
+    expected = {a for call in RUNTIME_CALLS for a in iam_actions(call.service, call.operation)}
+    assert allowed - used - expected - set(ALLOWED_UNUSED) == set()
+    assert (used | expected) - allowed == set()
 
 
-@pytest.mark.parametrize(
-    ("what", "request_"),
-    [
+REFUSED = {
+    "the recovery task policy": ("sts:AssumeRoot", ("arn:aws:iam::111122223333:root",), RECOVER),
+    "an unlock task policy": (
+        "sts:AssumeRoot",
+        ("arn:aws:iam::111122223333:root",),
+        "arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy",
+    ),
+    "AssumeRoot with no task policy": ("sts:AssumeRoot", ("arn:aws:iam::111122223333:root",), None),
+    "attaching another SCP": (
+        "organizations:AttachPolicy",
         (
-            "the recovery task policy",
-            ("sts:AssumeRoot", ("arn:aws:iam::111122223333:root",), RECOVER),
+            "{base}:policy/{org}/service_control_policy/p-FullAWSAccess",
+            "{base}:account/{org}/111122223333",
         ),
-        (
-            "an unlock task policy",
-            (
-                "sts:AssumeRoot",
-                ("arn:aws:iam::111122223333:root",),
-                "arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy",
-            ),
-        ),
-        (
-            "AssumeRoot with no task policy",
-            ("sts:AssumeRoot", ("arn:aws:iam::111122223333:root",), None),
-        ),
-        (
-            "attaching another SCP",
-            (
-                "organizations:AttachPolicy",
-                (
-                    "{base}:policy/{org}/service_control_policy/p-FullAWSAccess",
-                    "{base}:account/{org}/111122223333",
-                ),
-                None,
-            ),
-        ),
-        (
-            "quarantining an OU",
-            (
-                "organizations:AttachPolicy",
-                ("{quarantine}", "{base}:ou/{org}/ou-ab12-cdefgh34"),
-                None,
-            ),
-        ),
-        (
-            "quarantining the root",
-            ("organizations:DetachPolicy", ("{quarantine}", "{base}:root/{org}/r-ab12"), None),
-        ),
-        ("creating an SCP", ("organizations:CreatePolicy", ("*",), None)),
-        ("deleting the SCP", ("organizations:DeletePolicy", ("{quarantine}",), None)),
-        ("the management account's own keys", ("iam:DeleteAccessKey", ("*",), None)),
-        ("enabling root access", ("iam:EnableOrganizationsRootSessions", ("*",), None)),
-        ("scanning the journal", ("dynamodb:Scan", ("*",), None)),
-    ],
-)
-def test_role_refuses_what_a_pass_never_does(
-    run: Run, template: dict[str, Any], what: str, request_: tuple[str, tuple[str, ...], str | None]
-) -> None:
-    """Negative controls: the evaluator and the role refuse calls outside a pass."""
-    action, resources, task_policy = request_
-    base = f"arn:aws:organizations::{run.scenario.org.management_account_id}"
-    org = run.scenario.quarantine_arn.split("/")[1]
-    filled = tuple(
-        r.format(base=base, org=org, quarantine=run.scenario.quarantine_arn) for r in resources
+        None,
+    ),
+    "quarantining an OU": (
+        "organizations:AttachPolicy",
+        ("{quarantine}", "{base}:ou/{org}/ou-ab12-cdefgh34"),
+        None,
+    ),
+    "releasing the root": (
+        "organizations:DetachPolicy",
+        ("{quarantine}", "{base}:root/{org}/r-ab12"),
+        None,
+    ),
+    "creating an SCP": ("organizations:CreatePolicy", ("*",), None),
+    "deleting the SCP": ("organizations:DeletePolicy", ("{quarantine}",), None),
+    "the management account's own keys": ("iam:DeleteAccessKey", ("*",), None),
+    "enabling root sessions": ("iam:EnableOrganizationsRootSessions", ("*",), None),
+    "scanning the journal": ("dynamodb:Scan", ("{table}",), None),
+    "deleting a journal record": ("dynamodb:DeleteItem", ("{table}",), None),
+    "another table": ("dynamodb:PutItem", ("{table}-other",), None),
+    "another S3 object": ("s3:GetObject", (f"arn:aws:s3:::{CONFIG_BUCKET}/other.toml",), None),
+    "another function": ("lambda:InvokeFunction", ("{function}-other",), None),
+}
+"""Calls no pass makes, which the role must refuse (negative controls for the evaluator too)."""
+
+
+@pytest.mark.parametrize("what", sorted(REFUSED))
+def test_role_refuses_what_a_pass_never_does(run: Run, template: dict[str, Any], what: str) -> None:
+    """Outside a pass's calls, the role refuses: other task policies, SCPs, targets, tables."""
+    action, resources, task_policy = REFUSED[what]
+    stack = stack_values(run.scenario.management)
+    names = {
+        "base": f"arn:aws:organizations::{run.scenario.management}",
+        "org": run.scenario.quarantine_arn.split("/")[1],
+        "quarantine": run.scenario.quarantine_arn,
+        "table": stack["JournalTable.Arn"],
+        "function": stack["Function.Arn"],
+    }
+    request = Request(
+        action,
+        tuple(r.format(**names) for r in resources),
+        {} if task_policy is None else {"sts:TaskPolicyArn": task_policy},
     )
-    context = {} if task_policy is None else {"sts:TaskPolicyArn": task_policy}
-    assert (
-        function_policy(template, run.scenario).decide(Request(action, filled, context))
-        != "allowed"
-    ), what
+    assert function_policy(template, run.scenario).decide(request) == "not allowed"
 
 
 def test_task_policies_allowed_are_those_a_pass_uses(template: dict[str, Any]) -> None:

@@ -443,6 +443,17 @@ def function_policy(template: dict[str, Any], scenario: Scenario) -> Policy:
     return role_policy(resolver, "FunctionRole")
 
 
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+    """As conftest's autouse fixture does per test (this fixture outlives a test): no
+    developer's AWS config, journal or config file."""
+    monkeypatch.setenv("XDG_STATE_HOME", f"{tmp}/state")
+    monkeypatch.setenv("XDG_CONFIG_HOME", f"{tmp}/config")
+    monkeypatch.setenv("AWS_CONFIG_FILE", f"{tmp}/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", f"{tmp}/aws-credentials")
+    for name in ("ROOTKEYS_CONFIG", "ROOTKEYS_JOURNAL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @dataclass
 class Run:
     """A driven scenario and what it called."""
@@ -460,8 +471,10 @@ def run(
 ) -> Iterator[Run]:
     """The scenario, driven once per module (a whole removal takes seconds)."""
     clock = FakeClock(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
-    with Sandbox(clock=clock) as sandbox:
-        scenario = set_up(sandbox, clock, tmp_path_factory.mktemp("template"), template)
+    tmp = tmp_path_factory.mktemp("template")
+    with pytest.MonkeyPatch.context() as monkeypatch, Sandbox(clock=clock) as sandbox:
+        _isolated(monkeypatch, tmp)
+        scenario = set_up(sandbox, clock, tmp, template)
         mark = len(sandbox.calls)
         DRIVERS[request.param](scenario)
         calls = sandbox.calls[mark:]

@@ -204,7 +204,7 @@ def test_quarantine_scp_is_the_one_rootkeys_finds_by_name(template: dict[str, An
     props = policy["Properties"]
     assert props["Name"] == QUARANTINE_NAME
     assert props["Type"] == "SERVICE_CONTROL_POLICY"
-    assert " ".join(props["Description"].split()) == QUARANTINE_DESCRIPTION
+    assert props["Description"] == QUARANTINE_DESCRIPTION
     assert props["Content"] == QUARANTINE_POLICY
     assert "TargetIds" not in props  # attached by the function, account by account
 
@@ -295,7 +295,7 @@ def set_up(
     props = template["Resources"]["QuarantinePolicy"]["Properties"]
     made = organizations.create_policy(
         Name=props["Name"],
-        Description=" ".join(props["Description"].split()),
+        Description=props["Description"],
         Type=props["Type"],
         Content=json.dumps(props["Content"]),
     )["Policy"]["PolicySummary"]

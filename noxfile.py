@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["tests", "mypy", "lint", "docs"]
+nox.options.sessions = ["tests", "mypy", "lint", "template", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
 
@@ -29,6 +32,47 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[lint]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+TEMPLATE = "src/rootkeys/deploy/rootkeys.yaml"
+
+
+@nox.session
+def template(session: nox.Session) -> None:
+    """cfn-lint on the deployment template, informational rules included.
+
+    The role it grants is tested against the calls a pass makes by tests/test_template.py.
+    """
+    session.install("cfn-lint>=1.20,<2")
+    session.run("cfn-lint", "--include-checks", "I", "--", TEMPLATE)
+
+
+@nox.session(name="lambda_package")
+def lambda_package(session: nox.Session) -> None:
+    """The function's zip for the template: rootkeys and its dependencies, for Lambda.
+
+    ``nox -s lambda_package`` builds build/lambda/rootkeys-lambda-arm64.zip (Lambda's
+    python3.12 on arm64, the template's default); ``-- x86_64`` builds for x86_64. Only
+    wheels are used (``--only-binary``), so the zip holds what Lambda's Linux can load,
+    whatever machine builds it. Upload it to S3 and give its bucket and key to the stack.
+    """
+    arch = session.posargs[0] if session.posargs else "arm64"
+    platforms = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+    if arch not in platforms:
+        session.error(f"the architecture is arm64 or x86_64, not {arch!r}")
+    out = Path("build/lambda")
+    wheels, target = out / "wheels", out / f"python-{arch}"
+    for folder in (wheels, target):
+        shutil.rmtree(folder, ignore_errors=True)
+    session.run("python", "-m", "pip", "wheel", "--no-deps", "-w", str(wheels), ".")
+    (wheel,) = wheels.glob("rootkeys-*.whl")
+    session.run(
+        "python", "-m", "pip", "install", "--quiet", "--target", str(target),
+        "--platform", platforms[arch], "--implementation", "cp", "--python-version", "3.12",
+        "--only-binary=:all:", str(wheel),
+    )  # fmt: skip
+    archive = shutil.make_archive(str(out / f"rootkeys-lambda-{arch}"), "zip", target)
+    session.log(f"built {archive}")
 
 
 @nox.session

@@ -47,3 +47,27 @@ def test_import_benchmark_runs_and_loads_neither_sandbox_nor_cli(
     for stmt in imports.STATEMENTS:
         assert stmt in out
     assert "sandbox or CLI imported: no" in out
+
+
+def test_cost_benchmark_counts_a_month_and_prices_it() -> None:
+    """Day 0 quarantines and journals; the last day, with nothing left, appends nothing."""
+    import tempfile
+    from pathlib import Path
+
+    from benchmarks import cost
+
+    with tempfile.TemporaryDirectory() as folder:
+        days = cost.simulate(3, 5, 2, Path(folder))
+    assert len(days) == 5
+    first, last = days[0], days[-1]
+    assert first.management["organizations"] > last.management["organizations"]
+    assert first.appends > 0
+    assert first.locks == 3
+    assert last.appends == 0
+    assert last.reads >= 3
+    month = cost.Month(days, simulated=3, scale=30)
+    assert month.total("locks") == 10 * sum(d.locks for d in days)
+    costs = month.costs()
+    assert all(usd >= 0 for usd in costs.values())
+    assert costs["KMS key (topic)"] >= cost.PRICES["kms_key_month"]
+    assert "total" in cost.report(month, 2)

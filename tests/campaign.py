@@ -41,13 +41,15 @@ CI runs a fixed-seed slice (tests/test_campaign.py); ``nox -s campaign`` runs th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import multiprocessing
 import sys
 import tempfile
 import time
+import types
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -109,6 +111,10 @@ ORG_OPS = (
 )
 FAULT_KINDS = ("throttling", "server error", "connection reset", "stale reads", "expiry")
 CRASH_POINTS = ("journal write", "before AWS call")
+JOURNALS = ("sqlite", "dynamodb")
+JOURNAL_OPS = ("TransactWriteItems", "Query", "UpdateItem", "GetItem")
+"""The DynamoDB journal's calls a fault may hit (appends, reads, leases)."""
+JOURNAL_TABLE = "rootkeys-campaign"
 ACCOUNT = "111122223333"
 CertStatus = Literal["Active", "Inactive"]
 CERT_STATUSES: tuple[CertStatus, ...] = ("Active", "Inactive")
@@ -192,6 +198,13 @@ class Scenario:
     sign_in_blocks: bool = False
     """Organization, password asked: ``RemovalPolicy(fixed=window, sign_in_blocks=7 days)``."""
     keep_quarantine: bool = False
+    journal: str = "sqlite"
+    """Where the runs record: ``sqlite`` (a file) or ``dynamodb`` (a table, through moto)."""
+    journal_faults: tuple[Fault, ...] = ()
+    """DynamoDB journal: throttling, server errors and dropped connections on its calls."""
+    lease_lost: int | None = None
+    """At this journal write, another process takes the account's lease over (the lease
+    had expired, or a conditional write raced): the writer is fenced from then on."""
 
     @property
     def asked(self) -> frozenset[str]:
@@ -236,6 +249,14 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         crash_ops |= st.sampled_from(CREDENTIAL_WRITES)
     crash = st.none() | st.tuples(st.sampled_from(CRASH_POINTS), crash_ops, st.integers(1, 8))
     kinds = draw(st.sampled_from(ORG_KINDS if org else SINGLE_KINDS))
+    journal = draw(st.sampled_from(JOURNALS))
+    journal_fault = st.builds(
+        Fault,
+        kind=st.sampled_from(FAULT_KINDS[:3]),
+        operation=st.sampled_from(JOURNAL_OPS),
+        times=st.integers(1, 4),
+        rate=st.sampled_from([1.0, 0.33]),
+    )
     return Scenario(
         seed=draw(st.integers(0, 2**16)),
         org=org,
@@ -256,6 +277,11 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         kinds=kinds,
         sign_in_blocks=bool(kinds and "password" in kinds) and draw(st.booleans()),
         keep_quarantine=org and draw(st.booleans()),
+        journal=journal,
+        journal_faults=tuple(draw(st.lists(journal_fault, max_size=3)))
+        if journal == "dynamodb"
+        else (),
+        lease_lost=draw(st.none() | st.integers(1, 10)),
     )
 
 
@@ -302,6 +328,21 @@ class Account:
         return tuple(self.keys)
 
 
+@contextlib.contextmanager
+def _botocore_backoff_on(clock: FakeClock) -> Iterator[None]:
+    """botocore's own retries (the DynamoDB journal's) back off on the fake clock."""
+    import botocore.endpoint
+
+    real = botocore.endpoint.time
+    shim = types.SimpleNamespace(**{n: getattr(real, n) for n in dir(real) if n[0] != "_"})
+    shim.sleep = clock.sleep
+    botocore.endpoint.time = shim  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        botocore.endpoint.time = real  # type: ignore[attr-defined]
+
+
 class _Texts(logging.Handler):
     """Keeps every log message rootkeys emits (for the secrets promise)."""
 
@@ -323,7 +364,7 @@ def run(scenario: Scenario, workdir: Path) -> Result:
     old_level = logger.level
     logger.setLevel(logging.DEBUG)
     try:
-        with Sandbox(clock=clock) as sandbox:
+        with Sandbox(clock=clock) as sandbox, _botocore_backoff_on(clock):
             _play(scenario, sandbox, clock, workdir, result, texts.texts)
     finally:
         logger.removeHandler(texts)
@@ -341,6 +382,11 @@ def _play(
 ) -> None:
     accounts = _setup(scenario, sandbox)
     journal_path = workdir / "journal.sqlite3"
+    where = _journal_location(scenario, sandbox, journal_path)
+
+    def opened(kind: type[rootkeys.Journal] = rootkeys.Journal) -> Any:
+        return kind.open(where.location, session=where.session, create=True)
+
     checks = CheckLog()
     events: list[rootkeys.Event] = []
     calls = {"check": 0}
@@ -392,11 +438,12 @@ def _play(
 
     # phase one: faults on
     _inject(scenario, sandbox, result, [a.account_id for a in accounts])
-    journal: rootkeys.Journal = (
-        _CrashingJournal(journal_path, scenario.crash[2])
-        if scenario.crash and scenario.crash[0] == "journal write"
-        else rootkeys.Journal(journal_path)
+    journal: rootkeys.Journal = opened(_FaultyJournal)
+    journal.crash_at = (  # type: ignore[attr-defined]
+        scenario.crash[2] if scenario.crash and scenario.crash[0] == "journal write" else None
     )
+    journal.lease_lost_at = scenario.lease_lost  # type: ignore[attr-defined]
+    journal.result = result  # type: ignore[attr-defined]
     if scenario.crash and scenario.crash[0] == "before AWS call":
         _, operation, nth = scenario.crash
 
@@ -416,9 +463,7 @@ def _play(
             point, operation, _ = scenario.crash or ("", "", 0)
             if point == "before AWS call" and operation in CREDENTIAL_OPS:
                 result.members["crashes before their calls"] += 1
-            journal.close()
-            journal = rootkeys.Journal(journal_path)  # a new process, on the same journal
-            break
+            break  # the process is gone; phase two starts fresh ones
         result.runs += 1
         clock.advance(scenario.window / 2 + timedelta(seconds=1))
     result.faults.update(_fired(sandbox))
@@ -429,7 +474,7 @@ def _play(
     last: Last = Last(clock.now(), None)
     for _ in range(6):
         clock.advance(scenario.window + interval + timedelta(seconds=1))
-        with rootkeys.Journal(journal_path) as fresh:
+        with opened() as fresh:
             try:
                 started = clock.now()
                 report = _remove(make(fresh, with_faults=False), scenario, interval)
@@ -443,9 +488,10 @@ def _play(
             if not _observing(report):
                 break
 
-    with rootkeys.Journal(journal_path) as final:
+    with opened() as final:
         _judge(scenario, sandbox, final, checks, accounts, signing, result, last)
         texts += [r.model_dump_json() for a in accounts for r in final.records(a.account_id)]
+        texts += list(final.export())
     texts += [repr(e) for e in events] + [str(e) for e in events]
     texts += [repr(c) for c in sandbox.calls]
     for path in journal_path.parent.glob(journal_path.name + "*"):
@@ -491,7 +537,7 @@ def _setup(scenario: Scenario, sandbox: Sandbox) -> list[Account]:
 def _inject(scenario: Scenario, sandbox: Sandbox, result: Result, accounts: list[str]) -> None:
     if scenario.storm:
         sandbox.inject_throttling(times=None, rate=scenario.storm, seed=scenario.seed)
-    for n, fault in enumerate(scenario.faults):
+    for n, fault in enumerate((*scenario.faults, *scenario.journal_faults)):
         seed = scenario.seed + n
         if fault.kind == "throttling":
             sandbox.inject_throttling(
@@ -582,18 +628,46 @@ class Last:
     report: Any
 
 
-class _CrashingJournal(rootkeys.Journal):
-    """A journal whose process dies at its n-th write (the record is not written)."""
+class _FaultyJournal(rootkeys.Journal):
+    """A journal whose process dies at its n-th write (the record is not written), or
+    whose lease another process takes over just before its n-th write (it is fenced)."""
 
-    def __init__(self, path: Path, nth: int) -> None:
-        super().__init__(path)
-        self._left = nth
+    crash_at: int | None = None
+    lease_lost_at: int | None = None
+    result: Result
+    _writes = 0
 
     def append(self, **fields: Any) -> rootkeys.journal.JournalRecord:
-        self._left -= 1
-        if self._left == 0:
+        if self._leases.token(fields["account_id"]) is None:  # a write under a brief lease
+            return super().append(**fields)
+        self._writes += 1
+        if self._writes == self.crash_at:
             raise Crash
+        if self._writes == self.lease_lost_at:
+            _take_over(self, fields["account_id"])
+            self.result.faults["lease taken over"] += 1
         return super().append(**fields)
+
+
+def _take_over(journal: rootkeys.Journal, account_id: str) -> None:
+    """Another process takes the account's lease (its own already expired at once, so the
+    next run need not wait): the holder's token is stale from now on."""
+    now_ms = int(time.time() * 1000)
+    journal._store.acquire(account_id, "campaign-thief", now_ms=2**62, until_ms=now_ms)
+
+
+@dataclass(frozen=True)
+class _Where:
+    location: str
+    session: Any
+
+
+def _journal_location(scenario: Scenario, sandbox: Sandbox, path: Path) -> _Where:
+    if scenario.journal == "sqlite":
+        return _Where(str(path), None)
+    tooling = sandbox.create_account(root_keys=0).account_id  # outside the organization
+    location = f"dynamodb://{JOURNAL_TABLE}?region=us-east-1"
+    return _Where(location, sandbox.admin_session(tooling))
 
 
 # -- the promises ------------------------------------------------------------------------------

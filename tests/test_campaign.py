@@ -9,6 +9,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
 import rootkeys
@@ -20,6 +21,7 @@ T0 = datetime(2026, 11, 27, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
+@pytest.mark.timeout(600)  # 60 scenarios: a minute or two, more on a busy machine
 @seed(20261127)
 @settings(
     max_examples=60,

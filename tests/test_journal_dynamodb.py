@@ -105,7 +105,7 @@ def test_cli_creates_copies_and_exports_a_table(tmp_path: Path) -> None:
         assert code == 0
         assert out.splitlines() == list(local.export())
         target = tmp_path / "audit.jsonl"
-        assert _run("--journal", LOCATION, "journal", "export", "--to", str(target))[0] == 0
+        assert _run("journal", "export", "--to", str(target), "--journal", LOCATION)[0] == 0
         assert [json.loads(x)["account_id"] for x in target.read_text().splitlines()] == [
             "111122223333",
             "444455556666",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import rootkeys
-from rootkeys._cli.options import command
+from rootkeys._cli.options import command, globals_
 from rootkeys._errors import InputError
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ def add_journal(commands: argparse._SubParsersAction[Parser]) -> None:
     copy = actions.add_parser("copy", help="copy every record into another journal")
     copy.add_argument("source", metavar="SOURCE", help=_LOCATION)
     copy.add_argument("destination", metavar="DESTINATION", help=_LOCATION)
+    for action in (create, export, copy):
+        globals_(action, top=False)  # --journal, --quiet... after the action too
 
 
 def run_journal(context: Context) -> int:

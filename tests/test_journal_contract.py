@@ -131,15 +131,60 @@ def test_copy_into_the_other_store_keeps_every_record_in_order(
     destination = backend.open()
     assert source.copy_to(destination) == 7
     assert list(destination.export()) == list(source.export())
-    with pytest.raises(JournalError, match="already has records"):
-        source.copy_to(destination)  # never merged into an account it has
+    assert source.copy_to(destination) == 0  # again: nothing to do
+    later = _append(source, "intent", account=OTHER, action="delete", from_state="Inactive")
+    _append(source, "outcome", account=OTHER, status="done", intent_seq=later.seq)
+    assert source.copy_to(destination) == 2  # what was recorded since, after the rest
+    assert list(destination.export()) == list(source.export())
+    stranger = rootkeys.Journal(tmp_path / "stranger.sqlite3")
+    _append(stranger, account=ACCOUNT, detail="another story")
+    with pytest.raises(JournalError, match="has other records"):
+        stranger.copy_to(destination)  # never merged into an account it has
     back = rootkeys.Journal(tmp_path / "back.sqlite3")
     destination.copy_to(back)
+    assert list(back.export()) != []
+    assert destination.copy_to(back) == 0
     assert [r.model_dump(exclude={"seq", "intent_seq"}) for r in back.records(OTHER)] == [
         r.model_dump(exclude={"seq", "intent_seq"}) for r in source.records(OTHER)
     ]
-    outcome = back.records(OTHER)[1]
-    assert outcome.intent_seq == back.records(OTHER)[0].seq  # the reference follows
+    copied = back.records(OTHER)
+    assert copied[1].intent_seq == copied[0].seq  # each reference follows its intent
+    assert copied[3].intent_seq == copied[2].seq
+
+
+def test_a_copy_stopped_midway_is_finished_in_order(backend: Backend, tmp_path: Path) -> None:
+    source = rootkeys.Journal(tmp_path / "source.sqlite3")
+    with source.lock(ACCOUNT):
+        for n in range(4):
+            _append(source, detail=f"old {n}")
+    destination = backend.open()
+    store: Any = destination._store
+    if backend.name == "dynamodb":  # the third put fails: two records are there
+        real_call, puts = store._call, []
+
+        def failing(operation: str, **params: Any) -> Any:
+            if operation == "put_item" and params["Item"]["sk"]["S"].startswith("R#"):
+                puts.append(1)
+                if len(puts) == 3:
+                    raise JournalError("the network went away")
+            return real_call(operation, **params)
+
+        store._call = failing
+    else:  # one transaction per account: stopped after a first copy of two records
+        real_load = store.load
+        store.load = lambda a, records, t, k: real_load(a, records[:2], t, k)
+    with pytest.raises(JournalError):
+        source.copy_to(destination)
+    assert [r.detail for r in destination.records(ACCOUNT)] == ["old 0", "old 1"]
+    if backend.name == "dynamodb":
+        store._call = real_call
+        with destination.lock(ACCOUNT) as lease:  # no append slips in before the rest
+            assert store._last[ACCOUNT] == 4
+            assert lease.token > 0
+    else:
+        store.load = real_load
+    assert source.copy_to(destination) == 2
+    assert [r.detail for r in destination.records(ACCOUNT)] == [f"old {n}" for n in range(4)]
 
 
 # -- leases, in one process ----------------------------------------------------------------------

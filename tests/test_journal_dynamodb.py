@@ -65,7 +65,8 @@ def test_an_organization_removal_converges_on_a_dynamodb_journal() -> None:
         for member in members:
             assert sandbox.root_keys(member) == []
             kinds = [r.kind.value for r in journal.records(member)]
-            assert kinds[0] == "seen" and "window" in kinds
+            assert kinds[0] == "seen"
+            assert "window" in kinds
             assert kinds[-2:] == ["intent", "outcome"]  # the delete, after the window
         assert journal.accounts() == sorted(members)
 
@@ -87,7 +88,7 @@ def test_one_account_staged_runs_on_a_dynamodb_location() -> None:
 
 
 def test_cli_creates_copies_and_exports_a_table(tmp_path: Path) -> None:
-    with Sandbox() as sandbox:
+    with Sandbox():
         local = rootkeys.Journal(tmp_path / "journal.sqlite3")
         for account in ("111122223333", "444455556666"):
             local.append(
@@ -132,8 +133,8 @@ def test_a_record_is_never_written_over() -> None:
         assert [r.run_id for r in journal.records("111122223333")] == ["a", "b"]
 
 
-def test_a_table_that_is_not_a_journal_is_refused() -> None:
-    with Sandbox() as sandbox:
+def test_a_table_that_is_not_a_journal_is_refused_by_journal_create() -> None:
+    with Sandbox():
         client = _client()
         client.create_table(
             TableName="orders",
@@ -149,7 +150,7 @@ def test_a_table_that_is_not_a_journal_is_refused() -> None:
         )
         client.put_item(TableName="orders", Item={"pk": {"S": "o#1"}, "sk": {"S": "x"}})
         with pytest.raises(JournalError, match="not a rootkeys journal"):
-            rootkeys.Journal.dynamodb("orders")
+            rootkeys.Journal.dynamodb("orders", create=True)  # a person's journal create
         assert len(client.scan(TableName="orders")["Items"]) == 1  # left as it was
 
 
@@ -178,3 +179,28 @@ def test_a_damaged_record_or_newer_schema_is_refused() -> None:
         )
         with pytest.raises(JournalError, match="newer than this rootkeys"):
             _journal(sandbox)
+
+
+def test_opening_a_new_table_for_a_read_writes_nothing_and_the_first_lease_makes_it() -> None:
+    """A table made by CloudFormation (no META yet): a read opens it with GetItem and
+    Query only; the first lease writes META, with no Scan (outside the function's role)."""
+    with Sandbox() as sandbox:
+        client = _client()
+        rootkeys.Journal.open(LOCATION, create=True).close()
+        client.delete_item(
+            TableName="rootkeys-journal", Key={"pk": {"S": "META"}, "sk": {"S": "META"}}
+        )
+        made = len(sandbox.calls)
+        reader = rootkeys.Journal.open(LOCATION)
+        assert reader.records("111122223333") == []
+        assert {c.operation for c in sandbox.calls[made:]} == {"GetItem", "Query"}
+        reader.append(
+            account_id="111122223333", key_id="AKIAIOSFODNN7EXAMPLE", run_id="a", kind="gone"
+        )
+        operations = {c.operation for c in sandbox.calls[made:]}
+        assert "Scan" not in operations
+        assert "PutItem" in operations
+        meta = client.get_item(
+            TableName="rootkeys-journal", Key={"pk": {"S": "META"}, "sk": {"S": "META"}}
+        )
+        assert meta["Item"]["application"]["S"] == "rootkeys journal"

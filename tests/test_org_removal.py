@@ -573,5 +573,6 @@ def test_an_explicit_rollback_detaches_the_quarantine_under_the_accounts_lock(
 
     monkeypatch.setattr(MemberGateway, "detach_quarantine", watched)
     organization.rollback(member)
-    assert seen and all(seen)
+    assert seen
+    assert all(seen)
     assert not quarantined(sandbox, member)

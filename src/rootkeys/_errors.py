@@ -220,12 +220,20 @@ class JournalFencedError(JournalError):
     was done.
     """
 
-    def __init__(self, account_id: str, token: int, location: str) -> None:
+    def __init__(
+        self, account_id: str, token: int, location: str, *, expired: bool = False
+    ) -> None:
         self.account_id = account_id
         self.token = token
+        why = (
+            "expired before it could be renewed (the journal was out of reach, or this "
+            "process paused); another may take the account over"
+            if expired
+            else "was taken over by another process"
+        )
         super().__init__(
-            f"the lease on account {account_id} in the journal {location} was taken over "
-            f"by another process (this one held token {token}); stopped acting on it"
+            f"the lease on account {account_id} in the journal {location} {why} (this "
+            f"process held token {token}); stopped acting on it"
         )
 
 

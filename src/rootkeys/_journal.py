@@ -203,7 +203,7 @@ class Journal:
         lock_timeout: timedelta = timedelta(seconds=30),
         lease: timedelta = timedelta(seconds=60),
     ) -> Journal:
-        """The journal at ``location``: a path, ``sqlite:///PATH``, or a DynamoDB table.
+        """The journal at ``location``: a file path, or a DynamoDB table.
 
         A DynamoDB location is ``dynamodb://TABLE?region=REGION&profile=PROFILE`` (both
         parameters optional).
@@ -212,8 +212,6 @@ class Journal:
         the session from that profile).
         """
         text = os.fspath(location)
-        if text.startswith("sqlite:///"):
-            return cls(text.removeprefix("sqlite://"), lock_timeout=lock_timeout, lease=lease)
         if not text.startswith(DYNAMODB_SCHEME):
             return cls(text, lock_timeout=lock_timeout, lease=lease)
         from rootkeys._journal_dynamodb import parse_location
@@ -221,8 +219,12 @@ class Journal:
         table, region, profile = parse_location(text)
         if profile is not None:
             import boto3
+            from botocore.exceptions import ProfileNotFound
 
-            session = boto3.Session(profile_name=profile)
+            try:
+                session = boto3.Session(profile_name=profile)
+            except ProfileNotFound:
+                raise InputError(f"no AWS profile {profile!r} (in {text})") from None
         return cls.dynamodb(
             table,
             session=session,
@@ -312,26 +314,58 @@ class Journal:
         return self._leases.lock(account_id)
 
     def copy_to(self, other: Journal) -> int:
-        """Copy every record into ``other`` (accounts it has never seen); how many.
+        """Copy every record into ``other``; how many were copied.
 
-        Each account is copied under its lease in ``other``, its records in order, and
-        read back: a record lost or out of order is a `JournalError`.
+        An account ``other`` already holds a copy of (or the start of one: a copy that
+        stopped midway, or one made before more was recorded here) gets what it lacks;
+        an account it holds other records of is an error, found before anything is
+        written. Each account is copied with both its leases held, its records in order,
+        and read back: a record lost, changed or out of order is a `JournalError`.
         """
+        for account_id in self.accounts():
+            _copied_so_far(self._store.records(account_id), other, account_id)
         copied = 0
         for account_id in self.accounts():
-            records = self._store.records(account_id)
-            if not records:
-                continue
-            with other.lock(account_id) as lease:
-                other._store.load(account_id, records, lease.token)
+            with self.lock(account_id), other.lock(account_id) as lease:
+                records = self._store.records(account_id)
+                there = _copied_so_far(records, other, account_id)
+                known = {s.seq: d.seq for s, d in zip(records, there, strict=False)}
+                rest = records[len(there) :]
+                if rest:
+                    other._store.load(account_id, rest, lease.token, known)
                 back = other._store.records(account_id)
-            strip = {"seq", "intent_seq"}
-            if [r.model_dump(exclude=strip) for r in back] != [
-                r.model_dump(exclude=strip) for r in records
-            ]:
+            if not _same(records, back):
                 raise JournalError(f"account {account_id} did not copy intact to {other}")
-            copied += len(records)
+            copied += len(rest)
         return copied
+
+
+def _copied_so_far(
+    records: list[JournalRecord], other: Journal, account_id: str
+) -> list[JournalRecord]:
+    """What ``other`` holds of the account, if it is the start of ``records``."""
+    there = other._store.records(account_id)
+    if len(there) > len(records) or not _same(records[: len(there)], there):
+        raise JournalError(
+            f"account {account_id} has other records in {other.location}: a copy only "
+            "fills accounts the destination has never seen, or finishes a copy of them"
+        )
+    return there
+
+
+def _same(source: list[JournalRecord], copy: list[JournalRecord]) -> bool:
+    """The same records in the same order, each ``intent_seq`` naming its copied intent."""
+    if len(source) != len(copy):
+        return False
+    moved = {s.seq: c.seq for s, c in zip(source, copy, strict=True)}
+    for s, c in zip(source, copy, strict=True):
+        if s.model_dump(exclude={"seq", "intent_seq"}) != c.model_dump(
+            exclude={"seq", "intent_seq"}
+        ):
+            return False
+        if s.intent_seq is not None and c.intent_seq != moved.get(s.intent_seq, s.intent_seq):
+            return False
+    return True
 
 
 def open_journal(journal: object) -> Journal:

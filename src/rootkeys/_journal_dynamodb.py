@@ -31,7 +31,7 @@ from rootkeys._journal_store import (
 from rootkeys._public import rehome
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     import boto3
 
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["DynamoStore", "create_table", "parse_location"]
 
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _META = {"pk": {"S": "META"}, "sk": {"S": "META"}}
 _NAMES = {"#o": "owner", "#u": "until_ms", "#f": "fence", "#l": "last_seq"}
 _RETRIES = 6  # transaction conflicts and throttling, each after a short pause
@@ -63,7 +64,10 @@ def parse_location(location: str) -> tuple[str, str | None, str | None]:
         raise InputError(
             f"unknown parameter {unknown[0]!r} in {location!r} (known: region, profile)"
         )
-    return table, params.get("region") or None, params.get("profile") or None
+    region = params.get("region") or None
+    if region is not None and not _REGION.match(region):
+        raise InputError(f"{region!r} is not an AWS region name (like us-east-1), in {location!r}")
+    return table, region, params.get("profile") or None
 
 
 def _head(account_id: str) -> dict[str, Any]:
@@ -72,6 +76,13 @@ def _head(account_id: str) -> dict[str, Any]:
 
 def _record_key(account_id: str, seq: int) -> dict[str, Any]:
     return {"pk": {"S": f"A#{account_id}"}, "sk": {"S": f"R#{seq:012d}"}}
+
+
+def _body(item: dict[str, Any], location: str) -> str:
+    body = item.get("body", {}).get("S")
+    if not isinstance(body, str):
+        raise JournalError(f"the journal {location} holds a damaged record: {item.get('sk')}")
+    return body
 
 
 def _code(exc: Exception) -> str:
@@ -102,10 +113,13 @@ def create_table(client: Any, table: str) -> None:
         )
     except Exception as exc:
         if _code(exc) != "ResourceInUseException":  # made meanwhile: fine
-            raise JournalError(f"could not create the table {table}: {exc}") from exc
-    client.get_waiter("table_exists").wait(
-        TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
-    )
+            raise JournalError(f"could not create the table {table}: {_code(exc)}") from None
+    try:
+        client.get_waiter("table_exists").wait(
+            TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+    except Exception as exc:
+        raise JournalError(f"the table {table} did not become ready: {_code(exc)}") from None
     try:
         client.update_continuous_backups(
             TableName=table,
@@ -129,6 +143,7 @@ class DynamoStore:
         self._last: dict[str, int] = {}  # account -> last seq, as seen under its lease
         self._guard = threading.Lock()
         self._version = SCHEMA_VERSION
+        self._meta_written = True
 
     @classmethod
     def connect(
@@ -147,7 +162,14 @@ class DynamoStore:
         import boto3
         from botocore.config import Config
 
+        if region is not None and not _REGION.match(region):
+            raise InputError(f"{region!r} is not an AWS region name (like us-east-1)")
         session = session or boto3.Session()
+        if not (region or session.region_name):
+            raise InputError(
+                f"the journal table {table} needs a region: dynamodb://{table}?region=REGION, "
+                "or a session or environment (AWS_REGION) with one"
+            )
         client = session.client(
             "dynamodb",
             region_name=region or session.region_name,
@@ -171,9 +193,20 @@ class DynamoStore:
                 ) from exc
             if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
                 raise
+            if code == "ValidationException" and operation in ("get_item", "query"):
+                raise JournalError(
+                    f"the table {self.table} is not a rootkeys journal (its keys are not "
+                    "pk and sk, strings)"
+                ) from None
             raise JournalError(f"could not use the journal {self.location}: {code}") from exc
 
     def _check(self, create: bool) -> None:
+        """Read the META item (none yet: a new table, an empty journal).
+
+        Opening writes nothing (a read is a read): the first lease taken writes META.
+        ``create`` (a person making the journal) makes the table, checks it is empty and
+        writes META.
+        """
         try:
             meta = self._call("get_item", Key=_META, ConsistentRead=True).get("Item")
         except _Missing as exc:
@@ -182,28 +215,41 @@ class DynamoStore:
             create_table(self._client, self.table)
             meta = None
         if meta is None:
-            if self._call("scan", Limit=1).get("Items"):
-                raise JournalError(f"the table {self.table} is not a rootkeys journal")
-            item = {
-                **_META,
-                "application": {"S": APPLICATION},
-                "schema_version": {"N": str(SCHEMA_VERSION)},
-                "created_at": {"S": datetime.now(UTC).isoformat()},
-            }
-            try:
-                self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
-            except Exception as exc:  # another opener made it first: read theirs
-                if _code(exc) != "ConditionalCheckFailedException":
-                    raise
-            meta = self._call("get_item", Key=_META, ConsistentRead=True).get("Item", {})
+            self._meta_written = False
+            if create:
+                if self._call("scan", Limit=1).get("Items"):
+                    raise JournalError(f"the table {self.table} is not a rootkeys journal")
+                self._ensure_meta()
+            return
         if meta.get("application", {}).get("S") != APPLICATION:
             raise JournalError(f"the table {self.table} is not a rootkeys journal")
-        self._version = int(meta.get("schema_version", {}).get("N", "0"))
+        version = meta.get("schema_version", {}).get("N", "0")
+        self._version = int(version) if str(version).isdigit() else 0
         if self._version > SCHEMA_VERSION:
             raise JournalError(
                 f"the journal {self.location} is of schema version {self._version}, newer "
                 f"than this rootkeys knows ({SCHEMA_VERSION}): upgrade rootkeys to read it"
             )
+
+    def _ensure_meta(self) -> None:
+        """Write the META item once, if no opener has (before the first lease is taken)."""
+        if self._meta_written:
+            return
+        item = {
+            **_META,
+            "application": {"S": APPLICATION},
+            "schema_version": {"N": str(SCHEMA_VERSION)},
+            "created_at": {"S": datetime.now(UTC).isoformat()},
+        }
+        try:
+            self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except Exception as exc:  # another opener made it first: fine, check theirs
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+            meta = self._call("get_item", Key=_META, ConsistentRead=True).get("Item", {})
+            if meta.get("application", {}).get("S") != APPLICATION:
+                raise JournalError(f"the table {self.table} is not a rootkeys journal") from None
+        self._meta_written = True
 
     @property
     def schema_version(self) -> int:
@@ -231,7 +277,7 @@ class DynamoStore:
             ExpressionAttributeValues={":pk": {"S": f"A#{account_id}"}, ":r": {"S": "R#"}},
             ConsistentRead=True,
         )
-        return [from_json(item["body"]["S"], self.location) for item in items]
+        return [from_json(_body(item, self.location), self.location) for item in items]
 
     def accounts(self) -> list[str]:
         """Every account with a head item (a lease was ever taken there), sorted."""
@@ -242,7 +288,11 @@ class DynamoStore:
             ProjectionExpression="pk",
             ConsistentRead=True,
         )
-        return sorted(item["pk"]["S"].removeprefix("A#") for item in items)
+        return sorted(
+            item.get("pk", {}).get("S", "").removeprefix("A#")
+            for item in items
+            if item.get("pk", {}).get("S", "").startswith("A#")
+        )
 
     def append(self, record: JournalRecord, token: int, owner: str) -> JournalRecord:
         """One transaction: the lease checked, ``last_seq`` moved on, the record put."""
@@ -258,16 +308,20 @@ class DynamoStore:
                     raise
                 if self._settle(written, token, owner):
                     return written
-                if attempt < _RETRIES and set(_reasons(exc)) & {
+                reasons = set(_reasons(exc))
+                if attempt < _RETRIES and reasons & {
                     "TransactionConflict",
                     "ThrottlingError",
                     "ProvisionedThroughputExceeded",
                 }:
                     time.sleep(0.02 * 2**attempt)
                     continue
-                if attempt < _RETRIES:
+                if attempt < _RETRIES and reasons <= {"ConditionalCheckFailed", "None", ""}:
                     continue  # last_seq moved on (refreshed by _settle): once more
-                raise JournalError(f"could not record to the journal {self.location}") from exc
+                raise JournalError(
+                    f"could not record to the journal {self.location}: "
+                    f"{', '.join(sorted(reasons)) or _code(exc)}"
+                ) from None
             with self._guard:
                 self._last[account_id] = written.seq
             return written
@@ -325,64 +379,100 @@ class DynamoStore:
         ).get("Item")
         return stored is not None and stored["body"]["S"] == to_json(record)
 
-    def load(self, account_id: str, records: Sequence[JournalRecord], token: int) -> None:
-        """Put copied records with their own ``seq``; then move ``last_seq`` on, fenced."""
-        if self.records(account_id):
-            raise JournalError(
-                f"account {account_id} already has records in {self.location}: a copy "
-                "only fills accounts the destination has never seen"
-            )
-        for record in records:
-            self._call(
-                "put_item",
-                Item={
-                    **_record_key(account_id, record.seq),
-                    "seq": {"N": str(record.seq)},
-                    "body": {"S": to_json(record)},
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+    def load(
+        self,
+        account_id: str,
+        records: Sequence[JournalRecord],
+        token: int,
+        known: Mapping[int, int],
+    ) -> None:
+        """Put copied records with their own ``seq``; ``last_seq`` moved on first (fenced).
+
+        A copy stopped midway never lets an append slip in before what it copied; records
+        already there unchanged are skipped (the copy can be run again).
+        """
         top = max((r.seq for r in records), default=0)
         self._update_head(
             account_id,
             "SET #l = :seq",
-            "#f = :t",
+            "#f = :t AND (attribute_not_exists(#l) OR #l <= :seq)",
             {":seq": {"N": str(top)}, ":t": {"N": str(token)}},
             lambda: JournalFencedError(account_id, token, self.location),
         )
         with self._guard:
             self._last[account_id] = top
+        for record in records:
+            body = to_json(record)
+            try:
+                self._call(
+                    "put_item",
+                    Item={
+                        **_record_key(account_id, record.seq),
+                        "seq": {"N": str(record.seq)},
+                        "body": {"S": body},
+                    },
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+            except Exception as exc:
+                if _code(exc) != "ConditionalCheckFailedException":
+                    raise
+                there = self._call(
+                    "get_item", Key=_record_key(account_id, record.seq), ConsistentRead=True
+                ).get("Item", {})
+                if _body(there, self.location) != body:
+                    raise JournalError(
+                        f"account {account_id} holds another record {record.seq} in "
+                        f"{self.location}: not copied over it"
+                    ) from None
 
     # -- leases -----------------------------------------------------------------------------
 
     def acquire(
-        self, account_id: str, owner: str, *, now_ms: int, until_ms: int, flocked: bool = False
+        self,
+        account_id: str,
+        owner: str,
+        *,
+        now_ms: int,
+        until_ms: int,
+        takeover: str | None = None,
+        free: bool = True,
     ) -> int | None:
-        """Take the head's lease when it is free or expired (one conditional update)."""
+        """Take the head's lease when free, expired or already this owner's (one update)."""
+        self._ensure_meta()
+        taken = "#u <= :now OR #o = :o"
+        if free:
+            taken = f"attribute_not_exists(pk) OR #o = :empty OR {taken}"
+        values = {
+            ":zero": {"N": "0"},
+            ":one": {"N": "1"},
+            ":o": {"S": owner},
+            ":u": {"N": str(until_ms)},
+            ":now": {"N": str(now_ms)},
+        }
+        if free:
+            values[":empty"] = {"S": ""}
         try:
             item = self._call(
                 "update_item",
                 Key=_head(account_id),
                 UpdateExpression="SET #f = if_not_exists(#f, :zero) + :one, #o = :o, #u = :u",
-                ConditionExpression="attribute_not_exists(pk) OR #o = :empty OR #u <= :now",
+                ConditionExpression=taken,
                 ExpressionAttributeNames={k: _NAMES[k] for k in ("#f", "#o", "#u")},
-                ExpressionAttributeValues={
-                    ":zero": {"N": "0"},
-                    ":one": {"N": "1"},
-                    ":o": {"S": owner},
-                    ":u": {"N": str(until_ms)},
-                    ":empty": {"S": ""},
-                    ":now": {"N": str(now_ms)},
-                },
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except Exception as exc:
             if _code(exc) == "ConditionalCheckFailedException":
                 return None
             raise
+        try:
+            fence = int(item["fence"]["N"])
+            last = int(item.get("last_seq", {}).get("N", "0"))
+        except (KeyError, ValueError):
+            raise JournalError(f"the journal {self.location} holds a damaged head item") from None
         with self._guard:
-            self._last[account_id] = int(item.get("last_seq", {}).get("N", "0"))
-        return int(item["fence"]["N"])
+            self._last[account_id] = last
+        return fence
 
     def renew(self, account_id: str, token: int, owner: str, *, until_ms: int) -> bool:
         """Move the lease's expiry on while it is still this token's."""

@@ -18,14 +18,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from rootkeys._errors import JournalError, JournalFencedError, JournalLockedError
 from rootkeys._journal_store import FLOCKED
 from rootkeys._public import rehome
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from datetime import timedelta
     from pathlib import Path
 
@@ -54,6 +54,7 @@ class _Held:
     token: int
     owner: str
     until: float  # wall-clock seconds: when the lease expires unless renewed
+    thread: int  # the thread holding it (`lock` blocks are per thread)
     lost: bool = False
 
 
@@ -73,7 +74,7 @@ class Leases:
     ) -> None:
         self._store = store
         self.location = store.location
-        self.path = path
+        self.path = path.resolve() if path is not None else None  # one lock file per file
         self._lock_timeout = lock_timeout
         self._lease = lease.total_seconds()
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -84,17 +85,20 @@ class Leases:
         self._closed = threading.Event()
 
     def token(self, account_id: str) -> tuple[int, str] | None:
-        """The lease this journal holds on the account (token, owner), if any.
+        """The lease this thread holds on the account (token, owner), if any.
 
         Raises:
-            JournalFencedError: it was held, and the heartbeat found it taken over.
+            JournalFencedError: it was held, and the heartbeat found it taken over; or it
+                expired (not renewed in time): nothing may be written under it any more.
         """
         with self._guard:
             held = self._held.get(account_id)
-        if held is None:
+        if held is None or held.thread != threading.get_ident():
             return None
         if held.lost:
             raise JournalFencedError(account_id, held.token, self.location)
+        if time.time() > held.until - self._lease / 8:  # a margin for clocks and calls
+            raise JournalFencedError(account_id, held.token, self.location, expired=True)
         return held.token, held.owner
 
     def close(self) -> None:
@@ -121,8 +125,8 @@ class Leases:
         if not local.acquire(timeout=wait):
             raise JournalLockedError(account_id, self._lock_timeout, self.location)
         try:
-            with self._file_lock(account_id) as flocked:
-                token, owner = self._take(account_id, flocked, deadline)
+            with self._file_lock(account_id) as files:
+                token, owner = self._take(account_id, files, deadline)
                 try:
                     yield Lease(account_id, token)
                 finally:
@@ -135,22 +139,34 @@ class Leases:
         finally:
             local.release()
 
-    def _take(self, account_id: str, flocked: Any, deadline: float) -> tuple[int, str]:
-        """Wait for the lease (taking the file lock too as soon as it is free)."""
+    def _take(
+        self, account_id: str, files: tuple[Callable[[], bool], str] | None, deadline: float
+    ) -> tuple[int, str]:
+        """Wait for the lease (taking the file lock too as soon as it is free).
+
+        With lock files: holding the account's file lock, a lease its last holder took
+        under that same file lock is taken over at once (that holder is gone); without
+        it, only a lease that expired in its holder's hands (a paused process), never a
+        free one (a file lock alone is how rootkeys before the leases kept others out).
+        """
         while True:
-            have_flock = flocked() if callable(flocked) else False
-            owner = f"{FLOCKED}{self._owner}" if have_flock else self._owner
+            flocked = files is not None and files[0]()
+            identity = files[1] if files is not None and flocked else None
+            owner = f"{identity}{self._owner}" if identity else self._owner
             now = time.time()
             token = self._store.acquire(
                 account_id,
                 owner,
                 now_ms=int(now * 1000),
                 until_ms=int((now + self._lease) * 1000),
-                flocked=have_flock,
+                takeover=identity,
+                free=files is None or flocked,
             )
             if token is not None:
                 with self._guard:
-                    self._held[account_id] = _Held(token, owner, now + self._lease)
+                    self._held[account_id] = _Held(
+                        token, owner, now + self._lease, threading.get_ident()
+                    )
                     self._start_heartbeat()
                 return token, owner
             if time.monotonic() >= deadline:
@@ -191,16 +207,21 @@ class Leases:
                     log.warning("lost the lease on %s to another process", account_id)
 
     @contextlib.contextmanager
-    def _file_lock(self, account_id: str) -> Iterator[Any]:
-        """For a journal file: the account's lock file, and a function trying to take it."""
+    def _file_lock(self, account_id: str) -> Iterator[tuple[Callable[[], bool], str] | None]:
+        """For a journal file: a function taking the account's file lock, and its identity.
+
+        The identity: `FLOCKED`, the host, the lock file's device and inode.
+        """
         if self.path is None:
             yield None
             return
         lock_path = self.path.with_name(f"{self.path.name}.{account_id}.lock")
         try:
             handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole block
+            stat = os.fstat(handle.fileno())
         except OSError as exc:
             raise JournalError(f"cannot create the lock file {lock_path}: {exc}") from exc
+        identity = f"{FLOCKED}{socket.gethostname()}:{stat.st_dev}:{stat.st_ino}:"
         taken = False
 
         def take() -> bool:
@@ -209,7 +230,7 @@ class Leases:
             return taken
 
         try:
-            yield take
+            yield take, identity
         finally:
             if taken:
                 _unlock(handle)

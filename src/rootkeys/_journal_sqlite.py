@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rootkeys._errors import JournalError, JournalFencedError
-from rootkeys._journal_store import APPLICATION, FLOCKED, SCHEMA_VERSION
+from rootkeys._journal_store import APPLICATION, SCHEMA_VERSION
 from rootkeys._public import rehome
 from rootkeys._records import JournalRecord
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
 __all__ = ["IN_MEMORY", "SqliteStore"]
@@ -216,13 +216,19 @@ class SqliteStore:
             tuple(values.values()),
         )
 
-    def load(self, account_id: str, records: Sequence[JournalRecord], token: int) -> None:
-        """Insert copied records in order, keeping their ``seq`` where it is free."""
+    def load(
+        self,
+        account_id: str,
+        records: Sequence[JournalRecord],
+        token: int,
+        known: Mapping[int, int],
+    ) -> None:
+        """Insert copied records in one transaction, keeping their ``seq`` where it is free."""
         with self._write:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    self._load(account_id, records, token)
+                    self._load(account_id, records, token, known)
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
@@ -230,22 +236,21 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise JournalError(f"could not record to the journal {self.path}: {exc}") from exc
 
-    def _load(self, account_id: str, records: Sequence[JournalRecord], token: int) -> None:
+    def _load(
+        self,
+        account_id: str,
+        records: Sequence[JournalRecord],
+        token: int,
+        known: Mapping[int, int],
+    ) -> None:
         held = self._conn.execute(
             "SELECT token FROM leases WHERE account_id = ?", (account_id,)
         ).fetchone()
         if held is None or held[0] != token:
             raise JournalFencedError(account_id, token, self.location)
-        if self._conn.execute(
-            "SELECT 1 FROM records WHERE account_id = ? LIMIT 1", (account_id,)
-        ).fetchone():
-            raise JournalError(
-                f"account {account_id} already has records in {self.location}: a copy "
-                "only fills accounts the destination has never seen"
-            )
         top = self._conn.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
         keep = all(r.seq > top for r in records)
-        renumbered: dict[int, int] = {}
+        renumbered = dict(known)
         for record in records:
             values = _row(record)
             if keep:
@@ -258,14 +263,21 @@ class SqliteStore:
     # -- leases -----------------------------------------------------------------------------
 
     def acquire(
-        self, account_id: str, owner: str, *, now_ms: int, until_ms: int, flocked: bool = False
+        self,
+        account_id: str,
+        owner: str,
+        *,
+        now_ms: int,
+        until_ms: int,
+        takeover: str | None = None,
+        free: bool = True,
     ) -> int | None:
-        """Grant the lease when free, expired, or (``flocked``) held by a file-lock owner."""
+        """Grant the lease (see `JournalStore.acquire`), in one transaction."""
         with self._write:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    token = self._grant(account_id, owner, now_ms, until_ms, flocked)
+                    token = self._grant(account_id, owner, now_ms, until_ms, takeover, free)
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
@@ -275,20 +287,35 @@ class SqliteStore:
         return token
 
     def _grant(
-        self, account_id: str, owner: str, now_ms: int, until_ms: int, flocked: bool
+        self,
+        account_id: str,
+        owner: str,
+        now_ms: int,
+        until_ms: int,
+        takeover: str | None,
+        free: bool,
     ) -> int | None:
         held = self._conn.execute(
             "SELECT token, owner, until_ms FROM leases WHERE account_id = ?", (account_id,)
         ).fetchone()
         if held is None:
+            if not free:
+                return None
             self._conn.execute(
                 "INSERT INTO leases (account_id, token, owner, until_ms) VALUES (?, 1, ?, ?)",
                 (account_id, owner, until_ms),
             )
             return 1
         token, holder, expires = held
-        free = not holder or expires <= now_ms or (flocked and holder.startswith(FLOCKED))
-        if not free:
+        if not holder:
+            granted = free
+        else:
+            granted = (
+                holder == owner
+                or expires <= now_ms
+                or (takeover is not None and holder.startswith(takeover))
+            )
+        if not granted:
             return None
         self._conn.execute(
             "UPDATE leases SET token = ?, owner = ?, until_ms = ? WHERE account_id = ?",
@@ -357,12 +384,15 @@ def _migrate(conn: sqlite3.Connection) -> None:
     version = int(
         conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()[0]
     )
-    if version == SCHEMA_VERSION:
+    if version >= SCHEMA_VERSION:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
         # read again inside the transaction: another opener may have migrated meanwhile
         row = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        if int(row[0]) >= SCHEMA_VERSION:  # another opener migrated it meanwhile (or newer)
+            conn.execute("ROLLBACK")
+            return
         for step in range(int(row[0]), SCHEMA_VERSION):
             for statement in _statements(_MIGRATIONS[step]):
                 conn.execute(statement)

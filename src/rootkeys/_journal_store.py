@@ -24,7 +24,7 @@ from rootkeys._public import rehome
 from rootkeys._records import JournalRecord
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "APPLICATION",
@@ -41,9 +41,9 @@ SCHEMA_VERSION = 3
 APPLICATION = "rootkeys journal"
 
 FLOCKED = "flock:"
-"""An owner that also holds the account's file lock (SQLite, same machine). Its lease may
-be taken over at once by whoever gets that file lock: the kernel released it, so the
-owner is gone."""
+"""The prefix of an owner that also holds the account's file lock (SQLite), followed by
+the lock file's host, device and inode. Its lease may be taken over at once by whoever
+gets that same file lock: the kernel released it, so the owner is gone."""
 
 
 class JournalStore(Protocol):
@@ -71,13 +71,21 @@ class JournalStore(Protocol):
         ...
 
     def acquire(
-        self, account_id: str, owner: str, *, now_ms: int, until_ms: int, flocked: bool = False
+        self,
+        account_id: str,
+        owner: str,
+        *,
+        now_ms: int,
+        until_ms: int,
+        takeover: str | None = None,
+        free: bool = True,
     ) -> int | None:
         """Grant the account's lease to ``owner`` until ``until_ms``; its new token.
 
-        Granted when no lease is held, the holder's has expired, or (``flocked``: the
-        caller holds the account's file lock) the holder was a `FLOCKED` owner. None when
-        another holds it.
+        Granted when the holder's lease has expired, when ``owner`` already holds it (a
+        grant sent again after its answer was lost), when ``free`` and no one holds it,
+        or when the holder's owner starts with ``takeover`` (the caller now holds that
+        holder's file lock: it is gone). None otherwise.
         """
         ...
 
@@ -98,12 +106,19 @@ class JournalStore(Protocol):
         """
         ...
 
-    def load(self, account_id: str, records: Sequence[JournalRecord], token: int) -> None:
-        """Write an account's records copied from another journal, in order.
+    def load(
+        self,
+        account_id: str,
+        records: Sequence[JournalRecord],
+        token: int,
+        known: Mapping[int, int],
+    ) -> None:
+        """Write an account's records copied from another journal, after those it has.
 
-        The account must have no record here yet; its lease must be held with ``token``.
-        Sequence numbers are kept where the store can (renumbered in order otherwise,
-        ``intent_seq`` following).
+        The account's lease must be held with ``token``. Sequence numbers are kept where
+        the store can (renumbered in order otherwise); ``known`` maps the source's
+        sequence numbers of records already copied to this store's, so an ``intent_seq``
+        follows its intent.
         """
         ...
 

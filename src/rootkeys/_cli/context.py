@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import rootkeys
@@ -125,7 +127,7 @@ class Context:
 
         Each a path or a ``dynamodb://`` location.
         """
-        chosen = self.args.journal or self.config().journal
+        chosen = self.args.journal or self._config_journal()
         if chosen:
             return rootkeys.Journal.open(chosen)
         from rootkeys._journal import open_journal
@@ -174,6 +176,27 @@ class Context:
 
     def _journal(self, wanted: bool) -> rootkeys.Journal | Literal[False]:
         return self.journal() if wanted else False
+
+    def _config_journal(self) -> str | None:
+        """The config file's ``journal``.
+
+        A command that uses the file reads it whole (a bad file is an error); the others
+        (rollback, resume...) read only that key, so a broken file never stands in the way
+        of a rollback, nor sends it to another journal than the runs used.
+        """
+        if self.command in ("plan", "status", "remove"):
+            return self.config().journal
+        import tomllib
+
+        from rootkeys._config import ENVIRONMENT_VARIABLE, default_config_path
+
+        named = self.args.config or os.environ.get(ENVIRONMENT_VARIABLE)
+        path = Path(named).expanduser() if named else default_config_path()
+        try:
+            found = tomllib.loads(path.read_text(encoding="utf-8")).get("journal")
+        except (OSError, ValueError):
+            return None
+        return found if isinstance(found, str) and found.strip() else None
 
     def config(self) -> Config:
         """The config file, with what the flags add to it or replace.

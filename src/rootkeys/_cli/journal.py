@@ -7,6 +7,7 @@ reach only the journal, never an account's credentials.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import rootkeys
@@ -64,6 +65,29 @@ def add_journal(commands: argparse._SubParsersAction[Parser]) -> None:
         globals_(action, top=False)  # --journal, --quiet... after the action too
 
 
+def _existing(location: str) -> rootkeys.Journal:
+    """A journal to read: a file must exist (a mistyped path is not a new, empty one)."""
+    if not location.startswith("dynamodb://") and not Path(location).expanduser().is_file():
+        raise InputError(f"no journal at {location}: no such file")
+    return rootkeys.Journal.open(Path(location).expanduser() if "://" not in location else location)
+
+
+def _target(name: str) -> Path:
+    """Where an export goes; never over a database (the journal itself, by a slip)."""
+    target = Path(name).expanduser()
+    try:
+        with open(target, "rb") as existing:
+            if existing.read(16) == b"SQLite format 3\x00":
+                raise InputError(f"{target} is an SQLite database (a journal?): not written over")
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc}") from exc
+    if not target.parent.is_dir():
+        raise InputError(f"cannot write {target}: no such directory")
+    return target
+
+
 def run_journal(context: Context) -> int:
     """Run ``rootkeys journal ACTION``; its exit code."""
     args = context.args
@@ -73,26 +97,30 @@ def run_journal(context: Context) -> int:
         journal.close()
         return 0
     if args.action == "export":
-        journal = rootkeys.Journal.open(args.location) if args.location else context.journal()
+        target = _target(args.to) if args.to else None  # before any AWS call
+        journal = _existing(args.location) if args.location else context.journal()
         lines = 0
         try:
-            target = open(args.to, "w", encoding="utf-8") if args.to else None  # noqa: SIM115
+            if target is None:
+                for line in journal.export():
+                    context.out.write(line + "\n")
+                    lines += 1
+            else:
+                partial = target.with_name(target.name + ".partial")
+                with open(partial, "w", encoding="utf-8") as out:
+                    for line in journal.export():
+                        out.write(line + "\n")
+                        lines += 1
+                partial.replace(target)  # whole, or not at all
         except OSError as exc:
-            raise InputError(f"cannot write {args.to}: {exc}") from exc
-        out = target or context.out
-        try:
-            for line in journal.export():
-                out.write(line + "\n")
-                lines += 1
+            raise InputError(f"cannot write {target}: {exc}") from exc
         finally:
-            if target is not None:
-                target.close()
             journal.close()
         context.say(f"Exported {lines} record(s) from {journal.location}")
         return 0
     if str(args.source) == str(args.destination):
         raise InputError("journal copy: SOURCE and DESTINATION are the same journal")
-    source = rootkeys.Journal.open(args.source)
+    source = _existing(args.source)
     destination = rootkeys.Journal.open(args.destination)
     try:
         copied = source.copy_to(destination)

@@ -91,8 +91,9 @@ class EventKind(StrEnum):
     WAITING = "waiting"
     """A blocking run sleeps until its next pass (``until``: when that pass starts)."""
     ACCOUNT_FINISHED = "account finished"
-    """An organization removal's pass over one member account is over (``result``: the
-    account's `AccountRemoval` so far, its outcome and why; ``message`` says the same)."""
+    """A removal is over for one account (``result``: its `AccountRemoval` so far, outcome
+    and why; ``message`` says the same): in an organization removal, after each pass over
+    each member account; in `RootKeyManager.remove_all`, once, when the run ends."""
 
 
 @dataclass(frozen=True, slots=True)

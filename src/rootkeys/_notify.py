@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -286,7 +287,8 @@ class WebhookNotifier:
     The body: ``text`` (one line: account, outcome, why), ``blocks`` (the same as a Slack
     section), and ``rootkeys``, `notification`'s structured message for any other
     receiver. Any 2xx answer is delivery; anything else (an error status, a redirect, no
-    answer within ``timeout``) raises `NotificationError`, which the run reports.
+    answer within ``timeout``) raises `NotificationError`, which the run reports. The run
+    waits at most ``timeout`` for the post, name lookup included.
 
     The URL and headers may hold a secret (a Slack URL embeds its token; a header, a
     bearer token): neither is logged, shown in the repr, nor put in an error. Only the
@@ -357,25 +359,44 @@ class WebhookNotifier:
         if result is None:
             return
         body = json.dumps(self.payload(result, event.at)).encode()
+        answered: list[int | NotificationError] = []
+        # the socket's timeout bounds each wait, not a slow name lookup or a trickling
+        # answer: the post runs aside, and the run waits for it at most ``timeout``
+        poster = threading.Thread(target=self._post, args=(body, answered), daemon=True)
+        poster.start()
+        poster.join(self.timeout)
+        if not answered:
+            raise NotificationError(
+                f"webhook {self.host} not reached within {self.timeout:g}s: TimeoutError "
+                "(no answer)"
+            )
+        status = answered[0]
+        if isinstance(status, NotificationError):
+            raise status
+        if not 200 <= status < 300:
+            raise NotificationError(f"webhook {self.host} answered HTTP {status}")
+
+    def _post(self, body: bytes, answered: list[int | NotificationError]) -> None:
+        """POST ``body``; its HTTP status, or why there is none, into ``answered``."""
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked: http(s)
             self._url, data=body, headers=self._headers, method="POST"
         )
         opener = urllib.request.build_opener(_NoRedirect)
         try:
             with opener.open(request, timeout=self.timeout) as answer:
-                status = answer.status
+                answered.append(answer.status)
         except urllib.error.HTTPError as exc:
-            status = exc.code
+            answered.append(exc.code)
             exc.close()
         except (urllib.error.URLError, OSError) as exc:  # unreachable, refused, timed out
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             said = redact(str(reason).replace(self._url, "[webhook URL]"))
-            raise NotificationError(
-                f"webhook {self.host} not reached within {self.timeout:g}s: "
-                f"{type(reason).__name__}" + (f" ({said})" if said else "")
-            ) from None
-        if not 200 <= status < 300:
-            raise NotificationError(f"webhook {self.host} answered HTTP {status}")
+            answered.append(
+                NotificationError(
+                    f"webhook {self.host} not reached within {self.timeout:g}s: "
+                    f"{type(reason).__name__}" + (f" ({said})" if said else "")
+                )
+            )
 
 
 rehome(globals())

@@ -106,9 +106,13 @@ class Env:
 
     def config(self, text: str) -> Any:
         """Load ``text`` as a config file."""
+        return rootkeys.load_config(self.write_config(text))
+
+    def write_config(self, text: str) -> Path:
+        """``text`` as a config file, written."""
         path = self.tmp / "config.toml"
         path.write_text(text)
-        return rootkeys.load_config(path)
+        return path
 
     def mixed(self) -> Any:
         session = self.sandbox.root_session(self.account.account_id)
@@ -378,6 +382,106 @@ CASES: list[Case] = [
         lambda e: rootkeys.config.Config().extended(http=["app.example.com"]),
         IN,
         "must start with http",
+        False,
+    ),
+    # -- notifications: the config file, the notifiers, the CLI ---------------------------------
+    (
+        "config notify sns not a topic ARN",
+        lambda e: e.config('[[notify.sns]]\ntopic_arn = "arn:aws:sqs:us-east-1:111122223333:q"\n'),
+        rootkeys.errors.ConfigError,
+        r"line 2: notify.sns\[0\].topic_arn: .* is not an SNS topic ARN",
+        False,
+    ),
+    (
+        "config notify webhook not http",
+        lambda e: e.config(
+            '[[notify.webhook]]\ntimeout = "2s"\nurl = "ftp://example.com/T0/B0/secret123"\n'
+        ),
+        rootkeys.errors.ConfigError,
+        r"line 3: notify.webhook\[0\].url: a webhook URL must be an http:// or https:// URL with a "
+        "host$",
+        False,
+    ),
+    (
+        "config notify unknown outcome",
+        lambda e: e.config(
+            '[[notify.webhook]]\nurl = "https://example.com/x"\non = ["rolled back", "exploded"]\n'
+        ),
+        rootkeys.errors.ConfigError,
+        r"line 3: notify.webhook\[0\].on: on: 'exploded' is not an account outcome told",
+        False,
+    ),
+    (
+        "config notify outcome never told",
+        lambda e: e.config(
+            '[[notify.sns]]\ntopic_arn = "arn:aws:sns:us-east-1:111122223333:t"\non = ["skipped"]\n'
+        ),
+        rootkeys.errors.ConfigError,
+        r"line 3: .*'skipped' is not an account outcome told",
+        False,
+    ),
+    (
+        "config notify unknown key",
+        lambda e: e.config('[[notify.sns]]\ntopic = "arn:aws:sns:us-east-1:111122223333:t"\n'),
+        rootkeys.errors.ConfigError,
+        r"line 2: notify.sns\[0\].topic: unknown key; did you mean topic_arn\?",
+        False,
+    ),
+    (
+        "config notify webhook zero timeout",
+        lambda e: e.config('[[notify.webhook]]\nurl = "https://example.com/x"\ntimeout = "0s"\n'),
+        rootkeys.errors.ConfigError,
+        r"line 3: notify.webhook\[0\].timeout: must be longer than 0",
+        False,
+    ),
+    (
+        "sns notifier not a topic ARN",
+        lambda e: rootkeys.notify.SnsNotifier("my-topic"),
+        IN,
+        "'my-topic' is not an SNS topic ARN",
+        False,
+    ),
+    (
+        "webhook notifier file URL",
+        lambda e: rootkeys.notify.WebhookNotifier("file:///etc/passwd"),
+        IN,
+        "a webhook URL must be an http:// or https:// URL with a host",
+        False,
+    ),
+    (
+        "webhook notifier on one string",
+        lambda e: rootkeys.notify.WebhookNotifier("https://example.com/x", on="rolled back"),
+        IN,
+        "on must be a list of account outcomes",
+        False,
+    ),
+    (
+        "webhook notifier headers not strings",
+        lambda e: rootkeys.notify.WebhookNotifier("https://example.com/x", headers={"X-N": 1}),
+        IN,
+        "headers must map strings to strings",
+        False,
+    ),
+    (
+        "webhook notifier negative timeout",
+        lambda e: rootkeys.notify.WebhookNotifier("https://example.com/x", timeout=-1),
+        IN,
+        "timeout must be positive",
+        False,
+    ),
+    (
+        "cli remove org bad notify config",
+        lambda e: e.cli(
+            "remove",
+            "--org",
+            "--observe",
+            "1h",
+            "--yes",
+            "--config",
+            str(e.write_config('[[notify.sns]]\ntopic_arn = "nope"\n')),
+        ),
+        CliExit,
+        r"line 2: notify.sns\[0\].topic_arn: 'nope' is not an SNS topic ARN",
         False,
     ),
     (

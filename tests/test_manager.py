@@ -465,7 +465,7 @@ def test_hooks_see_every_step_in_order(
     assert kinds[:4] == [EventKind.RECONCILED] * 2 + [EventKind.KEY_FOUND] * 2  # first seen
     assert kinds.index(EventKind.DEACTIVATED) < kinds.index(EventKind.OBSERVING)
     assert kinds.index(EventKind.OBSERVING) < kinds.index(EventKind.DELETED)
-    assert kinds[-1] is EventKind.VERIFIED
+    assert kinds[-2:] == [EventKind.VERIFIED, EventKind.ACCOUNT_FINISHED]  # once, at the end
     assert all(e.account_id == "111122223333" for e in recorder.events)
 
 

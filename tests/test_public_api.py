@@ -21,6 +21,7 @@ import rootkeys.config
 import rootkeys.errors
 import rootkeys.journal
 import rootkeys.lifecycle
+import rootkeys.notify
 import rootkeys.reports
 import rootkeys.retry
 import rootkeys.testing
@@ -37,6 +38,7 @@ PUBLIC_MODULES = [
     rootkeys.errors,
     rootkeys.journal,
     rootkeys.lifecycle,
+    rootkeys.notify,
     rootkeys.reports,
     rootkeys.retry,
     rootkeys.testing,

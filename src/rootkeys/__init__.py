@@ -14,7 +14,8 @@ The top level holds what most programs use. Secondary names live in public submo
 `rootkeys.errors` (the exception tree), `rootkeys.checks` (the built-in checks),
 `rootkeys.config` (the config file `load_config` reads),
 `rootkeys.reports` (evidence, outcomes and the rest of the reports), `rootkeys.journal`,
-`rootkeys.lifecycle` (key states, statuses, moves), `rootkeys.retry`, `rootkeys.clock`.
+`rootkeys.lifecycle` (key states, statuses, moves), `rootkeys.notify` (people told each
+account's outcome: SNS, a webhook), `rootkeys.retry`, `rootkeys.clock`.
 `rootkeys.testing` holds a sandbox (on moto) to try it, and your hooks, without AWS.
 """
 
@@ -29,6 +30,7 @@ if _typing.TYPE_CHECKING:
     from rootkeys import errors as errors
     from rootkeys import journal as journal
     from rootkeys import lifecycle as lifecycle
+    from rootkeys import notify as notify
     from rootkeys import reports as reports
     from rootkeys import retry as retry
     from rootkeys._config import load_config
@@ -108,7 +110,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
 }
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
 _SUBMODULES = frozenset(
-    {"checks", "clock", "config", "errors", "journal", "lifecycle", "reports", "retry"}
+    {"checks", "clock", "config", "errors", "journal", "lifecycle", "notify", "reports", "retry"}
 )
 
 

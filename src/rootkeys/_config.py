@@ -32,7 +32,10 @@ from rootkeys._config_sections import (
     CommandCheckConfig,
     Duration,
     HttpCheckConfig,
+    NotifyConfig,
     PolicyConfig,
+    SnsNotifyConfig,
+    WebhookNotifyConfig,
     Window,
     WindowConfig,
     policy_value,
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
     from pydantic import ValidationInfo
 
     from rootkeys._findings import RemovalPolicy
-    from rootkeys._observe import Check
+    from rootkeys._observe import Check, Hook
 
 __all__ = [
     "ENVIRONMENT_VARIABLE",
@@ -57,7 +60,10 @@ __all__ = [
     "CommandCheckConfig",
     "Config",
     "HttpCheckConfig",
+    "NotifyConfig",
     "PolicyConfig",
+    "SnsNotifyConfig",
+    "WebhookNotifyConfig",
     "WindowConfig",
     "default_config_path",
     "load_config",
@@ -88,6 +94,8 @@ class Config(BaseModel):
         keys: windows for some keys.
         journal: where runs record (a file path, or ``dynamodb://TABLE?region=...``);
             None: ``ROOTKEYS_JOURNAL``, else the per-user journal. ``--journal`` wins.
+        notify: who is told each account's outcome (``[[notify.sns]]``,
+            ``[[notify.webhook]]``); `notifications` builds them.
     """
 
     model_config = STRICT
@@ -99,6 +107,7 @@ class Config(BaseModel):
     accounts: dict[AccountId, WindowConfig] = Field(default_factory=dict)
     keys: dict[CredentialId, WindowConfig] = Field(default_factory=dict)
     journal: str | None = None
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -202,6 +211,28 @@ class Config(BaseModel):
                     name=command.name,
                 )
             )
+        return found
+
+    def notifications(self, session: boto3.Session | None = None) -> list[Hook]:
+        """The notifiers the file describes, built: add them to ``hooks=``.
+
+        Each tells the outcome of every member account of an organization removal
+        (`rootkeys.notify`); a notification that fails is reported, never fails the run.
+
+        Args:
+            session: the session that publishes to the SNS topics (``sns:Publish``;
+                default: a new default session).
+        """
+        from rootkeys._notify import SnsNotifier, WebhookNotifier
+
+        found: list[Hook] = [
+            SnsNotifier(sns.topic_arn, session=session, on=sns.on, region_name=sns.region)
+            for sns in self.notify.sns
+        ]
+        found += [
+            WebhookNotifier(hook.url, headers=hook.headers, timeout=hook.timeout, on=hook.on)
+            for hook in self.notify.webhook
+        ]
         return found
 
     def extended(

@@ -25,6 +25,7 @@ from pydantic import (
 from rootkeys._clock import parse_duration
 from rootkeys._findings import RemovalPolicy
 from rootkeys._lifecycle import MAX_WINDOW
+from rootkeys._notify import outcomes, topic_region, webhook_url
 from rootkeys._public import rehome
 from rootkeys._render import span
 
@@ -35,7 +36,10 @@ __all__ = [
     "CommandCheckConfig",
     "Duration",
     "HttpCheckConfig",
+    "NotifyConfig",
     "PolicyConfig",
+    "SnsNotifyConfig",
+    "WebhookNotifyConfig",
     "Window",
     "WindowConfig",
     "policy_value",
@@ -178,6 +182,64 @@ class ChecksConfig(BaseModel):
     http: list[HttpCheckConfig] = Field(default_factory=list)
     alarms: list[AlarmCheckConfig] = Field(default_factory=list)
     command: list[CommandCheckConfig] = Field(default_factory=list)
+
+
+def _outcomes(on: list[str] | None) -> list[str] | None:
+    """Outcome names, each an `AccountOutcome`'s value or name, as their values."""
+    return None if on is None else sorted(o.value for o in outcomes(on))
+
+
+Outcomes = Annotated[list[str] | None, AfterValidator(_outcomes)]
+"""The account outcomes a notifier tells (None: `rootkeys.notify.DEFAULT_OUTCOMES`)."""
+
+
+class SnsNotifyConfig(BaseModel):
+    """One ``[[notify.sns]]`` entry: an `SnsNotifier` publishing to ``topic_arn``.
+
+    ``region``: the topic's (default: the one in its ARN). ``on``: the account outcomes
+    told (default: `rootkeys.notify.DEFAULT_OUTCOMES`).
+    """
+
+    model_config = STRICT
+
+    topic_arn: str
+    region: str | None = None
+    on: Outcomes = None
+
+    @field_validator("topic_arn")
+    @classmethod
+    def _arn(cls, topic_arn: str) -> str:
+        topic_region(topic_arn)
+        return topic_arn
+
+
+class WebhookNotifyConfig(BaseModel):
+    """One ``[[notify.webhook]]`` entry: a `WebhookNotifier` posting Slack-compatible JSON.
+
+    The URL and headers may hold a secret (a Slack URL embeds its token): neither is in
+    this entry's repr, nor in an error about it.
+    """
+
+    model_config = STRICT
+
+    url: str = Field(repr=False)
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    timeout: Duration = timedelta(seconds=5)
+    on: Outcomes = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return webhook_url(url)
+
+
+class NotifyConfig(BaseModel):
+    """The ``[notify]`` table: who is told each account's outcome (docs/notifications.md)."""
+
+    model_config = STRICT
+
+    sns: list[SnsNotifyConfig] = Field(default_factory=list)
+    webhook: list[WebhookNotifyConfig] = Field(default_factory=list)
 
 
 class PolicyConfig(BaseModel):

@@ -56,7 +56,8 @@ from rootkeys._models import (
     validate_credentials,
 )
 from rootkeys._notebook import notebook_progress, validate_progress
-from rootkeys._observe import Check, Emitter, Hook, callables
+from rootkeys._observe import Check, Emitter, EventKind, Hook, callables
+from rootkeys._orgreports import QuarantineStatus, account_result
 from rootkeys._preflight import check_preflight
 from rootkeys._public import rehome
 from rootkeys._records import KeyHistory
@@ -581,7 +582,22 @@ class RootKeyManager:
             )
             raise
         assert whole is not None  # drive makes at least one pass over the account
-        return whole
+        return self._finished(whole)
+
+    def _finished(self, report: RemovalReport) -> RemovalReport:
+        """Tell the hooks how the run ended (``ACCOUNT_FINISHED``, once, with its result).
+
+        A hook that raised (a notification that failed) is named in the report returned.
+        """
+        result = account_result(report.account_id, "", report, QuarantineStatus.NONE)
+        before = len(self._emit.errors)
+        self._emit(
+            EventKind.ACCOUNT_FINISHED,
+            message=f"{result.outcome.value}: {result.reason}",
+            result=result,
+        )
+        told = tuple(self._emit.errors[before:])
+        return report.model_copy(update={"hook_errors": report.hook_errors + told})
 
     # -- the journal ------------------------------------------------------------------------
 

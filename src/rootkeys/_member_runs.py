@@ -235,8 +235,39 @@ class MemberRunner:
             latest = report
             whole = combine(earlier, report) if combine is not None else report
             result = account_result(account_id, name, whole, quarantine)
-        emit(EventKind.ACCOUNT_FINISHED, message=f"{result.outcome.value}: {result.reason}")
-        return result, latest
+        return self._finished(emit, result, latest, earlier)
+
+    @staticmethod
+    def _finished(
+        emit: Emitter,
+        result: AccountRemoval,
+        latest: RemovalReport | None,
+        earlier: RemovalReport | None,
+    ) -> tuple[AccountRemoval, RemovalReport | None]:
+        """Tell the hooks the account's outcome; a hook that raised is in the result too.
+
+        The result is built before it is told, so the errors of the hooks told it (a
+        notification that failed) are added after: to the pass's report (which the next
+        pass's report combines) and to the account's.
+        """
+        before = len(emit.errors)
+        emit(
+            EventKind.ACCOUNT_FINISHED,
+            message=f"{result.outcome.value}: {result.reason}",
+            result=result,
+        )
+        told = tuple(emit.errors[before:])
+        if result.report is not None:
+            errors = result.report.hook_errors + told
+        else:  # the pass failed: its report is its hooks' errors, after the earlier passes'
+            errors = (earlier.hook_errors if earlier is not None else ()) + tuple(emit.errors)
+        if told and latest is not None:
+            latest = latest.model_copy(update={"hook_errors": latest.hook_errors + told})
+        if told and result.report is not None:
+            result = result.model_copy(
+                update={"report": result.report.model_copy(update={"hook_errors": errors})}
+            )
+        return result.model_copy(update={"hook_errors": errors}), latest
 
     def _settle_quarantine(
         self,

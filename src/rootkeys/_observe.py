@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rootkeys._decide import Next
 from rootkeys._errors import InputError
 from rootkeys._models import KeyState, ObservedKey
+from rootkeys._orgreports import AccountRemoval
 from rootkeys._public import rehome
 from rootkeys._reports import CheckFailure
 from rootkeys._retry import redact
@@ -90,7 +91,9 @@ class EventKind(StrEnum):
     WAITING = "waiting"
     """A blocking run sleeps until its next pass (``until``: when that pass starts)."""
     ACCOUNT_FINISHED = "account finished"
-    """An organization removal's pass over one member account is over (its outcome)."""
+    """A removal is over for one account (``result``: its `AccountRemoval` so far, outcome
+    and why; ``message`` says the same): in an organization removal, after each pass over
+    each member account; in `RootKeyManager.remove_all`, once, when the run ends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,9 @@ class Event:
             window ends (the journal's time, in staged runs too); for ``OBSERVING``, when
             the last window of the pass ends; for ``WAITING``, when the next pass starts.
         next: what happens next to the key, for ``KEY_FOUND`` and ``BLOCKED``.
+        result: for ``ACCOUNT_FINISHED``, the account's result over the run's passes so
+            far (`AccountRemoval`: its outcome, reason and report); what the built-in
+            notifiers (`rootkeys.notify`) send.
     """
 
     kind: EventKind
@@ -124,6 +130,7 @@ class Event:
     error_code: str | None = None
     until: datetime | None = None
     next: Next | None = None
+    result: AccountRemoval | None = None
 
     def __str__(self) -> str:
         key = f" {self.key_id}" if self.key_id else ""

@@ -99,6 +99,11 @@ class AccountRemoval(Tabular, BaseModel):
         default=None, description="The account's removal report (its last pass)."
     )
     passes: int = Field(default=0, description="How many passes this run made over it.")
+    hook_errors: tuple[str, ...] = Field(
+        default=(),
+        description="The hooks that raised in this account over the run (a notification "
+        "that failed among them): the report's, and those told the account's outcome.",
+    )
 
     def _table(self, wide: bool = False) -> Table:
         if self.report is not None:
@@ -153,10 +158,12 @@ class OrganizationReport(Tabular, BaseModel):
                 for a in ordered
             ]
         summary = ", ".join(f"{n} {o.value}" for o, n in self.counts.items())
+        after = [f"hook error in {a.account_id}: {e}" for a in ordered for e in a.hook_errors]
         return Table(
             f"Organization removal {stamp(self.started_at)}: " + (summary or "no accounts"),
             header,
             rows,
+            after=after,
             empty="no accounts selected",
         )
 

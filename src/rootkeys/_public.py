@@ -2,7 +2,8 @@
 
 Names are defined in private modules and exported from `rootkeys` or one of its public
 submodules (`rootkeys.errors`, `.checks`, `.config`, `.reports`, `.journal`, `.lifecycle`,
-`.retry`, `.clock`). Each private module calls `rehome` last, so an object shows its public home
+`.notify`, `.retry`, `.clock`).
+Each private module calls `rehome` last, so an object shows its public home
 (``rootkeys.Plan``, ``rootkeys.errors.ThrottledError``) however it was reached.
 """
 
@@ -76,6 +77,8 @@ HOMES: dict[str, str] = {
     "LimitExceededError": "rootkeys.errors",
     "MfaDevice": "rootkeys.reports",
     "MfaKind": "rootkeys.reports",
+    "NotificationError": "rootkeys.notify",
+    "NotifyConfig": "rootkeys.config",
     "Next": "rootkeys",
     "NotManagementAccountError": "rootkeys.errors",
     "NotRootError": "rootkeys",
@@ -111,16 +114,21 @@ HOMES: dict[str, str] = {
     "ServiceError": "rootkeys.errors",
     "Severity": "rootkeys.reports",
     "SigningCertificate": "rootkeys.reports",
+    "SnsNotifier": "rootkeys.notify",
+    "SnsNotifyConfig": "rootkeys.config",
     "Step": "rootkeys.reports",
     "StepResult": "rootkeys",
     "StepStatus": "rootkeys.reports",
     "SystemClock": "rootkeys.clock",
     "ThrottledError": "rootkeys.errors",
+    "WebhookNotifier": "rootkeys.notify",
+    "WebhookNotifyConfig": "rootkeys.config",
     "WindowConfig": "rootkeys.config",
     "default_config_path": "rootkeys.config",
     "default_journal_path": "rootkeys.journal",
     "findings_csv": "rootkeys.reports",
     "load_config": "rootkeys",
+    "notification": "rootkeys.notify",
     "parse_duration": "rootkeys.clock",
     "root_access_finding": "rootkeys.reports",
 }

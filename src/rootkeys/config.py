@@ -1,4 +1,4 @@
-"""The config file: windows and checks for removals, without Python (docs/config.md)."""
+"""The config file: windows, checks and notifications, without Python (docs/config.md)."""
 
 from rootkeys._config import (
     ENVIRONMENT_VARIABLE,
@@ -7,7 +7,10 @@ from rootkeys._config import (
     CommandCheckConfig,
     Config,
     HttpCheckConfig,
+    NotifyConfig,
     PolicyConfig,
+    SnsNotifyConfig,
+    WebhookNotifyConfig,
     WindowConfig,
     default_config_path,
     load_config,
@@ -20,7 +23,10 @@ __all__ = [
     "CommandCheckConfig",
     "Config",
     "HttpCheckConfig",
+    "NotifyConfig",
     "PolicyConfig",
+    "SnsNotifyConfig",
+    "WebhookNotifyConfig",
     "WindowConfig",
     "default_config_path",
     "load_config",

@@ -127,3 +127,27 @@ def from_config(profile: str, path: str | None = None) -> rootkeys.RemovalReport
     print(policy.windows, rootkeys.clock.parse_duration("1d12h"))
     manager = rootkeys.RootKeyManager(session, checks=checks)
     return manager.remove_all(window, config.check_interval, wait=False)
+
+
+def notified(management: boto3.Session, path: str) -> tuple[str, ...]:
+    config = rootkeys.load_config(path)
+    hooks: list[rootkeys.Hook] = config.notifications(management)
+    hooks.append(
+        rootkeys.notify.SnsNotifier(
+            "arn:aws:sns:eu-west-1:111122223333:rootkeys",
+            session=management,
+            on=[rootkeys.AccountOutcome.ROLLED_BACK, "on hold"],
+        )
+    )
+    hooks.append(rootkeys.notify.WebhookNotifier("https://example.com/hook", timeout=2.0))
+    org = rootkeys.Organization(management, hooks=hooks)
+    report = org.remove_all(timedelta(days=7), wait=False)
+    errors: tuple[str, ...] = tuple(e for a in report.accounts for e in a.hook_errors)
+    return errors
+
+
+def told(event: rootkeys.Event) -> str | None:
+    result: rootkeys.AccountRemoval | None = event.result
+    if result is None:
+        return None
+    return str(rootkeys.notify.notification(result, at=event.at)["outcome"])

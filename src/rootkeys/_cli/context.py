@@ -152,27 +152,38 @@ class Context:
     def manager(self, *, journal: bool = True) -> rootkeys.RootKeyManager:
         """A manager for the signed-in account (``--account-id`` checked against it).
 
-        Its events reach the progress display while `progress` shows one. Without
+        Its events reach the progress display while `progress` shows one, and a
+        removal's outcome the config file's notifiers (`notifications`). Without
         ``journal``, it opens none (the commands that only read AWS).
         """
         return rootkeys.RootKeyManager(
             self.session(),
             account_id=self.option("account_id"),
-            hooks=[self._progress],
+            hooks=[self._progress, *self.notifications()],
             journal=self._journal(journal),
             checks=self.checks(),
         )
 
     def organization(self, *, journal: bool = True) -> rootkeys.Organization:
-        """The organization the signed-in management account runs (as `manager`)."""
+        """The organization the signed-in management account runs (as `manager`).
+
+        A removal tells the config file's notifiers each account's outcome too
+        (`notifications`).
+        """
         return rootkeys.Organization(
             self.session(),
             workers=self.option("workers", 16),
             region=self.args.region,
-            hooks=[self._progress],
+            hooks=[self._progress, *self.notifications()],
             journal=self._journal(journal),
             checks=self.checks(),
         )
+
+    def notifications(self) -> list[rootkeys.Hook]:
+        """The config file's notifiers, for a removal (none for the other commands)."""
+        if self.command != "remove":
+            return []
+        return self.config().notifications(self.session())
 
     def _journal(self, wanted: bool) -> rootkeys.Journal | Literal[False]:
         return self.journal() if wanted else False

@@ -545,6 +545,20 @@ CASES: list[Case] = [
         "journal",
         False,
     ),
+    (
+        "org remove stop_when not callable",
+        lambda e: e.organization().remove_all(HOUR, stop_when=True),
+        IN,
+        "stop_when must be a callable",
+        False,
+    ),
+    (
+        "org removals start_after not an account id",
+        lambda e: e.organization().removals(HOUR, start_after="12"),
+        IN,
+        "account id",
+        False,
+    ),
     ("org audit bad account", lambda e: e.organization().audit(["abc"]), IN, "account id", False),
     (
         "org credentials bad account",

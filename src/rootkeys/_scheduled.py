@@ -286,7 +286,7 @@ def _organization(
         region=chosen.region,
         clock=clock,
         hooks=[_Watched(hook, errors) for hook in hooks],
-        checks=config.checks(session, region=chosen.region),
+        checks=config.checks(session),
         journal=journal,
     )
 

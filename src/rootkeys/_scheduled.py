@@ -220,33 +220,41 @@ class Handler:
         accounts = sorted(results, key=lambda a: a.account_id)
         continuation = resumed.continuation if resumed else 0
         report = _report(accounts, stopped, resumed, continuation, errors, started, clock.now())
-        problem: RootKeysError | None = None
-        if not report.complete:
-            if report.cursor is None or not accounts:
-                problem = RootKeysError(
-                    "the time reserve was reached before any account was started: make the "
-                    "function's timeout longer than lambda.time_reserve"
-                )
-            elif continuation >= config.aws_lambda.max_continuations:
-                problem = RootKeysError(
-                    f"stopped after {continuation} continuation(s), the most lambda."
-                    f"max_continuations allows; accounts after {report.cursor} were not passed "
-                    "over: give the function more time, more workers, or more continuations"
-                )
-            else:
-                after = {"start_after": report.cursor, "continuation": continuation + 1}
-                payload: dict[str, Any] = {EVENT_KEY: after}
-                try:
-                    (self._invoke or invoker(session))(context.invoked_function_arn, payload)
-                except RootKeysError as exc:
-                    problem = exc
-                else:
-                    report = report.model_copy(update={"continued": True})
+        report, problem = self._go_on(report, config, session, context)
         response = report.model_dump(mode="json")
         print(json.dumps(response, separators=(",", ":")), file=self._out or sys.stdout)
         if problem is not None:
             raise problem
         return response
+
+    def _go_on(
+        self,
+        report: ScheduledRunReport,
+        config: Config,
+        session: boto3.Session,
+        context: LambdaContext,
+    ) -> tuple[ScheduledRunReport, RootKeysError | None]:
+        """A pass stopped early: the next invocation asked for, or why it cannot be."""
+        if report.complete:
+            return report, None
+        if report.cursor is None or not report.accounts:
+            return report, RootKeysError(
+                "the time reserve was reached before any account was started: make the "
+                "function's timeout longer than lambda.time_reserve"
+            )
+        if report.continuation >= config.aws_lambda.max_continuations:
+            return report, RootKeysError(
+                f"stopped after {report.continuation} continuation(s), the most lambda."
+                f"max_continuations allows; accounts after {report.cursor} were not passed "
+                "over: give the function more time, more workers, or more continuations"
+            )
+        after = {"start_after": report.cursor, "continuation": report.continuation + 1}
+        payload: dict[str, Any] = {EVENT_KEY: after}
+        try:
+            (self._invoke or invoker(session))(context.invoked_function_arn, payload)
+        except RootKeysError as exc:
+            return report, exc
+        return report.model_copy(update={"continued": True}), None
 
 
 def _default_session() -> boto3.Session:

@@ -6,6 +6,7 @@ the environment (``ROOTKEYS_CONFIG_TOML``, ``ROOTKEYS_JOURNAL``), the management
 account's credentials from ``AWS_*``. Settings of the test itself:
 
 - ROOTKEYS_OFFSET: seconds to add to the real clock (so the parent can move time);
+- ROOTKEYS_LEASE: seconds an account's lease lasts (short: the parent takes over soon);
 - ROOTKEYS_KILL_AT: ``<action>:<account id>``: the process dies right after the AWS call
   of that change (``quarantine`` or ``delete``) in that account, before its outcome is
   written. Empty: no kill.
@@ -19,6 +20,10 @@ import signal
 import sys
 from datetime import UTC, datetime, timedelta
 
+import boto3
+
+from rootkeys import _scheduled
+from rootkeys._journal import Journal
 from rootkeys._member_keys import MemberGateway
 from rootkeys.aws_lambda import Handler
 from rootkeys.lifecycle import Action
@@ -57,7 +62,15 @@ def arm(kill_at: str) -> None:
     MemberGateway.make = make_then_die  # type: ignore[method-assign,assignment]
 
 
+def short_leases(seconds: float) -> None:
+    def opened(location: str, session: boto3.Session) -> Journal:
+        return Journal.open(location, session=session, lease=timedelta(seconds=seconds))
+
+    _scheduled._opened = opened
+
+
 def main() -> int:
+    short_leases(float(os.environ.get("ROOTKEYS_LEASE", "60")))
     kill_at = os.environ.get("ROOTKEYS_KILL_AT", "")
     if kill_at:
         arm(kill_at)

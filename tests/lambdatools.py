@@ -14,6 +14,8 @@ from rootkeys.aws_lambda import Handler
 from rootkeys.testing import FakeClock, Sandbox
 
 ARN = "arn:aws:lambda:us-east-1:999988887777:function:rootkeys"
+LOCATION = "dynamodb://rootkeys-journal?region=us-east-1"
+"""The DynamoDB journal the tests name (made in the management account of the sandbox)."""
 
 
 class FakeContext:

@@ -26,7 +26,7 @@ from rootkeys.lifecycle import Action, KeyStatus
 from rootkeys.reports import StepStatus
 from rootkeys.testing import FakeClock, Sandbox, SandboxOrganization
 from tests import campaign
-from tests.lambdatools import ARN, FakeContext, Function, keys_of, outcome_of
+from tests.lambdatools import ARN, LOCATION, FakeContext, Function, keys_of, outcome_of
 from tests.orgtools import quarantined
 
 DAY = timedelta(days=1)
@@ -43,12 +43,14 @@ def org(sandbox: Sandbox) -> SandboxOrganization:
     return sandbox.create_organization(members=4, root_keys=1)
 
 
-@pytest.fixture(params=["sqlite"])
-def journal(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def journal(request: pytest.FixtureRequest, tmp_path: Path, sandbox: Sandbox) -> str:
     """What ``ROOTKEYS_JOURNAL`` holds: a SQLite file's path (tests only: in Lambda a
-    path under /tmp is refused)."""
-    assert request.param == "sqlite"
-    return str(tmp_path / "journal.sqlite3")
+    path under /tmp is refused), or a DynamoDB table's location (the table made)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "journal.sqlite3")
+    rootkeys.Journal.open(LOCATION, session=sandbox.management_session(), create=True)
+    return LOCATION
 
 
 @pytest.fixture
@@ -400,8 +402,8 @@ def test_over_simulated_days_the_organization_converges(
         AccountOutcome.DONE.value,
         AccountOutcome.NOTHING_TO_DO.value,
     )
-    opened = getattr(rootkeys.Journal, "open", rootkeys.Journal)(
-        function.environ["ROOTKEYS_JOURNAL"]
+    opened = rootkeys.Journal.open(
+        function.environ["ROOTKEYS_JOURNAL"], session=sandbox.management_session()
     )
     records = opened.records(killed)
     assert [

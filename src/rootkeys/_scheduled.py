@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from rootkeys._clock import Clock
     from rootkeys._config import Config
+    from rootkeys._journal import Journal
     from rootkeys._observe import Event, Hook
     from rootkeys._org import Organization
     from rootkeys._orgreports import AccountRemoval
@@ -190,7 +191,7 @@ class Handler:
                 f"({reserve.total_seconds():.0f}s): make the function's timeout longer"
             )
         errors: list[str] = []
-        organization = _organization(config, session, clock, journal, errors)
+        organization = _organization(config, session, clock, _opened(journal, session), errors)
         management = organization.preflight()
         organization.history(management, _PROBE_KEY)  # the journal answers, or JournalError
         stopped: list[str] = []
@@ -279,8 +280,19 @@ def _continuation(event: object) -> Continuation | None:
     return found
 
 
+def _opened(location: str, session: boto3.Session) -> Journal:
+    """The journal at ``location``, reached with the handler's session (its table must exist).
+
+    Raises:
+        JournalError: the table is missing, not a rootkeys journal, or unreachable.
+    """
+    from rootkeys._journal import Journal
+
+    return Journal.open(location, session=session)
+
+
 def _organization(
-    config: Config, session: boto3.Session, clock: Clock, journal: str, errors: list[str]
+    config: Config, session: boto3.Session, clock: Clock, journal: Journal, errors: list[str]
 ) -> Organization:
     """The organization, with the config file's checks and notifications (each watched)."""
     from rootkeys._org import Organization

@@ -374,13 +374,21 @@ def test_over_simulated_days_the_organization_converges(
             raise RuntimeError("the execution environment died here")
 
     monkeypatch.setattr(MemberGateway, "make", make)
+    told: list[rootkeys.Event] = []  # the notifications the config file would set up
 
-    # day 0: quarantined (observing), the failing account rolled back at once
+    def notifications(self: object, session: object) -> list[rootkeys.Hook]:
+        return [told.append]
+
+    monkeypatch.setattr(rootkeys.config.Config, "notifications", notifications, raising=False)
+
+    # day 0: quarantined (observing), the failing account rolled back at once, and told
     responses = function.day(accounts_per_invocation=2)
     assert [r["complete"] for r in responses] == [False, False, True]
     assert outcome_of(function, failing) == AccountOutcome.ROLLED_BACK.value
     assert keys_of(sandbox, failing) == [KeyStatus.ACTIVE]
     assert not quarantined(sandbox, failing)
+    finished = [e for e in told if e.kind is rootkeys.EventKind.ACCOUNT_FINISHED]
+    assert [e.message.split(":")[0] for e in finished if e.account_id == failing] == ["rolled back"]
     for day in (1, 2):
         clock.advance(DAY)
         function.day(accounts_per_invocation=2)

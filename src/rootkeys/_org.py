@@ -319,13 +319,13 @@ class Organization(OrganizationReads):
         apart, until every window has ended. ``wait=False`` makes one pass and reports
         those accounts as observing: run it again (say, daily) and it converges.
 
-        Accounts are passed over in order of their id (the listing is read whole first).
-        ``start_after``: only the accounts whose id comes after this one (where a stopped
-        run left off). ``stop_when``: a callable asked before each account's pass starts
-        (say, whether time runs out); once it answers True, no account is started, the
-        passes running finish and the results end, so every account is either passed
-        over or untouched, and the last id reported is where the next run starts after.
-        With ``wait=True`` it is also asked before each wait.
+        ``stop_when``: a callable asked before each account's pass starts (say, whether
+        time runs out); once it answers True, no account is started, the passes running
+        finish and the results end, so every account is either passed over or untouched.
+        With ``wait=True`` it is also asked before each wait. ``start_after``: only the
+        accounts whose id comes after this one. With either, accounts are passed over in
+        order of their id (the listing is read whole first), so the last id a stopped
+        run reported is where the next one starts after; without, in the listing's order.
 
         Arguments are checked before any AWS call; the work starts when the iterator is
         read. The management account is reported out of reach, suspended accounts skipped.
@@ -346,12 +346,14 @@ class Organization(OrganizationReads):
             )
         wanted, ou = validate_account_ids(account_ids), validate_ou(ou)
         kinds = validate_member_credentials(credentials)
-        chosen = _Selection(wanted, ou, after)
+        chosen = _Selection(wanted, ou, after, stop_when is not None or after is not None)
         return self._removals(settings, wait, chosen, keep_quarantine, kinds, stop_when)
 
     def _in_order(self, chosen: _Selection) -> Iterator[dict[str, str]]:
-        """The selected accounts in order of their id, after ``chosen.after`` (listed when read)."""
-        listed = sorted(self._management.accounts(chosen.wanted, ou=chosen.ou), key=_id)
+        """The selected accounts (in order of id when asked), after ``chosen.after``."""
+        listed = self._management.accounts(chosen.wanted, ou=chosen.ou)
+        if chosen.in_order:
+            listed = iter(sorted(listed, key=_id))
         yield from (a for a in listed if chosen.after is None or a["Id"] > chosen.after)
 
     def _removals(
@@ -406,11 +408,12 @@ class Organization(OrganizationReads):
 
 
 class _Selection(NamedTuple):
-    """The accounts a removal is asked for: ids, an OU, and where to start after."""
+    """The accounts a removal is asked for: ids, an OU, where to start after, in order."""
 
     wanted: list[str] | None
     ou: str | None
     after: str | None
+    in_order: bool
 
 
 def _id(account: dict[str, str]) -> str:

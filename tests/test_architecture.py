@@ -39,6 +39,9 @@ LAYERS: dict[str, int] = {
     "rootkeys._org_reads": 8,
     "rootkeys._config": 8,
     "rootkeys._config_sections": 8,
+    "rootkeys._config_runs": 8,
+    "rootkeys._scheduled": 9,
+    "rootkeys._lambda_setup": 9,
     "rootkeys._terminal": 9,
     "rootkeys._notebook": 8,
     # the driver: passes over 1..N accounts, waiting between them
@@ -92,6 +95,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._public": 0,
 }
 PUBLIC = {
+    "aws_lambda",
     "errors",
     "checks",
     "config",

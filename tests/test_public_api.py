@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import rootkeys
+import rootkeys.aws_lambda
 import rootkeys.checks
 import rootkeys.clock
 import rootkeys.config
@@ -32,6 +33,7 @@ ROOT = Path(__file__).parent.parent
 
 PUBLIC_MODULES = [
     rootkeys,
+    rootkeys.aws_lambda,
     rootkeys.checks,
     rootkeys.clock,
     rootkeys.config,

@@ -110,7 +110,18 @@ _MODULES: dict[str, tuple[str, ...]] = {
 }
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
 _SUBMODULES = frozenset(
-    {"checks", "clock", "config", "errors", "journal", "lifecycle", "notify", "reports", "retry"}
+    {
+        "aws_lambda",
+        "checks",
+        "clock",
+        "config",
+        "errors",
+        "journal",
+        "lifecycle",
+        "notify",
+        "reports",
+        "retry",
+    }
 )
 
 

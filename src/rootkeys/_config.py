@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from rootkeys._config_errors import key_lines, line_of, message, path_of, shown, toml_error_line
+from rootkeys._config_runs import LambdaConfig, OrganizationConfig
 from rootkeys._config_sections import (
     STRICT,
     AlarmCheckConfig,
@@ -60,7 +61,9 @@ __all__ = [
     "CommandCheckConfig",
     "Config",
     "HttpCheckConfig",
+    "LambdaConfig",
     "NotifyConfig",
+    "OrganizationConfig",
     "PolicyConfig",
     "SnsNotifyConfig",
     "WebhookNotifyConfig",
@@ -96,6 +99,8 @@ class Config(BaseModel):
             None: ``ROOTKEYS_JOURNAL``, else the per-user journal. ``--journal`` wins.
         notify: who is told each account's outcome (``[[notify.sns]]``,
             ``[[notify.webhook]]``); `notifications` builds them.
+        organization: which member accounts a run nobody starts by hand covers, and how.
+        aws_lambda: the ``[lambda]`` table: the scheduled run's time budget.
     """
 
     model_config = STRICT
@@ -108,6 +113,8 @@ class Config(BaseModel):
     keys: dict[CredentialId, WindowConfig] = Field(default_factory=dict)
     journal: str | None = None
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    organization: OrganizationConfig = Field(default_factory=OrganizationConfig)
+    aws_lambda: LambdaConfig = Field(default_factory=LambdaConfig, alias="lambda")
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -356,7 +363,19 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return config
 
 
-def _parsed(where: Path, data: bytes) -> Config:
+def parse_config(data: bytes, source: str) -> Config:
+    """A config file's content read from elsewhere (an S3 object, the environment).
+
+    ``source`` names it in errors (``s3://bucket/key, line 3: ...``); a command check's
+    ``cwd`` is relative to the current directory.
+
+    Raises:
+        ConfigError: not UTF-8, not TOML, or not what rootkeys expects.
+    """
+    return _parsed(source, data, Path.cwd())
+
+
+def _parsed(where: Path | str, data: bytes, folder: Path | None = None) -> Config:
     import tomllib
 
     try:
@@ -381,7 +400,7 @@ def _parsed(where: Path, data: bytes) -> Config:
         place = shown(path_of(error["loc"]))
         detail = f"{place}: {message(error, Config)}" if place else message(error, Config)
         raise ConfigError(where, line, detail + more) from None
-    folder = where.absolute().parent
+    folder = folder or Path(where).absolute().parent
     commands = [
         c.model_copy(update={"cwd": str(folder / Path(c.cwd or ".").expanduser())})
         for c in config.check_settings.command

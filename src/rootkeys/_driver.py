@@ -3,8 +3,9 @@
 `drive` passes over every account (at most ``workers`` at once, results as they come);
 when asked to wait, the accounts still observing are passed over again one check
 interval apart, no lock held in between. One account (`RootKeyManager`) and many
-(`Organization`) are driven by the same loop. `combine` makes one account's report of a
-run out of its passes.
+(`Organization`) are driven by the same loop, and stopped the same way: ``stop_when``,
+asked before each account's pass starts, ends a run at a safe boundary (no account is
+left mid-pass). `combine` makes one account's report of a run out of its passes.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def drive(
     again: Callable[[R], A],
     immediate: Callable[[A], R | None] | None = None,
     on_wait: Callable[[datetime, int], None] | None = None,
+    stop_when: Callable[[], bool] | None = None,
 ) -> Iterator[R]:
     """Pass over every account; results as they come.
 
@@ -52,16 +54,27 @@ def drive(
     is held while waiting: another process may pass over the account meanwhile.
     ``on_wait`` is told once per wait, before it, when the next pass starts and how many
     accounts it is for (the entry classes tell the hooks: ``EventKind.WAITING``).
+
+    ``stop_when`` is asked before each account's pass starts (and before each wait): once
+    it answers True, no pass starts, the passes running finish, and the results end. An
+    account not passed over again keeps its latest result.
     """
-    batch: Iterable[A] = accounts
+    stop = stop_when or _go_on
+    check = immediate or _never
+    results = fan_out(accounts, one, check, workers, stop)
+    left: Callable[[], list[R]] = list  # the results of accounts a round did not reach
     while True:
         observing: list[R] = []
-        for result in fan_out(batch, one, immediate or _never, workers):
+        for result in results:
             if wait and due(result) is not None:
                 observing.append(result)
             else:
                 yield result
+        observing += left()
         if not observing:
+            return
+        if stop():
+            yield from observing
             return
         now = clock.now()
         soonest = min((d for r in observing if (d := due(r)) is not None), default=now)
@@ -70,11 +83,39 @@ def drive(
         if on_wait is not None:
             on_wait(now + pause, len(observing))
         clock.sleep(pause.total_seconds())
-        batch = [again(r) for r in observing]
+        results, left = _again(observing, one, check, again, workers, stop)
+
+
+def _again(
+    earlier: list[R],
+    one: Callable[[A], R],
+    immediate: Callable[[A], R | None],
+    again: Callable[[R], A],
+    workers: int,
+    stop: Callable[[], bool],
+) -> tuple[Iterator[R], Callable[[], list[R]]]:
+    """Another round over the accounts of ``earlier``; then, the ones it did not start.
+
+    Returns the round's results, and (to call once they are read) the earlier results of
+    the accounts a stop left out.
+    """
+    accounts = [again(r) for r in earlier]
+    started: set[int] = set()
+
+    def first(i: int) -> R | None:
+        started.add(i)
+        return immediate(accounts[i])
+
+    results = fan_out(range(len(accounts)), lambda i: one(accounts[i]), first, workers, stop)
+    return results, lambda: [r for i, r in enumerate(earlier) if i not in started]
 
 
 def _never(_: object) -> None:
     return None
+
+
+def _go_on() -> bool:
+    return False
 
 
 def fan_out(
@@ -82,14 +123,20 @@ def fan_out(
     work: Callable[[A], R],
     immediate: Callable[[A], R | None],
     workers: int,
+    stop_when: Callable[[], bool] | None = None,
 ) -> Iterator[R]:
     """``work`` on each account, at most ``workers`` at once, results as they come.
 
     ``immediate`` answers for an account without work (out of reach, skipped). With one
-    worker, work runs in the calling thread.
+    worker, work runs in the calling thread. ``stop_when`` is asked (in the calling
+    thread) before each account is started, once a worker is free for it: once it answers
+    True, no account is started, and the results end when the running ones are in.
     """
+    stop = stop_when or _go_on
     if workers == 1:
         for account in accounts:
+            if stop():
+                return
             found = immediate(account)
             yield found if found is not None else work(account)
         return
@@ -99,6 +146,8 @@ def fan_out(
             if len(running) >= workers:
                 done, running = wait_for(running, return_when=FIRST_COMPLETED)
                 yield from (f.result() for f in done)
+            if stop():
+                break
             found = immediate(account)
             if found is not None:
                 yield found

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 import boto3
 
@@ -47,7 +47,7 @@ from rootkeys._retry import RetryPolicy, retry_or_default
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from rootkeys._clock import Clock
     from rootkeys._findings import RemovalPolicy
@@ -253,6 +253,8 @@ class Organization(OrganizationReads):
         keep_quarantine: bool = False,
         progress: bool = True,
         credentials: Iterable[CredentialKind | str] | None = None,
+        start_after: str | None = None,
+        stop_when: Callable[[], bool] | None = None,
     ) -> OrganizationReport:
         """Remove the root credentials of every selected member account, safely; one report.
 
@@ -268,6 +270,8 @@ class Organization(OrganizationReads):
             ou=ou,
             keep_quarantine=keep_quarantine,
             credentials=credentials,
+            start_after=start_after,
+            stop_when=stop_when,
         )
         started = self._clock.now()
         with notebook_progress(shown) as view, self._runner.also(view):
@@ -286,6 +290,8 @@ class Organization(OrganizationReads):
         ou: str | None = None,
         keep_quarantine: bool = False,
         credentials: Iterable[CredentialKind | str] | None = None,
+        start_after: str | None = None,
+        stop_when: Callable[[], bool] | None = None,
     ) -> Iterator[AccountRemoval]:
         """Remove the root credentials of every selected member account; results as they come.
 
@@ -313,10 +319,23 @@ class Organization(OrganizationReads):
         apart, until every window has ended. ``wait=False`` makes one pass and reports
         those accounts as observing: run it again (say, daily) and it converges.
 
+        ``stop_when``: a callable asked before each account's pass starts (say, whether
+        time runs out); once it answers True, no account is started, the passes running
+        finish and the results end, so every account is either passed over or untouched.
+        With ``wait=True`` it is also asked before each wait. ``start_after``: only the
+        accounts whose id comes after this one. With either, accounts are passed over in
+        order of their id (the listing is read whole first), so the last id a stopped
+        run reported is where the next one starts after; without, in the listing's order.
+
         Arguments are checked before any AWS call; the work starts when the iterator is
         read. The management account is reported out of reach, suspended accounts skipped.
         """
         settings = Settings.of(observe_for, check_interval)
+        if stop_when is not None and not callable(stop_when):
+            raise InputError(
+                f"stop_when must be a callable answering True to stop, not {stop_when!r}"
+            )
+        after = None if start_after is None else validate_account_id(start_after)
         for name, flag in (("wait", wait), ("keep_quarantine", keep_quarantine)):
             if not isinstance(flag, bool):
                 raise InputError(f"{name} must be True or False, not {flag!r}")
@@ -327,16 +346,24 @@ class Organization(OrganizationReads):
             )
         wanted, ou = validate_account_ids(account_ids), validate_ou(ou)
         kinds = validate_member_credentials(credentials)
-        return self._removals(settings, wait, wanted, ou, keep_quarantine, kinds)
+        chosen = _Selection(wanted, ou, after, stop_when is not None or after is not None)
+        return self._removals(settings, wait, chosen, keep_quarantine, kinds, stop_when)
+
+    def _in_order(self, chosen: _Selection) -> Iterator[dict[str, str]]:
+        """The selected accounts (in order of id when asked), after ``chosen.after``."""
+        listed = self._management.accounts(chosen.wanted, ou=chosen.ou)
+        if chosen.in_order:
+            listed = iter(sorted(listed, key=_id))
+        yield from (a for a in listed if chosen.after is None or a["Id"] > chosen.after)
 
     def _removals(
         self,
         settings: Settings,
         wait: bool,
-        wanted: list[str] | None,
-        ou: str | None,
+        chosen: _Selection,
         keep_quarantine: bool,
         kinds: frozenset[CredentialKind],
+        stop_when: Callable[[], bool] | None,
     ) -> Iterator[AccountRemoval]:
         management = self._management.account_id
         passes: dict[str, int] = {}
@@ -361,7 +388,7 @@ class Organization(OrganizationReads):
             return result.model_copy(update={"passes": passes[account_id]})
 
         return drive(
-            self._management.accounts(wanted, ou=ou),
+            self._in_order(chosen),
             one,
             wait=wait,
             interval=settings.interval,
@@ -371,12 +398,26 @@ class Organization(OrganizationReads):
             again=lambda r: {"Id": r.account_id, "Name": r.name, "Status": "ACTIVE"},
             immediate=lambda account: self._unreachable(account, management),
             on_wait=self._runner.waiting,
+            stop_when=stop_when,
         )
 
     def _unreachable(self, account: dict[str, str], management: str) -> AccountRemoval | None:
         if (audit := out_of_reach(account, management)) is None:
             return None
         return unreachable(account, AccountOutcome(audit.status.value), audit.reason)
+
+
+class _Selection(NamedTuple):
+    """The accounts a removal is asked for: ids, an OU, where to start after, in order."""
+
+    wanted: list[str] | None
+    ou: str | None
+    after: str | None
+    in_order: bool
+
+
+def _id(account: dict[str, str]) -> str:
+    return account["Id"]
 
 
 rehome(globals())

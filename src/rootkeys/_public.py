@@ -23,6 +23,13 @@ def package_version() -> str:
 
 
 HOMES: dict[str, str] = {
+    "AccountLine": "rootkeys.aws_lambda",
+    "Continuation": "rootkeys.aws_lambda",
+    "Handler": "rootkeys.aws_lambda",
+    "LambdaConfig": "rootkeys.config",
+    "LambdaContext": "rootkeys.aws_lambda",
+    "OrganizationConfig": "rootkeys.config",
+    "ScheduledRunReport": "rootkeys.aws_lambda",
     "AWSError": "rootkeys.errors",
     "AccessDeniedError": "rootkeys.errors",
     "AccessKey": "rootkeys",

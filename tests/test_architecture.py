@@ -80,6 +80,7 @@ LAYERS: dict[str, int] = {
     "rootkeys._journal_store": 3,
     "rootkeys._journal_sqlite": 3,
     "rootkeys._journal_dynamodb": 3,
+    "rootkeys._journal_table": 3,
     "rootkeys._journal_leases": 3,
     "rootkeys._records": 3,
     # the base: models, findings, errors, retries, time, rendering, config lines, public homes

@@ -133,7 +133,7 @@ class Config(BaseModel):
         if not journal.strip():
             raise ValueError("must be a file path or dynamodb://TABLE?region=REGION")
         if journal.startswith("dynamodb:"):
-            from rootkeys._journal_dynamodb import parse_location
+            from rootkeys._journal_table import parse_location
 
             try:
                 parse_location(journal)

@@ -214,7 +214,7 @@ class Journal:
         text = os.fspath(location)
         if not text.startswith(DYNAMODB_SCHEME):
             return cls(text, lock_timeout=lock_timeout, lease=lease)
-        from rootkeys._journal_dynamodb import parse_location
+        from rootkeys._journal_table import parse_location
 
         table, region, profile = parse_location(text)
         if profile is not None:

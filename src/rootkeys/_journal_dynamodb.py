@@ -14,12 +14,10 @@ records are kept for good (leases expire by their ``until_ms``, not by deletion)
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
 
 from rootkeys._errors import InputError, JournalError, JournalFencedError
 from rootkeys._journal_store import (
@@ -27,6 +25,20 @@ from rootkeys._journal_store import (
     SCHEMA_VERSION,
     from_json,
     to_json,
+)
+from rootkeys._journal_table import (
+    META,
+    NAMES,
+    REGION,
+    TABLE,
+    Missing,
+    body_of,
+    code_of,
+    create_table,
+    head_key,
+    parse_location,
+    reasons_of,
+    record_key,
 )
 from rootkeys._public import rehome
 
@@ -39,98 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DynamoStore", "create_table", "parse_location"]
 
-_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-_META = {"pk": {"S": "META"}, "sk": {"S": "META"}}
-_NAMES = {"#o": "owner", "#u": "until_ms", "#f": "fence", "#l": "last_seq"}
 _RETRIES = 6  # transaction conflicts and throttling, each after a short pause
-
-
-class _Missing(JournalError):
-    """The table does not exist."""
-
-
-def parse_location(location: str) -> tuple[str, str | None, str | None]:
-    """``dynamodb://TABLE?region=R&profile=P`` -> (table, region, profile)."""
-    parts = urlsplit(location)
-    if parts.scheme != "dynamodb" or parts.path not in ("", "/") or parts.fragment:
-        raise InputError(f"not a DynamoDB journal location: {location!r}")
-    table = parts.netloc
-    if not _TABLE.match(table):
-        raise InputError(f"{table!r} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)")
-    params = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = sorted(set(params) - {"region", "profile"})
-    if unknown:
-        raise InputError(
-            f"unknown parameter {unknown[0]!r} in {location!r} (known: region, profile)"
-        )
-    region = params.get("region") or None
-    if region is not None and not _REGION.match(region):
-        raise InputError(f"{region!r} is not an AWS region name (like us-east-1), in {location!r}")
-    return table, region, params.get("profile") or None
-
-
-def _head(account_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"A#{account_id}"}, "sk": {"S": "HEAD"}}
-
-
-def _record_key(account_id: str, seq: int) -> dict[str, Any]:
-    return {"pk": {"S": f"A#{account_id}"}, "sk": {"S": f"R#{seq:012d}"}}
-
-
-def _body(item: dict[str, Any], location: str) -> str:
-    body = item.get("body", {}).get("S")
-    if not isinstance(body, str):
-        raise JournalError(f"the journal {location} holds a damaged record: {item.get('sk')}")
-    return body
-
-
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", "") or type(exc).__name__)
-
-
-def _reasons(exc: Exception) -> list[str]:
-    response = getattr(exc, "response", None) or {}
-    return [str(r.get("Code", "")) for r in response.get("CancellationReasons", [])]
-
-
-def create_table(client: Any, table: str) -> None:
-    """Make the journal's table (pay per request, point-in-time recovery); wait for it."""
-    try:
-        client.create_table(
-            TableName=table,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-            Tags=[{"Key": "rootkeys", "Value": "journal"}],
-        )
-    except Exception as exc:
-        if _code(exc) != "ResourceInUseException":  # made meanwhile: fine
-            raise JournalError(f"could not create the table {table}: {_code(exc)}") from None
-    try:
-        client.get_waiter("table_exists").wait(
-            TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
-        )
-    except Exception as exc:
-        raise JournalError(f"the table {table} did not become ready: {_code(exc)}") from None
-    try:
-        client.update_continuous_backups(
-            TableName=table,
-            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-        )
-    except Exception as exc:  # the table works without; say so
-        import logging
-
-        logging.getLogger("rootkeys").warning(
-            "could not turn on point-in-time recovery for %s: %s", table, _code(exc)
-        )
 
 
 class DynamoStore:
@@ -155,20 +76,20 @@ class DynamoStore:
         create: bool = False,
     ) -> DynamoStore:
         """Open (or with ``create``, make) the table and check it is a rootkeys journal."""
-        if not _TABLE.match(str(table)):
+        if not TABLE.match(str(table)):
             raise InputError(
                 f"{table!r} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)"
             )
         import boto3
         from botocore.config import Config
 
-        if region is not None and not _REGION.match(region):
+        if region is not None and not REGION.match(region):
             raise InputError(f"{region!r} is not an AWS region name (like us-east-1)")
         session = session or boto3.Session()
         if not (region or session.region_name):
             raise InputError(
                 f"the journal table {table} needs a region: dynamodb://{table}?region=REGION, "
-                "or a session or environment (AWS_REGION) with one"
+                "or a session or environment (AWSREGION) with one"
             )
         client = session.client(
             "dynamodb",
@@ -185,9 +106,9 @@ class DynamoStore:
                 params["TableName"] = self.table
             return getattr(self._client, operation)(**params)
         except Exception as exc:
-            code = _code(exc)
+            code = code_of(exc)
             if code == "ResourceNotFoundException":
-                raise _Missing(
+                raise Missing(
                     f"the journal table {self.table} does not exist: make it with "
                     f"`rootkeys journal create {self.location}` (or create=True)"
                 ) from exc
@@ -208,8 +129,8 @@ class DynamoStore:
         writes META.
         """
         try:
-            meta = self._call("get_item", Key=_META, ConsistentRead=True).get("Item")
-        except _Missing as exc:
+            meta = self._call("get_item", Key=META, ConsistentRead=True).get("Item")
+        except Missing as exc:
             if not create:
                 raise JournalError(str(exc)) from None
             create_table(self._client, self.table)
@@ -236,7 +157,7 @@ class DynamoStore:
         if self._meta_written:
             return
         item = {
-            **_META,
+            **META,
             "application": {"S": APPLICATION},
             "schema_version": {"N": str(SCHEMA_VERSION)},
             "created_at": {"S": datetime.now(UTC).isoformat()},
@@ -244,9 +165,9 @@ class DynamoStore:
         try:
             self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
         except Exception as exc:  # another opener made it first: fine, check theirs
-            if _code(exc) != "ConditionalCheckFailedException":
+            if code_of(exc) != "ConditionalCheckFailedException":
                 raise
-            meta = self._call("get_item", Key=_META, ConsistentRead=True).get("Item", {})
+            meta = self._call("get_item", Key=META, ConsistentRead=True).get("Item", {})
             if meta.get("application", {}).get("S") != APPLICATION:
                 raise JournalError(f"the table {self.table} is not a rootkeys journal") from None
         self._meta_written = True
@@ -277,7 +198,7 @@ class DynamoStore:
             ExpressionAttributeValues={":pk": {"S": f"A#{account_id}"}, ":r": {"S": "R#"}},
             ConsistentRead=True,
         )
-        return [from_json(_body(item, self.location), self.location) for item in items]
+        return [from_json(body_of(item, self.location), self.location) for item in items]
 
     def accounts(self) -> list[str]:
         """Every account with a head item (a lease was ever taken there), sorted."""
@@ -304,11 +225,11 @@ class DynamoStore:
             try:
                 self._transact(written, prev, token, owner)
             except Exception as exc:
-                if _code(exc) != "TransactionCanceledException":
+                if code_of(exc) != "TransactionCanceledException":
                     raise
                 if self._settle(written, token, owner):
                     return written
-                reasons = set(_reasons(exc))
+                reasons = set(reasons_of(exc))
                 if attempt < _RETRIES and reasons & {
                     "TransactionConflict",
                     "ThrottlingError",
@@ -320,7 +241,7 @@ class DynamoStore:
                     continue  # last_seq moved on (refreshed by _settle): once more
                 raise JournalError(
                     f"could not record to the journal {self.location}: "
-                    f"{', '.join(sorted(reasons)) or _code(exc)}"
+                    f"{', '.join(sorted(reasons)) or code_of(exc)}"
                 ) from None
             with self._guard:
                 self._last[account_id] = written.seq
@@ -342,10 +263,10 @@ class DynamoStore:
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": _head(record.account_id),
+                        "Key": head_key(record.account_id),
                         "UpdateExpression": "SET #l = :seq",
                         "ConditionExpression": f"#f = :t AND #o = :o AND {last}",
-                        "ExpressionAttributeNames": {k: _NAMES[k] for k in ("#l", "#f", "#o")},
+                        "ExpressionAttributeNames": {k: NAMES[k] for k in ("#l", "#f", "#o")},
                         "ExpressionAttributeValues": values,
                     }
                 },
@@ -353,7 +274,7 @@ class DynamoStore:
                     "Put": {
                         "TableName": self.table,
                         "Item": {
-                            **_record_key(record.account_id, record.seq),
+                            **record_key(record.account_id, record.seq),
                             "seq": {"N": str(record.seq)},
                             "body": {"S": to_json(record)},
                         },
@@ -365,7 +286,7 @@ class DynamoStore:
 
     def _settle(self, record: JournalRecord, token: int, owner: str) -> bool:
         """After a cancelled append: fenced (raise), already written (True), or retry."""
-        head = self._call("get_item", Key=_head(record.account_id), ConsistentRead=True)
+        head = self._call("get_item", Key=head_key(record.account_id), ConsistentRead=True)
         item = head.get("Item", {})
         if item.get("fence", {}).get("N") != str(token) or item.get("owner", {}).get("S") != owner:
             raise JournalFencedError(record.account_id, token, self.location)
@@ -375,7 +296,7 @@ class DynamoStore:
         if last != record.seq:
             return False
         stored = self._call(
-            "get_item", Key=_record_key(record.account_id, record.seq), ConsistentRead=True
+            "get_item", Key=record_key(record.account_id, record.seq), ConsistentRead=True
         ).get("Item")
         return stored is not None and stored["body"]["S"] == to_json(record)
 
@@ -392,7 +313,7 @@ class DynamoStore:
         already there unchanged are skipped (the copy can be run again).
         """
         top = max((r.seq for r in records), default=0)
-        self._update_head(
+        self._updatehead_key(
             account_id,
             "SET #l = :seq",
             "#f = :t AND (attribute_not_exists(#l) OR #l <= :seq)",
@@ -407,19 +328,19 @@ class DynamoStore:
                 self._call(
                     "put_item",
                     Item={
-                        **_record_key(account_id, record.seq),
+                        **record_key(account_id, record.seq),
                         "seq": {"N": str(record.seq)},
                         "body": {"S": body},
                     },
                     ConditionExpression="attribute_not_exists(pk)",
                 )
             except Exception as exc:
-                if _code(exc) != "ConditionalCheckFailedException":
+                if code_of(exc) != "ConditionalCheckFailedException":
                     raise
                 there = self._call(
-                    "get_item", Key=_record_key(account_id, record.seq), ConsistentRead=True
+                    "get_item", Key=record_key(account_id, record.seq), ConsistentRead=True
                 ).get("Item", {})
-                if _body(there, self.location) != body:
+                if body_of(there, self.location) != body:
                     raise JournalError(
                         f"account {account_id} holds another record {record.seq} in "
                         f"{self.location}: not copied over it"
@@ -454,15 +375,15 @@ class DynamoStore:
         try:
             item = self._call(
                 "update_item",
-                Key=_head(account_id),
+                Key=head_key(account_id),
                 UpdateExpression="SET #f = if_not_exists(#f, :zero) + :one, #o = :o, #u = :u",
                 ConditionExpression=taken,
-                ExpressionAttributeNames={k: _NAMES[k] for k in ("#f", "#o", "#u")},
+                ExpressionAttributeNames={k: NAMES[k] for k in ("#f", "#o", "#u")},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except Exception as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if code_of(exc) == "ConditionalCheckFailedException":
                 return None
             raise
         try:
@@ -476,7 +397,7 @@ class DynamoStore:
 
     def renew(self, account_id: str, token: int, owner: str, *, until_ms: int) -> bool:
         """Move the lease's expiry on while it is still this token's."""
-        return self._update_head(
+        return self._updatehead_key(
             account_id,
             "SET #u = :u",
             "#f = :t AND #o = :o",
@@ -485,7 +406,7 @@ class DynamoStore:
 
     def release(self, account_id: str, token: int, owner: str) -> None:
         """Free the lease (``fence`` stays: the next grant's token is larger)."""
-        self._update_head(
+        self._updatehead_key(
             account_id,
             "SET #o = :empty, #u = :zero",
             "#f = :t AND #o = :o",
@@ -497,7 +418,7 @@ class DynamoStore:
             },
         )
 
-    def _update_head(
+    def _updatehead_key(
         self,
         account_id: str,
         update: str,
@@ -505,18 +426,18 @@ class DynamoStore:
         values: dict[str, Any],
         refused: Callable[[], Exception] | None = None,
     ) -> bool:
-        used = {k: v for k, v in _NAMES.items() if k in update or k in condition}
+        used = {k: v for k, v in NAMES.items() if k in update or k in condition}
         try:
             self._call(
                 "update_item",
-                Key=_head(account_id),
+                Key=head_key(account_id),
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=used,
                 ExpressionAttributeValues=values,
             )
         except Exception as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if code_of(exc) != "ConditionalCheckFailedException":
                 raise
             if refused is not None:
                 raise refused() from exc

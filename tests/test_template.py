@@ -134,11 +134,13 @@ RUNTIME_CALLS = (
 )
 """The function's calls around the pass (journal, config, notifications, runtime).
 
-The DynamoDB ones are the lead's journal's, as announced: Query, GetItem, PutItem,
-UpdateItem and TransactWriteItems (Scan only for ``rootkeys journal export`` and
-DescribeTable/CreateTable only for ``rootkeys journal create``: a person's, not the
-function's). When the handler and the DynamoDB journal run in the sandbox, the calls they
-make come from the record instead, and this list keeps only what the sandbox cannot see.
+The handler's driver (``handler+dynamodb``) makes the journal's, the config's and the
+notifications' calls in the sandbox, where the role is checked against them; the library's
+driver does not, so they are listed here too, and KMS (SNS encrypts on the publisher's
+behalf), the re-invocation, the dead-letter queue and the logs are what the sandbox never
+sees. ``Scan`` (``rootkeys journal export``) and ``CreateTable`` (``journal create``) are a
+person's, not the function's: opening a new table reads only (META is written with the
+first lease).
 """
 
 ALLOWED_UNUSED: dict[str, str] = {}
@@ -309,15 +311,37 @@ def set_up(
         Threshold=1,
         ComparisonOperator="GreaterThanThreshold",
     )
+    # what the stack makes besides: the table (no item yet), the topic, the config in S3
+    management.client("dynamodb", region_name=REGION).create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    topic = management.client("sns", region_name=REGION).create_topic(
+        Name=stack_values(org.management_account_id)["Topic"].rsplit(":", 1)[1]
+    )["TopicArn"]
+    failing = org.member_account_ids[2]
     config = tmp_path / "config.toml"
     config.write_text(
         f'observe = "{WINDOW}"\n\n[[checks.alarms]]\nnames = ["orders-5xx"]\nregion = "{REGION}"\n'
+        f"\n[organization]\ncredentials = {list(CREDENTIALS)!r}\n".replace("'", '"')
+        + f'\n[[notify.sns]]\ntopic_arn = "{topic}"\n'
     )
+    s3 = management.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=CONFIG_BUCKET)
+    s3.put_object(Bucket=CONFIG_BUCKET, Key=CONFIG_KEY, Body=config.read_bytes())
     return Scenario(
         sandbox,
         clock,
         org,
-        failing=org.member_account_ids[2],
+        failing=failing,
         quarantine_arn=made["Arn"],
         root=organizations.list_roots()["Roots"][0]["Id"],
         config=config,
@@ -352,9 +376,54 @@ def organization_passes(scenario: Scenario) -> None:
         clock.advance(timedelta(days=1))
 
 
+def handler_passes(scenario: Scenario) -> None:
+    """Daily invocations of `rootkeys.aws_lambda.handler`, as the stack runs it: its config
+    from S3, the journal in the stack's table (empty, as CloudFormation leaves it), SNS
+    notifications; the failing member's check fails through the app's key (an alarm
+    stands in for it: the app's own check is Python, so it is added to the config's)."""
+    from rootkeys.aws_lambda import Handler
+    from tests.lambdatools import FakeContext
+
+    sandbox, clock = scenario.sandbox, scenario.clock
+    management = sandbox.management_session()
+    app = AppCheck(sandbox, scenario.failing, sandbox.root_keys(scenario.failing)[0].key_id)
+    environ = {
+        "ROOTKEYS_JOURNAL": f"dynamodb://{TABLE}?region={REGION}",
+        "ROOTKEYS_CONFIG_S3": f"s3://{CONFIG_BUCKET}/{CONFIG_KEY}",
+        "AWS_REGION": REGION,
+    }
+    real_checks = rootkeys.config.Config.checks
+
+    def with_app(config: rootkeys.config.Config, *args: Any, **kwargs: Any) -> list[Any]:
+        return [*real_checks(config, *args, **kwargs), app]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rootkeys.config.Config, "checks", with_app)
+        for day in range(5):
+            if day == 4:  # the last pass limited to the organization's root (an OU)
+                config = scenario.config.read_text().replace(
+                    "[organization]\n", f'[organization]\nou = "{scenario.root}"\n'
+                )
+                _replace_config(scenario.management, config)
+            handler = Handler(session=management, clock=clock, environ=environ, invoke=None)
+            handler({"source": "schedule"}, FakeContext())
+            clock.advance(timedelta(days=1))
+
+
+def _replace_config(account: str, text: str) -> None:
+    """A person edits the config object (straight in moto: not a call of the function's)."""
+    from moto.s3.models import s3_backends
+
+    s3_backends[account]["aws"].put_object(CONFIG_BUCKET, CONFIG_KEY, text.encode())
+
+
 Driver = Callable[[Scenario], None]
-DRIVERS: dict[str, Driver] = {"organization+sqlite": organization_passes}
-"""How a pass is driven; the handler with a DynamoDB journal joins when it lands."""
+DRIVERS: dict[str, Driver] = {
+    "organization+sqlite": organization_passes,
+    "handler+dynamodb": handler_passes,
+}
+"""How a pass is driven: the library with a SQLite journal, and the function as the stack
+runs it (config from S3, the journal in DynamoDB, notifications on SNS)."""
 
 
 def iam_actions(service: str, operation: str) -> tuple[str, ...]:
@@ -405,7 +474,10 @@ def requests_for(
     elif service == "cloudwatch":
         resources = (f"arn:aws:cloudwatch:{REGION}:{account}:alarm:*",)
     elif service == "dynamodb":
-        resources = (f"arn:aws:dynamodb:{REGION}:{account}:table/{params['TableName']}",)
+        resources = tuple(  # a transaction: each table it writes
+            f"arn:aws:dynamodb:{REGION}:{account}:table/{name}"
+            for name in params["TableName"].split(",")
+        )
     elif service == "s3":
         resources = (f"arn:aws:s3:::{params['Bucket']}/{params['Key']}",)
     elif service == "sns":

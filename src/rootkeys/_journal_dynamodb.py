@@ -65,6 +65,7 @@ class DynamoStore:
         self._guard = threading.Lock()
         self._version = SCHEMA_VERSION
         self._meta_written = True
+        self._meta_lock = threading.Lock()
 
     @classmethod
     def connect(
@@ -156,6 +157,11 @@ class DynamoStore:
         """Write the META item once, if no opener has (before the first lease is taken)."""
         if self._meta_written:
             return
+        with self._meta_lock:  # one thread of this process writes it, the others wait
+            if not self._meta_written:
+                self._write_meta()
+
+    def _write_meta(self) -> None:
         item = {
             **META,
             "application": {"S": APPLICATION},

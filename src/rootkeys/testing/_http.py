@@ -82,8 +82,10 @@ def params_of(request: AWSPreparedRequest) -> dict[str, str]:
     """A request's top-level string parameters.
 
     Query-protocol form fields (first value of each), or a JSON-protocol body's string
-    members (Organizations).
+    members (Organizations); for S3 (REST), the bucket and key the URL names.
     """
+    if ".s3." in request.url or "://s3." in request.url:
+        return _s3_params(request.url)
     body = request.body
     try:
         if isinstance(body, bytes | bytearray):
@@ -99,8 +101,34 @@ def params_of(request: AWSPreparedRequest) -> dict[str, str]:
             decoded = json.loads(text)
         except ValueError:
             return {}
-        return {k: v for k, v in decoded.items() if isinstance(v, str)}
+        found = {k: v for k, v in decoded.items() if isinstance(v, str)}
+        tables = {  # a DynamoDB transaction names its table in each item
+            str(part.get("TableName"))
+            for item in decoded.get("TransactItems", [])
+            for part in item.values()
+            if isinstance(part, dict) and "TableName" in part
+        }
+        if tables:
+            found["TableName"] = ",".join(sorted(tables))
+        return found
     return {name: values[0] for name, values in parse_qs(text).items()}
+
+
+def _s3_params(url: str) -> dict[str, str]:
+    """``Bucket`` and ``Key`` of an S3 URL, virtual-hosted or path-style."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    path = unquote(parts.path).lstrip("/")
+    host = parts.hostname or ""
+    if host.startswith("s3.") or host.startswith("s3-"):  # path-style: /bucket/key
+        bucket, _, key = path.partition("/")
+    else:  # virtual-hosted: bucket.s3.<region>.amazonaws.com/key
+        bucket, key = host.split(".s3.", 1)[0], path
+    found = {"Bucket": bucket} if bucket else {}
+    if key:
+        found["Key"] = key
+    return found
 
 
 def timestamp(at: datetime) -> str:

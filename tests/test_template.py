@@ -44,13 +44,9 @@ NO_PERMISSION = frozenset({"sts:GetCallerIdentity"})
 """Operations AWS authorizes without any permission."""
 
 OPERATION_ACTIONS: dict[str, tuple[str, ...]] = {
-    # a transaction is authorized item by item: the journal's appends put and update
-    # items under a condition check (the lead's DynamoDB journal)
-    "dynamodb:TransactWriteItems": (
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:ConditionCheckItem",
-    ),
+    # a transaction is authorized item by item: an append puts the record and updates
+    # the account's head item, each under its condition
+    "dynamodb:TransactWriteItems": ("dynamodb:PutItem", "dynamodb:UpdateItem"),
     "dynamodb:TransactGetItems": ("dynamodb:GetItem",),
     "lambda:Invoke": ("lambda:InvokeFunction",),
 }

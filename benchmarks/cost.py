@@ -66,11 +66,10 @@ DYNAMODB = {
     "transaction_factor": 2,  # a transactional write costs 2 WRU per KB
     "head_item_kb": 1,
     "lock_writes": 2,  # a lease: 1 conditional UpdateItem to take, 1 to release
-    "heartbeats_per_lock": 0,  # a pass holds an account's lease for seconds: no renewal
     "consistent_read_factor": 1,  # a strongly consistent Query: 1 RRU per 4 KB read
     "stored_record_overhead": 100,  # bytes per item: keys and attribute names
 }
-"""How the DynamoDB journal turns journal operations into request units (assumed)."""
+"""How the DynamoDB journal's requests (counted in the sandbox) turn into request units."""
 
 LAMBDA = {
     "memory_gb": 0.5,  # the template's default MemorySize (512 MB)
@@ -114,6 +113,7 @@ class Day:
     notifications: int = 0
     report_bytes: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
+    dynamodb: Counter[str] = field(default_factory=Counter)  # the journal's requests, measured
 
 
 class CountingJournal:
@@ -156,7 +156,13 @@ def simulate(accounts: int, days: int, window_days: int, folder: Path) -> list[D
         org = sandbox.create_organization(members=accounts, root_keys=1, credentials=MIXED)
         management = sandbox.management_session()
         failing = org.member_account_ids[0]
-        journal = CountingJournal(rootkeys.Journal(folder / "journal.sqlite3"))
+        # the journal as the stack has it: a DynamoDB table, reached with the function's
+        # session; its requests are counted from the sandbox's record, operation by operation
+        journal = CountingJournal(
+            rootkeys.Journal.open(
+                "dynamodb://rootkeys-journal?region=us-east-1", session=management, create=True
+            )
+        )
 
         def check(key: rootkeys.ObservedKey) -> rootkeys.CheckResult:
             return rootkeys.CheckResult(ok=key.account_id != failing, reason="app failing")
@@ -175,6 +181,8 @@ def simulate(accounts: int, days: int, window_days: int, folder: Path) -> list[D
                     day.members += 1
                 elif call.account_id == org.management_account_id:
                     day.management[call.service] += 1
+                    if call.service == "dynamodb":
+                        day.dynamodb[call.operation] += 1
             for account in report.accounts:
                 day.outcomes[account.outcome] += 1
                 deleted = account.report is not None and account.report.deleted
@@ -209,6 +217,13 @@ class Month:
             total.update(day.management)
         return Counter({k: round(v * self.factor) for k, v in total.items()})
 
+    def dynamodb(self) -> Counter[str]:
+        """The journal's DynamoDB requests in the month, by operation (measured, scaled)."""
+        total: Counter[str] = Counter()
+        for day in self.days:
+            total.update(day.dynamodb)
+        return Counter({k: round(v * self.factor) for k, v in total.items()})
+
     def pass_seconds(self, day: Day) -> float:
         calls = (sum(day.management.values()) + day.members) * self.factor
         journal = (day.appends + day.reads + day.locks * DYNAMODB["lock_writes"]) * self.factor
@@ -228,9 +243,11 @@ class Month:
         per_record = [d.appended_bytes / d.appends for d in days if d.appends]
         record_kb = math.ceil(max(per_record, default=1) / 1024)
         per_append = DYNAMODB["items_per_append"] * DYNAMODB["transaction_factor"]
-        wru = self.total("appends") * per_append * max(record_kb, DYNAMODB["head_item_kb"])
-        wru += self.total("locks") * (DYNAMODB["lock_writes"] + DYNAMODB["heartbeats_per_lock"])
+        requests = self.dynamodb()
+        wru = requests["TransactWriteItems"] * per_append * max(record_kb, DYNAMODB["head_item_kb"])
+        wru += requests["UpdateItem"] + requests["PutItem"]  # leases (1 KB items), META
         rru = self.total("read_rru") * DYNAMODB["consistent_read_factor"]
+        rru += requests["GetItem"]  # consistent, under 4 KB
         stored_gb = (
             self.total("appended_bytes")
             + self.total("appends") * DYNAMODB["stored_record_overhead"]

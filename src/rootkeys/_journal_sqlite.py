@@ -9,6 +9,7 @@ its token in the same transaction as it inserts.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -21,7 +22,7 @@ from rootkeys._public import rehome
 from rootkeys._records import JournalRecord
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from pathlib import Path
 
 __all__ = ["IN_MEMORY", "SqliteStore"]
@@ -189,24 +190,29 @@ class SqliteStore:
     def append(self, record: JournalRecord, token: int, owner: str) -> JournalRecord:
         """Insert one record, in the same transaction as the check of its lease."""
         values = _row(record)
+        with self._transaction("record to"):
+            held = self._conn.execute(
+                "SELECT token, owner FROM leases WHERE account_id = ?", (record.account_id,)
+            ).fetchone()
+            if held is None or held[0] != token or held[1] != owner:
+                raise JournalFencedError(record.account_id, token, self.location)
+            cursor = self._insert(values)
+        return record.model_copy(update={"seq": cursor.lastrowid})
+
+    @contextlib.contextmanager
+    def _transaction(self, doing: str) -> Iterator[None]:
+        """One write transaction (``BEGIN IMMEDIATE``), committed, or rolled back on error."""
         with self._write:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    held = self._conn.execute(
-                        "SELECT token, owner FROM leases WHERE account_id = ?",
-                        (record.account_id,),
-                    ).fetchone()
-                    if held is None or held[0] != token or held[1] != owner:
-                        raise JournalFencedError(record.account_id, token, self.location)
-                    cursor = self._insert(values)
+                    yield
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                raise JournalError(f"could not record to the journal {self.path}: {exc}") from exc
-        return record.model_copy(update={"seq": cursor.lastrowid})
+                raise JournalError(f"could not {doing} the journal {self.path}: {exc}") from exc
 
     def _insert(self, values: dict[str, Any]) -> sqlite3.Cursor:
         columns = ", ".join(values)
@@ -224,17 +230,8 @@ class SqliteStore:
         known: Mapping[int, int],
     ) -> None:
         """Insert copied records in one transaction, keeping their ``seq`` where it is free."""
-        with self._write:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._load(account_id, records, token, known)
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise JournalError(f"could not record to the journal {self.path}: {exc}") from exc
+        with self._transaction("record to"):
+            self._load(account_id, records, token, known)
 
     def _load(
         self,
@@ -273,18 +270,8 @@ class SqliteStore:
         free: bool = True,
     ) -> int | None:
         """Grant the lease (see `JournalStore.acquire`), in one transaction."""
-        with self._write:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    token = self._grant(account_id, owner, now_ms, until_ms, takeover, free)
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise JournalError(f"could not lock in the journal {self.path}: {exc}") from exc
-        return token
+        with self._transaction("lock in"):
+            return self._grant(account_id, owner, now_ms, until_ms, takeover, free)
 
     def _grant(
         self,

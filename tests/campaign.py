@@ -249,7 +249,6 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         crash_ops |= st.sampled_from(CREDENTIAL_WRITES)
     crash = st.none() | st.tuples(st.sampled_from(CRASH_POINTS), crash_ops, st.integers(1, 8))
     kinds = draw(st.sampled_from(ORG_KINDS if org else SINGLE_KINDS))
-    journal = draw(st.sampled_from(JOURNALS))
     journal_fault = st.builds(
         Fault,
         kind=st.sampled_from(FAULT_KINDS[:3]),
@@ -277,7 +276,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         kinds=kinds,
         sign_in_blocks=bool(kinds and "password" in kinds) and draw(st.booleans()),
         keep_quarantine=org and draw(st.booleans()),
-        journal=journal,
+        # drawn last, so the draws above (and the scenarios of a seed) stay as they were
+        journal=(journal := draw(st.sampled_from(JOURNALS))),
         journal_faults=tuple(draw(st.lists(journal_fault, max_size=3)))
         if journal == "dynamodb"
         else (),

@@ -186,7 +186,7 @@ def test_scenarios_the_campaign_found_stay_fixed(tmp_path: Path) -> None:
 def test_a_short_campaign_deletes_every_kind_of_root_credential() -> None:
     """One account's certificates (the ledger records their deletion) and members'
     certificates, passwords and MFA devices are set up and deleted, with no violation."""
-    ran, total, failure = campaign.campaign(seed=1, runs=20)
+    ran, total, failure = campaign.campaign(seed=4, runs=20)  # a seed that draws every kind
     assert failure == ""
     assert ran["single account"] > 0
     assert ran["organization"] > 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import rootkeys
 from rootkeys._cli.app import main
 from rootkeys.testing import Sandbox, SandboxAccount, SandboxOrganization
+from tests.orgtools import quarantined
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -134,3 +135,21 @@ def test_history_org_shows_a_members_password_records(
     code, _, err = run("history", "--org", password, "--journal", journal)
     assert code == 2
     assert "needs --accounts with one member account id" in err
+
+
+def test_remove_org_takes_the_config_files_organization_accounts(
+    sandbox: Sandbox, org_signed_in: SandboxOrganization, tmp_path: Path
+) -> None:
+    """The scheduled run's [organization] account_ids limit a run by hand too, said aloud."""
+    org = org_signed_in
+    chosen = org.member_account_ids[1]
+    config = tmp_path / "config.toml"
+    config.write_text(f'observe = "7d"\n\n[organization]\naccount_ids = ["{chosen}"]\n')
+    journal = str(tmp_path / "journal.sqlite3")
+    code, _, err = run(
+        "--config", str(config), "remove", "--org", "--no-wait", "--yes", "--journal", journal
+    )
+    assert code == 0, err
+    assert "Only the 1 member account(s) the config file's [organization]" in err
+    quarantined_now = [a for a in org.member_account_ids if quarantined(sandbox, a)]
+    assert quarantined_now == [chosen]

@@ -90,7 +90,7 @@ class DynamoStore:
         if not (region or session.region_name):
             raise InputError(
                 f"the journal table {table} needs a region: dynamodb://{table}?region=REGION, "
-                "or a session or environment (AWSREGION) with one"
+                "or a session or environment (AWS_REGION) with one"
             )
         client = session.client(
             "dynamodb",
@@ -98,6 +98,7 @@ class DynamoStore:
             config=Config(retries={"mode": "standard", "max_attempts": 8}),
         )
         store = cls(client, table)
+        store.location = f"dynamodb://{table}?region={client.meta.region_name}"
         store._check(create)
         return store
 
@@ -111,7 +112,7 @@ class DynamoStore:
             if code == "ResourceNotFoundException":
                 raise Missing(
                     f"the journal table {self.table} does not exist: make it with "
-                    f"`rootkeys journal create {self.location}` (or create=True)"
+                    f"`rootkeys journal create '{self.location}'`"
                 ) from exc
             if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
                 raise
@@ -319,7 +320,7 @@ class DynamoStore:
         already there unchanged are skipped (the copy can be run again).
         """
         top = max((r.seq for r in records), default=0)
-        self._updatehead_key(
+        self._update_head(
             account_id,
             "SET #l = :seq",
             "#f = :t AND (attribute_not_exists(#l) OR #l <= :seq)",
@@ -403,7 +404,7 @@ class DynamoStore:
 
     def renew(self, account_id: str, token: int, owner: str, *, until_ms: int) -> bool:
         """Move the lease's expiry on while it is still this token's."""
-        return self._updatehead_key(
+        return self._update_head(
             account_id,
             "SET #u = :u",
             "#f = :t AND #o = :o",
@@ -412,7 +413,7 @@ class DynamoStore:
 
     def release(self, account_id: str, token: int, owner: str) -> None:
         """Free the lease (``fence`` stays: the next grant's token is larger)."""
-        self._updatehead_key(
+        self._update_head(
             account_id,
             "SET #o = :empty, #u = :zero",
             "#f = :t AND #o = :o",
@@ -424,7 +425,7 @@ class DynamoStore:
             },
         )
 
-    def _updatehead_key(
+    def _update_head(
         self,
         account_id: str,
         update: str,

@@ -271,6 +271,12 @@ def webhook_url(url: object) -> str:
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError("a webhook URL must be an http:// or https:// URL with a host")
     assert isinstance(url, str)
+    if any(c.isspace() for c in url):
+        raise InputError("a webhook URL has no spaces (write one as %20)")
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        raise InputError("a webhook URL's port must be a number from 1 to 65535") from None
     return url
 
 

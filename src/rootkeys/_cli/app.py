@@ -79,6 +79,10 @@ def main(
             raise
         print(f"rootkeys: error: {exc}", file=err)  # one line, for logs and grep
         return exit_code(exc)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print(f"rootkeys: interrupted after {span(datetime.now(UTC) - started)}", file=err)
         if args.command == "remove":
@@ -87,6 +91,10 @@ def main(
     finally:
         if debug is not None:
             logging.getLogger("rootkeys").removeHandler(debug)
+
+
+EXIT_BROKEN_PIPE = 141
+"""What a shell reports for a program its reader stopped reading (128 + SIGPIPE)."""
 
 
 def main_exit() -> None:

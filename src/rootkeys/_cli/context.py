@@ -127,7 +127,7 @@ class Context:
 
         Each a path or a ``dynamodb://`` location.
         """
-        chosen = self.args.journal or self._config_journal()
+        chosen = self.args.journal or self.config_journal()
         if chosen:
             return rootkeys.Journal.open(chosen)
         from rootkeys._journal import open_journal
@@ -188,7 +188,7 @@ class Context:
     def _journal(self, wanted: bool) -> rootkeys.Journal | Literal[False]:
         return self.journal() if wanted else False
 
-    def _config_journal(self) -> str | None:
+    def config_journal(self) -> str | None:
         """The config file's ``journal``.
 
         A command that uses the file reads it whole (a bad file is an error); the others

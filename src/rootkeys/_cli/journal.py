@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import rootkeys
 from rootkeys._cli.options import command, globals_
 from rootkeys._errors import InputError
+from rootkeys._journal import default_journal_path
 
 if TYPE_CHECKING:
     import argparse
@@ -35,11 +36,10 @@ def add_journal(commands: argparse._SubParsersAction[Parser]) -> None:
         create: make the journal at LOCATION (a DynamoDB table: pay per request,
         point-in-time recovery; nothing if it exists). export: write every record as
         JSON Lines, account by account (an auditor's artefact). copy: copy every record
-        of SOURCE into DESTINATION (accounts it has never seen), each account under its
-        lock, read back and compared. LOCATION: """
-        + _LOCATION
-        + """; a DynamoDB journal is reached with the location's profile, else the
-        environment's credentials (not --profile: that signs in to an account).
+        of SOURCE into DESTINATION, each account under its lock, read back and compared.
+        LOCATION: a file path, or dynamodb://TABLE?region=REGION (&profile=PROFILE); a
+        DynamoDB journal is reached with the location's profile, else the environment's
+        credentials (not --profile: that signs in to an account).
         """,
         """
         rootkeys journal create dynamodb://rootkeys-journal?region=us-east-1
@@ -73,19 +73,29 @@ def _existing(location: str) -> rootkeys.Journal:
 
 
 def _target(name: str) -> Path:
-    """Where an export goes; never over a database (the journal itself, by a slip)."""
+    """Where an export goes: a new file (never over one: the journal itself, by a slip)."""
     target = Path(name).expanduser()
-    try:
-        with open(target, "rb") as existing:
-            if existing.read(16) == b"SQLite format 3\x00":
-                raise InputError(f"{target} is an SQLite database (a journal?): not written over")
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise InputError(f"cannot write {target}: {exc}") from exc
+    if target.exists():
+        raise InputError(f"{target} exists: export to a new file (never written over)")
     if not target.parent.is_dir():
         raise InputError(f"cannot write {target}: no such directory")
     return target
+
+
+def _export_to(journal: rootkeys.Journal, target: Path) -> int:
+    """Write the export to ``target`` whole, or not at all; how many lines."""
+    partial = target.with_name(target.name + ".partial")
+    lines = 0
+    try:
+        with open(partial, "x", encoding="utf-8") as out:
+            for line in journal.export():
+                out.write(line + "\n")
+                lines += 1
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InputError(f"cannot write {target}: {exc}") from exc
+    return lines
 
 
 def run_journal(context: Context) -> int:
@@ -98,7 +108,8 @@ def run_journal(context: Context) -> int:
         return 0
     if args.action == "export":
         target = _target(args.to) if args.to else None  # before any AWS call
-        journal = _existing(args.location) if args.location else context.journal()
+        chosen = args.location or args.journal or context.config_journal()
+        journal = _existing(chosen or str(default_journal_path()))
         lines = 0
         try:
             if target is None:
@@ -106,14 +117,7 @@ def run_journal(context: Context) -> int:
                     context.out.write(line + "\n")
                     lines += 1
             else:
-                partial = target.with_name(target.name + ".partial")
-                with open(partial, "w", encoding="utf-8") as out:
-                    for line in journal.export():
-                        out.write(line + "\n")
-                        lines += 1
-                partial.replace(target)  # whole, or not at all
-        except OSError as exc:
-            raise InputError(f"cannot write {target}: {exc}") from exc
+                lines = _export_to(journal, target)
         finally:
             journal.close()
         context.say(f"Exported {lines} record(s) from {journal.location}")

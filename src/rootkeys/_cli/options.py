@@ -65,6 +65,7 @@ CODES = {
     "rollback": "exit codes:\n  0  every step seen in IAM\n"
     "  1  a step not confirmed, or you answered no\n" + _INPUT_AWS,
     "resume": "exit codes:\n  0  done (the journal only)\n" + _INPUT_AWS,
+    "journal": "exit codes:\n  0  done\n" + _INPUT_AWS,
     "recover-password": "exit codes:\n  0  done\n  1  you answered no: nothing changed\n"
     "  2  usage or input error: nothing was changed\n  3  AWS or permission error (an "
     "account failed; the others went on)\n",

@@ -32,6 +32,7 @@ T = TypeVar("T")
 def run_org(context: Context) -> int:
     """Run an organization command; its exit code."""
     args = context.args
+    _scope_from_config(context)
     if context.command == "remove":
         return _remove(context)
     organization = context.organization()
@@ -132,6 +133,27 @@ def _verify(context: Context, organization: rootkeys.Organization) -> int:
         return EXIT_AWS
     remain = any(r["no_root_key_remains"] is False for r in results)
     return EXIT_NOT_DONE if remain else EXIT_DONE
+
+
+def _scope_from_config(context: Context) -> None:
+    """The config file's ``[organization]`` accounts or OU, for plan, status and remove.
+
+    Used when neither ``--accounts`` nor ``--ou`` is given (the scheduled run's selection),
+    and said aloud; its ``credentials`` are the scheduled run's only (flags choose here).
+    """
+    args = context.args
+    if context.command not in ("plan", "status", "remove") or args.accounts or args.ou:
+        return
+    scope = context.config().organization
+    if scope.account_ids:
+        args.accounts = list(scope.account_ids)
+        context.say(
+            f"Only the {len(args.accounts)} member account(s) the config file's "
+            "[organization] account_ids names (--accounts chooses others)"
+        )
+    elif scope.ou:
+        args.ou = scope.ou
+        context.say(f"Only the accounts under {scope.ou}, as the config file's [organization] says")
 
 
 def _words(kinds: frozenset[rootkeys.lifecycle.CredentialKind]) -> str:

@@ -576,3 +576,22 @@ def test_an_explicit_rollback_detaches_the_quarantine_under_the_accounts_lock(
     assert seen
     assert all(seen)
     assert not quarantined(sandbox, member)
+
+
+def test_an_account_id_not_in_the_organization_is_said_not_dropped(
+    sandbox: Sandbox, org: SandboxOrganization, clock: FakeClock, journal: rootkeys.Journal
+) -> None:
+    """A typo in --accounts (or a scheduled config) is reported skipped, with why, by every
+    read and by a removal; the real member is worked on."""
+    member, typo = org.member_account_ids[0], "111122223333"
+    organization = _organization(sandbox, clock, journal)
+    audits = {a.account_id: a for a in organization.audit([member, typo])}
+    assert audits[typo].status.value == "skipped"
+    assert "not an account of this organization" in audits[typo].reason
+    report = organization.remove_all(HOUR, EVERY, account_ids=[typo, member], wait=False)
+    outcomes = {a.account_id: a for a in report.accounts}
+    assert outcomes[typo].outcome is AccountOutcome.SKIPPED
+    assert "not an account of this organization" in outcomes[typo].reason
+    assert outcomes[member].outcome is AccountOutcome.OBSERVING
+    plans = {p.account_id: p for p in organization.plan(HOUR, account_ids=[typo])}
+    assert "not an account of this organization" in (plans[typo].note or "")

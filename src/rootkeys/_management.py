@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from rootkeys._retry import RetryNotice, RetryPolicy
     from rootkeys._root_access import OrganizationRead
 
-__all__ = ["ENABLE_HOW", "MANAGEMENT_HOW", "REQUIRED_FEATURES", "ManagementAccount"]
+__all__ = ["ENABLE_HOW", "MANAGEMENT_HOW", "NOT_A_MEMBER", "REQUIRED_FEATURES", "ManagementAccount"]
 
 log = logging.getLogger("rootkeys")
 
@@ -123,13 +123,19 @@ class ManagementAccount:
     ) -> Iterator[dict[str, str]]:
         """The organization's accounts (all, the ids given, or those under an OU), paged.
 
-        Each is a dict of ``Id``, ``Name`` and ``Status`` (ids validated by the caller).
+        Each is a dict of ``Id``, ``Name`` and ``Status`` (ids validated by the caller); an
+        id asked for that is not in the organization comes last, with `NOT_A_MEMBER`.
         """
         wanted = None if account_ids is None else set(account_ids)
         if ou is not None:
             yield from self._accounts_under(ou, wanted)
             return
-        yield from _selected(self._pages("ListAccounts", "Accounts"), wanted)
+        seen: set[str] = set()
+        for account in _selected(self._pages("ListAccounts", "Accounts"), wanted):
+            seen.add(account["Id"])
+            yield account
+        for missing in sorted((wanted or set()) - seen):  # said, not silently dropped
+            yield {"Id": missing, "Name": "", "Status": NOT_A_MEMBER}
 
     def _accounts_under(self, ou: str, wanted: set[str] | None) -> Iterator[dict[str, str]]:
         pending = [ou]
@@ -215,6 +221,10 @@ class ManagementAccount:
     def detach_quarantine(self, account_id: str) -> bool:
         """Detach the quarantine SCP; False if it was not attached."""
         return self._scp.detach(account_id)
+
+
+NOT_A_MEMBER = "NOT_A_MEMBER"
+"""The status `ManagementAccount.accounts` gives an id asked for that the organization lacks."""
 
 
 def _selected(

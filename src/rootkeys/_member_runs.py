@@ -26,7 +26,7 @@ from rootkeys._engine import (
     step_result,
 )
 from rootkeys._errors import RootKeysError
-from rootkeys._management import MANAGEMENT_HOW
+from rootkeys._management import MANAGEMENT_HOW, NOT_A_MEMBER
 from rootkeys._member_holds import hold_the_others, others_observed
 from rootkeys._member_keys import AUDIT, MemberGateway
 from rootkeys._models import (
@@ -418,6 +418,13 @@ def out_of_reach(account: dict[str, str], management: str) -> AccountAudit | Non
             name=account["Name"],
             status=AuditStatus.OUT_OF_REACH,
             reason=f"the management account cannot be an AssumeRoot target: {MANAGEMENT_HOW}",
+        )
+    if account["Status"] == NOT_A_MEMBER:
+        return AccountAudit(
+            account_id=account["Id"],
+            name="",
+            status=AuditStatus.SKIPPED,
+            reason="not an account of this organization: check the id",
         )
     if account["Status"] != "ACTIVE":
         return AccountAudit(

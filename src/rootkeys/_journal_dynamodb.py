@@ -36,6 +36,7 @@ from rootkeys._journal_table import (
     code_of,
     create_table,
     head_key,
+    pages,
     parse_location,
     reasons_of,
     record_key,
@@ -43,7 +44,7 @@ from rootkeys._journal_table import (
 from rootkeys._public import rehome
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     import boto3
 
@@ -189,17 +190,10 @@ class DynamoStore:
 
     # -- records ----------------------------------------------------------------------------
 
-    def _pages(self, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
-        while True:
-            page = self._call(operation, **params)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
     def records(self, account_id: str) -> list[JournalRecord]:
         """Every record of the account, in order: one consistent query (paginated)."""
-        items = self._pages(
+        items = pages(
+            self._call,
             "query",
             KeyConditionExpression="pk = :pk AND begins_with(sk, :r)",
             ExpressionAttributeValues={":pk": {"S": f"A#{account_id}"}, ":r": {"S": "R#"}},
@@ -209,7 +203,8 @@ class DynamoStore:
 
     def accounts(self) -> list[str]:
         """Every account with a head item (a lease was ever taken there), sorted."""
-        items = self._pages(
+        items = pages(
+            self._call,
             "scan",
             FilterExpression="sk = :h",
             ExpressionAttributeValues={":h": {"S": "HEAD"}},

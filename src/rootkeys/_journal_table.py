@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from rootkeys._errors import InputError, JournalError
 from rootkeys._public import rehome
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 __all__ = [
     "META",
@@ -23,6 +26,7 @@ __all__ = [
     "code_of",
     "create_table",
     "head_key",
+    "pages",
     "parse_location",
     "reasons_of",
     "record_key",
@@ -81,6 +85,18 @@ def code_of(exc: Exception) -> str:
 def reasons_of(exc: Exception) -> list[str]:
     response = getattr(exc, "response", None) or {}
     return [str(r.get("Code", "")) for r in response.get("CancellationReasons", [])]
+
+
+def pages(
+    call: Callable[..., dict[str, Any]], operation: str, **params: Any
+) -> Iterator[dict[str, Any]]:
+    """Every item of a query or scan, page after page."""
+    while True:
+        page = call(operation, **params)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def create_table(client: Any, table: str) -> None:

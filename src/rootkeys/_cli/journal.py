@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import rootkeys
 from rootkeys._cli.options import command, globals_
 from rootkeys._errors import InputError
-from rootkeys._journal import default_journal_path
 
 if TYPE_CHECKING:
     import argparse
@@ -109,6 +108,8 @@ def run_journal(context: Context) -> int:
     if args.action == "export":
         target = _target(args.to) if args.to else None  # before any AWS call
         chosen = args.location or args.journal or context.config_journal()
+        from rootkeys._journal import default_journal_path
+
         journal = _existing(chosen or str(default_journal_path()))
         lines = 0
         try:
